@@ -1,0 +1,42 @@
+"""Shared fixtures: real clips (skipped when absent) and seeded synthetic episodes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+REAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+def real_file(*parts: str) -> Path:
+    """Path of a file under ../shared/data/real, skipping the test when it is absent."""
+    path = REAL_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real test data not found: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    if not REAL_DIR.is_dir():
+        pytest.skip(f"real test data folder not found: {REAL_DIR}")
+    return REAL_DIR
+
+
+@pytest.fixture(scope="session")
+def synth_episode(tmp_path_factory: pytest.TempPathFactory):
+    """A 20 s seeded synthetic episode (mp4, mkv, ass, truth), made once per run."""
+    from animevid.synth import generate_episode
+
+    return generate_episode(tmp_path_factory.mktemp("synth"), seed=7, seconds=20.0)
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_error_logs(caplog: pytest.LogCaptureFixture):
+    """A test that logs at ERROR fails (STYLE.md rule 11)."""
+    yield
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    if errors:
+        pytest.fail("test logged at ERROR: " + "; ".join(r.getMessage() for r in errors))
