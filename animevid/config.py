@@ -37,8 +37,8 @@ class DecodeConfig:
     """Decoder threads; 0 lets FFmpeg use every core."""
     prefetch_batches: int = 2
     """Batches decoded ahead in a background thread; 0 decodes inline."""
-    interpolation: Interpolation = "area"
-    """Scaler used to shrink frames to analysis size (area is sharp and cheap)."""
+    interpolation: Interpolation = "fast_bilinear"
+    """Scaler to analysis size; fast_bilinear keeps decode+scale >= 0.8x decode-only (bench/decode.py)."""
 
     def __post_init__(self) -> None:
         _check_positive(self, "analysis_width", "batch_frames")

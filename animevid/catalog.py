@@ -1,0 +1,610 @@
+"""The catalog: one SQLite file, ``catalog.sqlite``, in a library folder.
+
+Tables (children are keyed by ``(episode_id, <index>)`` and deleted with their episode)::
+
+    episodes        one row per episode file, identified by its content hash
+    shots           the episode's shots in order (shot_index 0, 1, ...)
+    scenes          the episode's scenes in order
+    subtitle_lines  the episode's subtitle lines in order
+    shot_analyses   how each shot is animated; tags and loops are JSON text
+    characters      characters enrolled in the library's gallery
+    failures        files a batch could not index (path, error, when), so the batch goes on
+
+The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` holds one step per
+version and :class:`Catalog` applies the missing ones, in one transaction, when it opens a file.
+Only stdlib :mod:`sqlite3` is used, with parameterised queries; the readers return pandas
+DataFrames with typed columns.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from animevid.errors import CatalogError
+from animevid.model import Character, Episode, Scene, Shot, ShotAnalysis, SubtitleLine
+
+__all__ = ["CATALOG_FILENAME", "MIGRATIONS", "Catalog"]
+
+CATALOG_FILENAME = "catalog.sqlite"
+"""Name of the catalog file inside a library folder."""
+
+BUSY_TIMEOUT_SECONDS = 30.0
+"""How long a connection waits for another process's lock (a batch writing) before failing."""
+
+# Version 1: the core tables of an indexed episode.
+_V1 = (
+    """CREATE TABLE episodes (
+        episode_id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),
+        container TEXT NOT NULL,
+        codec TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        fps REAL NOT NULL,
+        frames INTEGER NOT NULL,
+        duration_seconds REAL NOT NULL,
+        indexed_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE shots (
+        episode_id INTEGER NOT NULL REFERENCES episodes (episode_id) ON DELETE CASCADE,
+        shot_index INTEGER NOT NULL,
+        start_frame INTEGER NOT NULL,
+        end_frame INTEGER NOT NULL,
+        start_seconds REAL NOT NULL,
+        end_seconds REAL NOT NULL,
+        transition TEXT NOT NULL CHECK (transition IN ('start', 'cut', 'fade', 'dissolve')),
+        PRIMARY KEY (episode_id, shot_index),
+        CHECK (0 <= start_frame AND start_frame < end_frame)
+    )""",
+    "CREATE INDEX shots_by_frame ON shots (episode_id, start_frame)",
+    """CREATE TABLE scenes (
+        episode_id INTEGER NOT NULL REFERENCES episodes (episode_id) ON DELETE CASCADE,
+        scene_index INTEGER NOT NULL,
+        start_frame INTEGER NOT NULL,
+        end_frame INTEGER NOT NULL,
+        start_seconds REAL NOT NULL,
+        end_seconds REAL NOT NULL,
+        first_shot INTEGER NOT NULL,
+        last_shot INTEGER NOT NULL,
+        PRIMARY KEY (episode_id, scene_index),
+        CHECK (0 <= start_frame AND start_frame < end_frame),
+        CHECK (0 <= first_shot AND first_shot <= last_shot)
+    )""",
+    "CREATE INDEX scenes_by_frame ON scenes (episode_id, start_frame)",
+    """CREATE TABLE subtitle_lines (
+        episode_id INTEGER NOT NULL REFERENCES episodes (episode_id) ON DELETE CASCADE,
+        line_index INTEGER NOT NULL,
+        start_seconds REAL NOT NULL,
+        end_seconds REAL NOT NULL,
+        text TEXT NOT NULL,
+        style TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('dialogue', 'sign', 'song', 'comment')),
+        line_number INTEGER NOT NULL,
+        PRIMARY KEY (episode_id, line_index)
+    )""",
+    "CREATE INDEX subtitle_lines_by_time ON subtitle_lines (episode_id, start_seconds)",
+    """CREATE TABLE shot_analyses (
+        episode_id INTEGER NOT NULL REFERENCES episodes (episode_id) ON DELETE CASCADE,
+        shot_index INTEGER NOT NULL,
+        drawings INTEGER NOT NULL,
+        drawings_per_second REAL NOT NULL,
+        cadence TEXT NOT NULL CHECK (cadence IN ('ones', 'twos', 'threes', 'mixed', 'still')),
+        camera TEXT NOT NULL CHECK (camera IN ('static', 'pan', 'zoom', 'shake')),
+        motion REAL NOT NULL,
+        sakuga_score REAL NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (episode_id, shot_index)
+    )""",
+    """CREATE TABLE characters (
+        character_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        images INTEGER NOT NULL DEFAULT 0
+    )""",
+)
+
+# Version 2: batch runs. Resume needs to know which config indexed an episode; a bad file
+# becomes a failures row instead of a dead run; loops and free-form extras get a home.
+_V2 = (
+    "ALTER TABLE episodes ADD COLUMN config_fingerprint TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE episodes ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE shot_analyses ADD COLUMN loops TEXT NOT NULL DEFAULT '[]'",
+    """CREATE TABLE failures (
+        path TEXT PRIMARY KEY,
+        error TEXT NOT NULL,
+        failed_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+"""``MIGRATIONS[k]`` holds the SQL statements that take a catalog from version k to k + 1."""
+
+
+@dataclass(frozen=True)
+class _Table:
+    """How one table reads back into pandas."""
+
+    name: str
+    dtypes: Mapping[str, str]
+    """Column name -> pandas dtype, in DataFrame order; ``json`` and ``utc`` are decoded specially."""
+    order_by: str
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.dtypes)
+
+
+_I, _F, _S, _J, _T = "int64", "float64", "str", "json", "utc"
+_EPISODES = _Table(
+    "episodes",
+    {
+        "episode_id": _I, "content_hash": _S, "path": _S, "size_bytes": _I, "container": _S, "codec": _S,
+        "width": _I, "height": _I, "fps": _F, "frames": _I, "duration_seconds": _F,
+        "config_fingerprint": _S, "indexed_at": _T, "extra": _J,
+    },
+    "episode_id",
+)  # fmt: skip
+_SHOTS = _Table(
+    "shots",
+    {
+        "episode_id": _I, "shot_index": _I, "start_frame": _I, "end_frame": _I,
+        "start_seconds": _F, "end_seconds": _F, "transition": _S,
+    },
+    "episode_id, shot_index",
+)  # fmt: skip
+_SCENES = _Table(
+    "scenes",
+    {
+        "episode_id": _I, "scene_index": _I, "start_frame": _I, "end_frame": _I,
+        "start_seconds": _F, "end_seconds": _F, "first_shot": _I, "last_shot": _I,
+    },
+    "episode_id, scene_index",
+)  # fmt: skip
+_SUBTITLE_LINES = _Table(
+    "subtitle_lines",
+    {
+        "episode_id": _I, "line_index": _I, "start_seconds": _F, "end_seconds": _F,
+        "text": _S, "style": _S, "kind": _S, "line_number": _I,
+    },
+    "episode_id, line_index",
+)  # fmt: skip
+_SHOT_ANALYSES = _Table(
+    "shot_analyses",
+    {
+        "episode_id": _I, "shot_index": _I, "drawings": _I, "drawings_per_second": _F, "cadence": _S,
+        "camera": _S, "motion": _F, "sakuga_score": _F, "tags": _J, "loops": _J,
+    },
+    "episode_id, shot_index",
+)  # fmt: skip
+_CHARACTERS = _Table("characters", {"character_id": _I, "name": _S, "images": _I}, "name")
+_FAILURES = _Table("failures", {"path": _S, "error": _S, "failed_at": _T, "attempts": _I}, "failed_at, path")
+
+_D = TypeVar("_D")
+
+
+class Catalog:
+    """Open (creating and migrating as needed) a library's ``catalog.sqlite``.
+
+    One process writes at a time; readers in other processes wait up to
+    :data:`BUSY_TIMEOUT_SECONDS` for its lock instead of failing at once.
+
+    Args:
+        path: Path of the SQLite file; its parent folder is created.
+
+    Raises:
+        CatalogError: The file is not an SQLite database, was written by a newer animevid,
+            or cannot be migrated.
+    """
+
+    SCHEMA_VERSION: int = len(MIGRATIONS)
+    """The schema version this code writes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CatalogError(f"catalog {self.path}: cannot create its folder ({exc})") from exc
+        self._conn = _open(self.path)
+
+    @classmethod
+    def in_library(cls, library: str | Path) -> Catalog:
+        """Open the catalog of a library folder (``<library>/catalog.sqlite``).
+
+        Args:
+            library: The library folder; created when missing.
+
+        Returns:
+            The open catalog.
+        """
+        return cls(Path(library) / CATALOG_FILENAME)
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version stored in the file (``PRAGMA user_version``)."""
+        return _user_version(self._conn)
+
+    def close(self) -> None:
+        """Close the connection; calling it twice is harmless."""
+        self._conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self.path)!r})"
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def put_episode(
+        self,
+        episode: Episode,
+        *,
+        shots: Sequence[Shot] = (),
+        scenes: Sequence[Scene] = (),
+        subtitle_lines: Sequence[SubtitleLine] = (),
+        analyses: Sequence[ShotAnalysis] = (),
+        config_fingerprint: str = "",
+        extra: Mapping[str, object] | None = None,
+    ) -> int:
+        """Insert an episode, or replace it and all its child rows, in one transaction.
+
+        The episode is matched by ``content_hash`` and keeps its ``episode_id`` when replaced
+        (other stores, such as the vector index, may refer to it). A failure row for the same
+        path is cleared. If anything fails, the catalog is left as it was.
+
+        Args:
+            episode: The episode.
+            shots: Its shots, in order; their position is ``shot_index``.
+            scenes: Its scenes, in order.
+            subtitle_lines: Its subtitle lines, in order.
+            analyses: One analysis per analysed shot (keyed by ``ShotAnalysis.shot_index``).
+            config_fingerprint: Identifies the settings that produced the rows (for resume).
+            extra: Free-form JSON-serialisable metadata stored with the episode.
+
+        Returns:
+            The episode's ``episode_id``.
+
+        Raises:
+            CatalogError: A row is invalid (e.g. two analyses of one shot) or the write failed;
+                nothing was changed.
+        """
+        try:
+            with _transaction(self._conn):
+                episode_id = self._upsert_episode(episode, config_fingerprint, _dumps(extra or {}, "extra"))
+                self._insert_children(episode_id, shots, scenes, subtitle_lines, analyses)
+                self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(episode.path),))
+        except (sqlite3.Error, CatalogError) as exc:
+            raise CatalogError(
+                f"catalog {self.path}: could not store episode {episode.path}; nothing was changed ({exc})"
+            ) from exc
+        return episode_id
+
+    def _upsert_episode(self, episode: Episode, config_fingerprint: str, extra_json: str) -> int:
+        row = asdict(episode) | {
+            "path": _path_key(episode.path),
+            "config_fingerprint": config_fingerprint,
+            "extra": extra_json,
+            "indexed_at": _utc_now(),
+        }
+        names = [name for name in _EPISODES.columns if name != "episode_id"]
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != "content_hash")
+        sql = (
+            f"INSERT INTO episodes ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+            f"ON CONFLICT (content_hash) DO UPDATE SET {updates} RETURNING episode_id"
+        )
+        episode_id: int = self._conn.execute(sql, row).fetchall()[0][0]
+        return episode_id
+
+    def _insert_children(
+        self,
+        episode_id: int,
+        shots: Sequence[Shot],
+        scenes: Sequence[Scene],
+        subtitle_lines: Sequence[SubtitleLine],
+        analyses: Sequence[ShotAnalysis],
+    ) -> None:
+        for table in (_SHOTS, _SCENES, _SUBTITLE_LINES, _SHOT_ANALYSES):
+            self._conn.execute(f"DELETE FROM {table.name} WHERE episode_id = ?", (episode_id,))
+        self._insert(_SHOTS, [_indexed_row(episode_id, "shot_index", i, s) for i, s in enumerate(shots)])
+        self._insert(_SCENES, [_indexed_row(episode_id, "scene_index", i, s) for i, s in enumerate(scenes)])
+        lines = [_indexed_row(episode_id, "line_index", i, s) for i, s in enumerate(subtitle_lines)]
+        self._insert(_SUBTITLE_LINES, lines)
+        self._insert(_SHOT_ANALYSES, [_analysis_row(episode_id, a) for a in analyses])
+
+    def _insert(self, table: _Table, rows: list[dict[str, Any]]) -> None:
+        names = table.columns
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+        self._conn.executemany(sql, rows)
+
+    def remove_episode(self, content_hash: str) -> bool:
+        """Delete an episode and, by cascade, all its child rows.
+
+        Args:
+            content_hash: The episode's content hash.
+
+        Returns:
+            True when an episode was removed, False when none had that hash.
+        """
+        with _transaction(self._conn):
+            cursor = self._conn.execute("DELETE FROM episodes WHERE content_hash = ?", (content_hash,))
+        return cursor.rowcount > 0
+
+    def record_failure(self, path: str | Path, error: str) -> None:
+        """Record that a file could not be indexed, so a batch can go on; repeats count attempts.
+
+        Args:
+            path: The file that failed.
+            error: The error message.
+        """
+        with _transaction(self._conn):
+            self._conn.execute(
+                "INSERT INTO failures (path, error, failed_at) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE "
+                "SET error = excluded.error, failed_at = excluded.failed_at, attempts = attempts + 1",
+                (_path_key(path), error, _utc_now()),
+            )
+
+    def add_character(self, character: Character) -> int:
+        """Add a character to the gallery, or update the one with the same name.
+
+        Args:
+            character: The character.
+
+        Returns:
+            Its ``character_id``.
+        """
+        with _transaction(self._conn):
+            rows = self._conn.execute(
+                "INSERT INTO characters (name, images) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET images = excluded.images RETURNING character_id",
+                (character.name, character.images),
+            ).fetchall()
+        character_id: int = rows[0][0]
+        return character_id
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def episode_id(self, content_hash: str) -> int | None:
+        """The ``episode_id`` of the episode with this content hash, or None."""
+        row = self._conn.execute("SELECT episode_id FROM episodes WHERE content_hash = ?", (content_hash,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def is_indexed(self, content_hash: str, config_fingerprint: str) -> bool:
+        """Whether the episode is already indexed with the same settings (so a resumed batch skips it).
+
+        Args:
+            content_hash: The episode's content hash.
+            config_fingerprint: The fingerprint of the settings the batch runs with.
+
+        Returns:
+            True when a row with both the hash and the fingerprint exists.
+        """
+        row = self._conn.execute(
+            "SELECT 1 FROM episodes WHERE content_hash = ? AND config_fingerprint = ?",
+            (content_hash, config_fingerprint),
+        ).fetchone()
+        return row is not None
+
+    def get_episode(self, episode_id: int) -> Episode:
+        """The episode with this id, as an :class:`~animevid.model.Episode`.
+
+        Raises:
+            CatalogError: No episode has this id.
+        """
+        found = self._dataclasses(Episode, _EPISODES, "episode_id = ?", (episode_id,))
+        if not found:
+            raise CatalogError(f"catalog {self.path}: no episode with episode_id {episode_id}; see Catalog.episodes()")
+        return found[0]
+
+    def get_shots(self, episode_id: int) -> list[Shot]:
+        """The episode's shots in order (empty when it has none)."""
+        return self._dataclasses(Shot, _SHOTS, "episode_id = ?", (episode_id,))
+
+    def get_scenes(self, episode_id: int) -> list[Scene]:
+        """The episode's scenes in order (empty when it has none)."""
+        return self._dataclasses(Scene, _SCENES, "episode_id = ?", (episode_id,))
+
+    def get_subtitle_lines(self, episode_id: int) -> list[SubtitleLine]:
+        """The episode's subtitle lines in order (empty when it has none)."""
+        return self._dataclasses(SubtitleLine, _SUBTITLE_LINES, "episode_id = ?", (episode_id,))
+
+    def get_shot_analyses(self, episode_id: int) -> list[ShotAnalysis]:
+        """The episode's shot analyses by shot index (loops are in :meth:`shot_analyses` only)."""
+        return self._dataclasses(ShotAnalysis, _SHOT_ANALYSES, "episode_id = ?", (episode_id,))
+
+    def _dataclasses(self, cls: type[_D], table: _Table, where: str, params: tuple[object, ...]) -> list[_D]:
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {where} ORDER BY {table.order_by}"
+        cursor = self._conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        result = []
+        for row in cursor.execute(sql, params):
+            values = {name: row[name] for name in names}
+            if "tags" in values:
+                values["tags"] = tuple(json.loads(values["tags"]))
+            result.append(cls(**values))
+        return result
+
+    # -- pandas readers --------------------------------------------------------------------------
+
+    def episodes(self) -> pd.DataFrame:
+        """All episodes; ``extra`` decoded to dicts, ``indexed_at`` as UTC datetimes."""
+        return self._frame(_EPISODES, None)
+
+    def shots(self, episode_id: int | None = None) -> pd.DataFrame:
+        """Shots of one episode, or of all episodes when ``episode_id`` is None."""
+        return self._frame(_SHOTS, episode_id)
+
+    def scenes(self, episode_id: int | None = None) -> pd.DataFrame:
+        """Scenes of one episode, or of all episodes when ``episode_id`` is None."""
+        return self._frame(_SCENES, episode_id)
+
+    def subtitle_lines(self, episode_id: int | None = None) -> pd.DataFrame:
+        """Subtitle lines of one episode, or of all episodes when ``episode_id`` is None."""
+        return self._frame(_SUBTITLE_LINES, episode_id)
+
+    def shot_analyses(self, episode_id: int | None = None) -> pd.DataFrame:
+        """Shot analyses of one episode, or of all; ``tags`` and ``loops`` decoded to lists."""
+        return self._frame(_SHOT_ANALYSES, episode_id)
+
+    def characters(self) -> pd.DataFrame:
+        """The characters enrolled in the gallery, by name."""
+        return self._frame(_CHARACTERS, None)
+
+    def failures(self) -> pd.DataFrame:
+        """Files a batch could not index: ``path``, ``error``, ``failed_at`` (UTC) and ``attempts``."""
+        return self._frame(_FAILURES, None)
+
+    def _frame(self, table: _Table, episode_id: int | None) -> pd.DataFrame:
+        sql = f"SELECT {', '.join(table.columns)} FROM {table.name}"
+        params: tuple[object, ...] = ()
+        if episode_id is not None:
+            sql, params = sql + " WHERE episode_id = ?", (episode_id,)
+        frame = pd.read_sql_query(sql + f" ORDER BY {table.order_by}", self._conn, params=params)
+        return _typed(frame, table)
+
+
+def _typed(frame: pd.DataFrame, table: _Table) -> pd.DataFrame:
+    """Give every column its declared dtype, so empty tables and full ones look alike."""
+    for name, dtype in table.dtypes.items():
+        if dtype == _J:
+            frame[name] = pd.Series([json.loads(v) for v in frame[name]], index=frame.index, dtype=object)
+        elif dtype == _T:
+            frame[name] = pd.to_datetime(frame[name].astype(_S), utc=True, format="ISO8601").astype(
+                "datetime64[us, UTC]"
+            )
+        else:
+            frame[name] = frame[name].astype(dtype)
+    return frame
+
+
+def _indexed_row(episode_id: int, index_name: str, index: int, item: object) -> dict[str, Any]:
+    # asdict keeps this in step with the dataclass; sqlite3 ignores keys no placeholder names.
+    return {"episode_id": episode_id, index_name: index, **asdict(item)}  # type: ignore[call-overload]
+
+
+def _analysis_row(episode_id: int, analysis: ShotAnalysis) -> dict[str, Any]:
+    row = {"episode_id": episode_id, **asdict(analysis)}
+    # ShotAnalysis has no loops field yet; the column is ready for when the analysis stage adds one.
+    row["tags"] = _dumps(list(analysis.tags), "tags")
+    row["loops"] = _dumps(row.get("loops", ()), "loops")
+    return row
+
+
+def _dumps(value: object, what: str) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise CatalogError(
+            f"{what} is not JSON-serialisable ({exc}); pass plain dicts, lists, str and numbers"
+        ) from exc
+
+
+def _json_default(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _path_key(path: str | Path) -> str:
+    # One spelling per path, so a success clears the failure recorded under the same file.
+    return str(Path(path))
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+# -- opening and migrating -----------------------------------------------------------------------
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Connect, refuse newer or non-SQLite files, switch to WAL and migrate."""
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly what we say.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise CatalogError(f"catalog {path}: cannot open it ({exc}); check the path and its permissions") from exc
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")  # per connection, and needed for ON DELETE CASCADE
+        _check_not_newer(_user_version(conn), path)  # before WAL: do not touch a file we cannot read
+        conn.execute("PRAGMA journal_mode = WAL")  # readers do not block the batch writer
+        _migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise CatalogError(
+            f"catalog {path} is not a readable SQLite database ({exc}); "
+            "move it aside and re-run `animevid index` to rebuild the catalog"
+        ) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def _check_not_newer(version: int, path: Path) -> None:
+    if version > len(MIGRATIONS):
+        raise CatalogError(
+            f"catalog {path} has schema version {version}, but this animevid knows versions up to "
+            f"{len(MIGRATIONS)}; upgrade animevid (pip install -U animevid) to open it"
+        )
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply the missing migration steps in one transaction; a failure leaves the file as it was."""
+    if _user_version(conn) == len(MIGRATIONS):
+        return
+    with _transaction(conn):
+        # Read again under the write lock: another process may have migrated in the meantime.
+        current = _user_version(conn)
+        _check_not_newer(current, path)
+        for version in range(current, len(MIGRATIONS)):
+            try:
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+            except sqlite3.Error as exc:
+                raise CatalogError(
+                    f"catalog {path}: migration from schema version {version} to {version + 1} failed ({exc}); "
+                    "the file is unchanged; move it aside to rebuild the catalog"
+                ) from exc
+            # PRAGMA takes no parameters; the value is an int we computed.
+            conn.execute(f"PRAGMA user_version = {version + 1:d}")
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+    IMMEDIATE takes the write lock up front, so a second writer waits (busy timeout) at BEGIN
+    instead of failing when a read transaction tries to upgrade.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # some errors (e.g. SQLITE_FULL) already rolled back
+            conn.execute("ROLLBACK")
+        raise

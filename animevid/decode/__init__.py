@@ -1,0 +1,76 @@
+"""Decoding: one streaming pass over an episode, in batches of small RGB frames.
+
+Backends sit behind :class:`FrameSource` and are registered by name only when
+their library imports: ``pyav`` (default, always), ``decord`` (extra ``decord``),
+``torchcodec`` (extra ``gpu``; NVDEC on CUDA).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from animevid.config import DecodeConfig
+from animevid.decode._probe import SubtitleTrack, VideoInfo, probe
+from animevid.decode._pyav import PyAVSource
+from animevid.decode._source import Chunk, FrameBatch, FrameSource
+from animevid.registry import Registry
+
+DECODERS: Registry[FrameSource] = Registry("decoder")
+"""Frame sources by name."""
+
+DECODERS.register("pyav")(PyAVSource)
+
+try:
+    from animevid.decode._decord import DecordSource
+except Exception as exc:  # ImportError, or a broken native library
+    DECODERS.mark_unavailable("decord", f"install the 'decord' extra (pip install 'animevid[decord]'): {exc}")
+else:
+    DECODERS.register("decord")(DecordSource)
+
+try:
+    from animevid.decode._torchcodec import TorchCodecSource
+except Exception as exc:
+    DECODERS.mark_unavailable("torchcodec", f"install the 'gpu' extra (torchcodec and FFmpeg libraries): {exc}")
+else:
+    DECODERS.register("torchcodec")(TorchCodecSource)
+
+
+def open_video(path: str | Path, *, config: DecodeConfig | None = None, device: str = "cpu") -> FrameSource:
+    """Open an episode for one streaming pass with the configured backend.
+
+    Args:
+        path: The episode file.
+        config: Decoding options; defaults to :class:`DecodeConfig`.
+        device: Resolved device ("cpu" or "cuda") the batches are delivered to.
+
+    Returns:
+        A frame source whose :meth:`FrameSource.batches` yields the episode.
+
+    Raises:
+        UnknownNameError: ``config.backend`` is not a known decoder.
+        BackendUnavailableError: The decoder's library is not installed.
+        VideoError: The file cannot be used (see :func:`probe`).
+    """
+    config = config or DecodeConfig()
+    factory = DECODERS.get(config.backend)
+    return factory(
+        path,
+        analysis_width=config.analysis_width,
+        batch_frames=config.batch_frames,
+        threads=config.threads,
+        prefetch_batches=config.prefetch_batches,
+        interpolation=config.interpolation,
+        device=device,
+    )
+
+
+__all__ = [
+    "DECODERS",
+    "Chunk",
+    "FrameBatch",
+    "FrameSource",
+    "SubtitleTrack",
+    "VideoInfo",
+    "open_video",
+    "probe",
+]

@@ -1,0 +1,211 @@
+"""The frame-source interface every decoding backend implements."""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from animevid.decode._probe import VideoInfo, probe
+from animevid.decode._threads import background
+from animevid.decode._timestamps import TimestampRepair
+from animevid.errors import AnimevidError, CorruptVideoError, EmptyVideoError, TruncatedVideoWarning
+
+FrameArray = np.ndarray | torch.Tensor
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Consecutive decoded frames at analysis resolution."""
+
+    frames: torch.Tensor
+    """RGB pixels, shape (n, height, width, 3), uint8, on the pipeline's device."""
+    frame_indices: torch.Tensor
+    """0-based decode-order index of each frame, shape (n,), int64, on the CPU."""
+    pts_seconds: torch.Tensor
+    """Presentation time of each frame in seconds from the first frame, (n,), float64, CPU."""
+
+    def __post_init__(self) -> None:
+        n = self.frames.shape[0]
+        if self.frames.ndim != 4 or self.frames.shape[3] != 3 or self.frames.dtype != torch.uint8:
+            raise ValueError(f"frames must be (n, h, w, 3) uint8, got {tuple(self.frames.shape)} {self.frames.dtype}")
+        if self.frame_indices.shape != (n,) or self.pts_seconds.shape != (n,):
+            raise ValueError("frame_indices and pts_seconds need one entry per frame")
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def start_frame(self) -> int:
+        """Index of the batch's first frame."""
+        return int(self.frame_indices[0])
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """What a backend yields: consecutive frames and their raw container times."""
+
+    frames: FrameArray
+    """(n, h, w, 3) uint8 RGB, numpy on the CPU or a torch tensor on any device."""
+    raw_seconds: Sequence[float | None]
+    """Container time of each frame in seconds (None where the frame has none)."""
+
+
+class FrameSource(ABC):
+    """Decode one episode into batches of small RGB frames, in one streaming pass.
+
+    Memory stays bounded by ``batch_frames`` times the prefetch depth, whatever the
+    episode's length. Subclasses implement :meth:`_chunks`; timestamp repair, frame
+    numbering, truncation handling and prefetching are shared here.
+
+    Args:
+        path: The episode file (checked with :func:`probe` first).
+        analysis_width: Width of the frames handed out; height keeps the aspect ratio.
+        batch_frames: Frames per batch.
+        threads: Decoder threads (0: as many as FFmpeg likes).
+        prefetch_batches: Batches decoded ahead in a background thread (0: inline).
+        interpolation: Scaler name (fast_bilinear, bilinear, area, bicubic).
+        device: Where batches are delivered ("cpu" or "cuda"), already resolved.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        analysis_width: int = 256,
+        batch_frames: int = 64,
+        threads: int = 0,
+        prefetch_batches: int = 2,
+        interpolation: str = "fast_bilinear",
+        device: str = "cpu",
+    ) -> None:
+        if batch_frames < 1 or analysis_width < 2:
+            raise ValueError("batch_frames must be >= 1 and analysis_width >= 2")
+        self.path = Path(path)
+        self.info: VideoInfo = probe(self.path)
+        self.analysis_size = self.info.analysis_size(analysis_width)
+        self.batch_frames = batch_frames
+        self.threads = threads
+        self.prefetch_batches = prefetch_batches
+        self.interpolation = interpolation
+        self.device = torch.device(device)
+        self.frames_decoded = 0
+        """Frames handed out so far."""
+        self.truncated = False
+        """True when decoding stopped before the container's end."""
+        self.repaired_timestamps = 0
+        """Frames whose timestamp was missing, duplicated or went backwards."""
+        self._decoded_seconds = 0.0
+        self.damaged_packets = 0
+        """Damaged packets skipped (each loses its own frame, not the rest)."""
+
+    @abstractmethod
+    def _chunks(self) -> Iterator[Chunk]:
+        """Decode the whole stream in order, yielding chunks of at most ``batch_frames``."""
+
+    def batches(self) -> Iterator[FrameBatch]:
+        """Decode the episode once, yielding :class:`FrameBatch` objects in order.
+
+        Raises:
+            CorruptVideoError: Decoding failed before any frame came out.
+            EmptyVideoError: The stream decoded to zero frames.
+
+        Warns:
+            TruncatedVideoWarning: Decoding stopped early; the frames before are kept.
+        """
+        self.frames_decoded = 0
+        self.truncated = False
+        self.damaged_packets = 0
+        clock = TimestampRepair(1.0 / self.info.fps_float)
+        chunks = self._chunks()
+        if self.prefetch_batches > 0:
+            chunks = background(chunks, maxsize=self.prefetch_batches, name=f"animevid-{self.name}")
+        try:
+            for chunk in chunks:
+                yield self._to_batch(chunk, clock)
+        except AnimevidError:
+            raise
+        except Exception as exc:  # backends raise their own error types mid-stream
+            self._stopped_early(exc)
+        self.repaired_timestamps = clock.repaired
+        self._decoded_seconds = clock.last_seconds + clock.frame_seconds if self.frames_decoded else 0.0
+        self._check_complete()
+
+    def _to_batch(self, chunk: Chunk, clock: TimestampRepair) -> FrameBatch:
+        n = len(chunk.raw_seconds)
+        frames = torch.as_tensor(chunk.frames) if isinstance(chunk.frames, np.ndarray) else chunk.frames
+        indices = torch.arange(self.frames_decoded, self.frames_decoded + n, dtype=torch.int64)
+        pts = torch.tensor([clock(raw) for raw in chunk.raw_seconds], dtype=torch.float64)
+        self.frames_decoded += n
+        return FrameBatch(frames=frames.to(self.device, non_blocking=True), frame_indices=indices, pts_seconds=pts)
+
+    def _stopped_early(self, exc: Exception) -> None:
+        if self.frames_decoded == 0:
+            raise CorruptVideoError(
+                self.path,
+                f"decoding failed before the first frame ({type(exc).__name__}: {exc})",
+                hint="the file is damaged; fetch it again",
+            ) from exc
+        self.truncated = True
+        warnings.warn(
+            f"{self.path}: decoding stopped at frame {self.frames_decoded} ({exc}); "
+            f"kept the {self.frames_decoded} frames before",
+            TruncatedVideoWarning,
+            stacklevel=3,
+        )
+
+    def _check_complete(self) -> None:
+        if self.frames_decoded == 0:
+            if self.info.duration_seconds > 0:
+                raise CorruptVideoError(
+                    self.path,
+                    f"no frame could be decoded although the container announces "
+                    f"{self.info.duration_seconds:.1f} s of video; the file looks truncated",
+                    hint="fetch the file again",
+                )
+            raise EmptyVideoError(self.path, "the video stream holds no decodable frame", hint="fetch the file again")
+        if self.damaged_packets:
+            warnings.warn(
+                f"{self.path}: skipped {self.damaged_packets} damaged packet(s); the frames around them were kept",
+                TruncatedVideoWarning,
+                stacklevel=3,
+            )
+        if not self.truncated and self._looks_truncated():
+            self.truncated = True
+            warnings.warn(
+                f"{self.path}: the container announces {self._announced()} but only {self.frames_decoded} frames "
+                f"({self._decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept",
+                TruncatedVideoWarning,
+                stacklevel=3,
+            )
+
+    def _looks_truncated(self) -> bool:
+        if self.info.frames_stated:
+            return self.frames_decoded < 0.98 * self.info.frames_estimate
+        # Containers without a frame count (mkv, webm) still state a duration; audio may
+        # run a little past the video, hence the slack.
+        duration = self.info.duration_seconds
+        return duration > 0 and self._decoded_seconds < duration - max(1.0, 0.05 * duration)
+
+    def _announced(self) -> str:
+        if self.info.frames_stated:
+            return f"{self.info.frames_estimate} frames"
+        return f"{self.info.duration_seconds:.1f} s"
+
+    def close(self) -> None:
+        """Release the backend's resources (the base holds none; backends open per pass)."""
+        return None
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
