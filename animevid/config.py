@@ -73,9 +73,25 @@ class SynthConfig:
     """Film-grain strength (standard deviation in 8-bit levels); 0 turns it off."""
     crf: int = 16
     """x264 constant rate factor; low keeps held drawings near-identical after encoding."""
+    op_seconds: float = 4.0
+    """Length of the OP (shared by every episode of a series_seed)."""
+    ed_seconds: float = 3.0
+    """Length of the ED (shared by every episode of a series_seed)."""
+    recap_seconds: float = 2.0
+    """Length of the recap of episode seed-1 (episode 0 has none); 0 turns it off."""
+    preset: str = "veryfast"
+    """x264 preset (speed/size trade-off of the encode)."""
 
     def __post_init__(self) -> None:
         _check_positive(self, "width", "height", "fps_num", "fps_den", "seconds")
+        _check_non_negative(self, "recap_seconds")
+        if self.op_seconds < 2.0 or self.ed_seconds < 1.5:
+            raise ConfigError(
+                f"synth.op_seconds must be >= 2 and synth.ed_seconds >= 1.5 (room for their shots), "
+                f"got {self.op_seconds} and {self.ed_seconds}"
+            )
+        if self.recap_seconds and self.recap_seconds < 1.0:
+            raise ConfigError(f"synth.recap_seconds must be 0 (no recap) or >= 1, got {self.recap_seconds}")
         if self.width % 2 or self.height % 2:
             raise ConfigError(f"synth.width and synth.height must be even, got {self.width}x{self.height}")
         if self.grain < 0:
@@ -149,7 +165,8 @@ def merge_config(config: Any, data: dict[str, Any], *, source: str, prefix: str 
         ConfigError: ``data`` has an unknown key or a value of the wrong type.
     """
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix or 'top level'} must be a mapping, got {type(data).__name__}")
+        where = prefix.rstrip(".") or "the top level"
+        raise ConfigError(f"{source}: {where} must be a mapping, got {type(data).__name__}")
     hints = get_type_hints(type(config))
     known = {f.name for f in fields(config)}
     changes: dict[str, Any] = {}

@@ -143,6 +143,7 @@ def _looks_like_video(path: Path) -> bool:
 
 
 def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
+    _reject_non_video_formats(path, container.format.name)
     if not container.streams.video:
         kinds = _stream_summary(container)
         raise NoVideoStreamError(path, f"no video stream (it holds {kinds})", hint="pass the episode's video file")
@@ -172,6 +173,18 @@ def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
         subtitle_tracks=tuple(_subtitle_tracks(container)),
         attachments=tuple(_attachments(container)),
     )
+
+
+def _reject_non_video_formats(path: Path, format_name: str) -> None:
+    """FFmpeg "decodes" text files as ANSI art and pictures as one-frame videos; neither is an episode."""
+    if format_name == "tty":
+        raise NotAVideoError(path, "not a video file: it is text", hint="pass an mkv, mp4, webm or gif episode")
+    if format_name.startswith("image2") or format_name.endswith("_pipe"):
+        raise NotAVideoError(
+            path,
+            f"not a video file: it is a still image ({format_name})",
+            hint="pass an episode's video file, not a picture",
+        )
 
 
 def _decoder_name(path: Path, stream: av.video.stream.VideoStream) -> str:

@@ -103,7 +103,8 @@ class FrameSource(ABC):
         """True when decoding stopped before the container's end."""
         self.repaired_timestamps = 0
         """Frames whose timestamp was missing, duplicated or went backwards."""
-        self._decoded_seconds = 0.0
+        self.decoded_seconds = 0.0
+        """Time from the first frame to the end of the last decoded frame."""
         self.damaged_packets = 0
         """Damaged packets skipped (each loses its own frame, not the rest)."""
 
@@ -136,7 +137,7 @@ class FrameSource(ABC):
         except Exception as exc:  # backends raise their own error types mid-stream
             self._stopped_early(exc)
         self.repaired_timestamps = clock.repaired
-        self._decoded_seconds = clock.last_seconds + clock.frame_seconds if self.frames_decoded else 0.0
+        self.decoded_seconds = clock.last_seconds + clock.frame_seconds if self.frames_decoded else 0.0
         self._check_complete()
 
     def _to_batch(self, chunk: Chunk, clock: TimestampRepair) -> FrameBatch:
@@ -182,7 +183,7 @@ class FrameSource(ABC):
             self.truncated = True
             warnings.warn(
                 f"{self.path}: the container announces {self._announced()} but only {self.frames_decoded} frames "
-                f"({self._decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept",
+                f"({self.decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept",
                 TruncatedVideoWarning,
                 stacklevel=3,
             )
@@ -193,7 +194,7 @@ class FrameSource(ABC):
         # Containers without a frame count (mkv, webm) still state a duration; audio may
         # run a little past the video, hence the slack.
         duration = self.info.duration_seconds
-        return duration > 0 and self._decoded_seconds < duration - max(1.0, 0.05 * duration)
+        return duration > 0 and self.decoded_seconds < duration - max(1.0, 0.05 * duration)
 
     def _announced(self) -> str:
         if self.info.frames_stated:

@@ -1,0 +1,5 @@
+"""``python -m animevid`` runs the command line."""
+
+from animevid.cli import main
+
+main()

@@ -1,0 +1,284 @@
+"""The ``animevid`` command line: parse flags, call the library, render the result.
+
+Every command takes ``--config FILE``; ``--json`` outputs are one JSON object on
+stdout. Library errors are caught here, at the edge: the message goes to stderr
+and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from animevid import __version__
+from animevid.config import load_config
+from animevid.errors import AnimevidError
+
+app = typer.Typer(
+    name="animevid",
+    help=(
+        "Turn anime episodes into a searchable, summarised library.\n\n"
+        "Examples:\n\n"
+        "  animevid demo                          # synthetic sample -> ./demo-output\n\n"
+        "  animevid index ep01.mkv ep02.mkv       # into ./animevid-library\n\n"
+        "  animevid info ep01.mkv --json          # streams, fps, frames\n\n"
+        "  animevid synth out/ --seed 3 --seconds 60"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="YAML file overriding configs/default.yaml values.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _handles_errors(command: F) -> F:
+    """Turn library errors into a message on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AnimevidError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"animevid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Turn anime episodes into a searchable, summarised library."""
+
+
+def _emit_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def _progress(json_mode: bool) -> Iterator[Progress]:
+    """A progress bar on stderr (so --json stdout stays clean)."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=json_mode,
+        disable=not err.is_terminal and json_mode,
+    )
+    with progress:
+        yield progress
+
+
+def _frame_bar(progress: Progress) -> Callable[[Path, int], Callable[[int], None]]:
+    def start(path: Path, total: int) -> Callable[[int], None]:
+        task = progress.add_task(f"decoding {path.name}", total=total or None)
+
+        def advance(frames: int) -> None:
+            progress.advance(task, frames)
+
+        return advance
+
+    return start
+
+
+@app.command()
+@_handles_errors
+def index(
+    episodes: Annotated[list[Path], typer.Argument(help="Episode files (mkv, mp4, webm, gif).", show_default=False)],
+    library: Annotated[
+        Path | None, typer.Option(help="Library folder [default: $ANIMEVID_LIBRARY or ./animevid-library].")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [default: from config, auto].")] = None,
+    backend: Annotated[str | None, typer.Option(help="Decoder: pyav, decord, torchcodec [default: pyav].")] = None,
+    force: Annotated[bool, typer.Option(help="Re-index episodes already in the library.")] = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Decode each episode once and store what was found in the library's catalog.
+
+    A bad file is recorded as failed and the batch goes on; episodes already indexed
+    with the same options are skipped, so re-running a batch resumes it.
+
+    Example: animevid index season1/*.mkv --library ~/anime-lib
+    """
+    from animevid.pipeline import index_episodes, resolve_library
+
+    cfg = load_config(config, overrides={"device": device, "decode": {"backend": backend}})
+    folder = resolve_library(library, cfg)
+    with _progress(json_output) as progress:
+        results = index_episodes(episodes, library=folder, config=cfg, force=force, progress=_frame_bar(progress))
+    failed = [r for r in results if r.status == "failed"]
+    if json_output:
+        _emit_json({"library": str(folder), "episodes": [r.as_dict() for r in results]})
+    else:
+        _print_index_table(results, folder)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_index_table(results: list[Any], folder: Path) -> None:
+    table = Table(title=f"library {folder}")
+    for column in ("episode", "status", "frames", "seconds", "notes"):
+        table.add_column(column)
+    colours = {"indexed": "green", "skipped": "cyan", "failed": "red"}
+    for r in results:
+        notes = r.error or "; ".join(r.warnings)
+        status = f"[{colours[r.status]}]{r.status}[/]"
+        table.add_row(r.path.name, status, str(r.frames), f"{r.seconds:.1f}", notes)
+    out.print(table)
+
+
+@app.command()
+@_handles_errors
+def info(
+    episode: Annotated[Path, typer.Argument(help="An episode file.", show_default=False)],
+    count: Annotated[bool, typer.Option(help="Decode the whole stream to count frames exactly.")] = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show what an episode file holds: container, codec, size, fps, frames, tracks.
+
+    Example: animevid info ep01.mkv --json
+    """
+    from animevid.decode import open_video, probe
+
+    cfg = load_config(config)
+    data = _info_dict(probe(episode))
+    if count:
+        source = open_video(episode, config=cfg.decode)
+        with _progress(json_output) as progress:
+            advance = _frame_bar(progress)(episode, source.info.frames_estimate)
+            for batch in source.batches():
+                advance(len(batch))
+        data.update(frames=source.frames_decoded, repaired_timestamps=source.repaired_timestamps)
+    if json_output:
+        _emit_json(data)
+        return
+    table = Table(show_header=False, title=str(episode))
+    for key, value in data.items():
+        table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value))
+    out.print(table)
+
+
+def _info_dict(info: Any) -> dict[str, Any]:
+    return {
+        "video": str(info.path),
+        "container": info.container,
+        "codec": info.codec,
+        "width": info.width,
+        "height": info.height,
+        "fps": round(info.fps_float, 6),
+        "fps_fraction": f"{info.fps.numerator}/{info.fps.denominator}",
+        "frames": info.frames_estimate,
+        "frames_exact": info.frames_stated,
+        "duration_seconds": round(info.duration_seconds, 3),
+        "pixel_format": info.pixel_format,
+        "audio_streams": info.audio_streams,
+        "subtitle_tracks": [
+            {"index": t.index, "codec": t.codec, "language": t.language, "title": t.title} for t in info.subtitle_tracks
+        ],
+        "attachments": list(info.attachments),
+    }
+
+
+@app.command()
+@_handles_errors
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the episode into.", show_default=False)],
+    seed: Annotated[int, typer.Option(help="Episode seed; OP and ED are shared by all seeds.")] = 1,
+    seconds: Annotated[float | None, typer.Option(help="Length [default: from config, 60].")] = None,
+    width: Annotated[int | None, typer.Option(help="Frame width [default: from config, 320].")] = None,
+    height: Annotated[int | None, typer.Option(help="Frame height [default: from config, 180].")] = None,
+    grain: Annotated[float | None, typer.Option(help="Film grain strength [default: from config, 0].")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Generate a synthetic anime episode with exact ground truth (mp4, mkv, ass, truth.json).
+
+    Example: animevid synth out/ --seed 3 --seconds 60 --width 1280 --height 720
+    """
+    from animevid.synth import generate_episode
+
+    cfg = load_config(config, overrides={"synth": {"width": width, "height": height, "grain": grain}})
+    with _progress(json_output) as progress:
+        task = progress.add_task(f"rendering ep{seed}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        episode = generate_episode(out_dir, seed=seed, seconds=seconds, config=cfg.synth, progress=advance)
+    files = {"mp4": episode.mp4, "mkv": episode.mkv, "ass": episode.ass, "truth": episode.truth_json}
+    summary: dict[str, Any] = {name: str(path) for name, path in files.items()}
+    summary.update(frames=episode.truth["frames"], shots=len(episode.truth["shots"]))
+    if json_output:
+        _emit_json(summary)
+    else:
+        for name, path in files.items():
+            out.print(f"{name:>6}: {path}")
+        out.print(f"{episode.truth['frames']} frames, {len(episode.truth['shots'])} shots")
+
+
+@app.command()
+@_handles_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the demo writes its outputs.")] = Path("demo-output"),
+    config: ConfigOption = None,
+) -> None:
+    """Run the main job on a synthetic sample: generate an episode, index it, report.
+
+    Example: animevid demo --out /tmp/animevid-demo
+    """
+    from animevid.demo import run_demo
+
+    cfg = load_config(config)
+    with _progress(False) as progress:
+        report = run_demo(out_dir, config=cfg, progress=_frame_bar(progress))
+    _print_demo(report)
+
+
+def _print_demo(report: dict[str, Any]) -> None:
+    table = Table(title="animevid demo")
+    table.add_column("check")
+    table.add_column("truth", justify="right")
+    table.add_column("measured", justify="right")
+    for row in report["checks"]:
+        table.add_row(row["name"], str(row["truth"]), str(row["measured"]))
+    out.print(table)
+    out.print("outputs:")
+    for name, path in report["outputs"].items():
+        out.print(f"  {name:>8}: {path}")
+
+
+def main() -> None:
+    """Entry point of the ``animevid`` script."""
+    app()

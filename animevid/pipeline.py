@@ -1,0 +1,192 @@
+"""Wiring: one decode pass feeding every stage, and batch indexing into a library.
+
+The device is resolved here, once, and handed to the frame source and the stages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from animevid import __version__
+from animevid.catalog import Catalog
+from animevid.config import Config, config_as_dict
+from animevid.decode import FrameSource, open_video
+from animevid.device import resolve_device
+from animevid.errors import AnimevidError
+from animevid.model import Episode, content_hash
+from animevid.stages import FrameDiff, FrameDiffStage, Stage
+
+DEFAULT_LIBRARY = "animevid-library"
+"""Library folder used when neither --library, the config nor $ANIMEVID_LIBRARY names one."""
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of frames just processed."""
+
+
+def resolve_library(library: str | Path | None, config: Config) -> Path:
+    """The library folder: the argument, else the config, else $ANIMEVID_LIBRARY, else ./animevid-library."""
+    chosen = library or config.library.path or os.environ.get("ANIMEVID_LIBRARY") or DEFAULT_LIBRARY
+    return Path(chosen).expanduser()
+
+
+def config_fingerprint(config: Config) -> str:
+    """Hash of everything that changes what indexing stores (options and code version)."""
+    relevant = {"version": __version__, "decode": config_as_dict(config.decode)}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_pass(
+    source: FrameSource, stages: Sequence[Stage], *, progress: ProgressCallback | None = None
+) -> dict[str, list[Any]]:
+    """Decode ``source`` once and feed every batch to every stage, in order.
+
+    Args:
+        source: The opened episode.
+        stages: Consumers of the stream; each sees every batch once.
+        progress: Called after each batch with its frame count.
+
+    Returns:
+        Each stage's records (from ``process`` and ``finish``) by stage name.
+    """
+    records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
+    for batch in source.batches():
+        for stage in stages:
+            records[stage.name].extend(stage.process(batch))
+        if progress is not None:
+            progress(len(batch))
+    for stage in stages:
+        records[stage.name].extend(stage.finish())
+    return records
+
+
+@dataclass
+class IndexResult:
+    """What happened to one episode of a batch."""
+
+    path: Path
+    """The episode file."""
+    status: Literal["indexed", "skipped", "failed"]
+    """indexed, skipped (already in the library with the same options) or failed."""
+    episode_id: int | None = None
+    """Catalog id when indexed or skipped."""
+    frames: int = 0
+    """Frames decoded."""
+    seconds: float = 0.0
+    """Wall time spent on the episode."""
+    error: str = ""
+    """Why it failed."""
+    warnings: list[str] = field(default_factory=list)
+    """Warnings raised while decoding (truncated file, repaired timestamps)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "path": str(self.path),
+            "status": self.status,
+            "episode_id": self.episode_id,
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "warnings": self.warnings,
+        }
+
+
+ProgressFactory = Callable[[Path, int], ProgressCallback]
+"""Given an episode and its estimated frame count, returns that episode's progress callback."""
+
+
+def index_episodes(
+    paths: Iterable[str | Path],
+    *,
+    library: Path,
+    config: Config,
+    force: bool = False,
+    progress: ProgressFactory | None = None,
+) -> list[IndexResult]:
+    """Index episodes into a library; a bad episode is recorded as failed and the batch goes on.
+
+    Args:
+        paths: Episode files, in the order to process them.
+        library: Library folder (created if needed).
+        config: Options; ``config.device`` is resolved once here.
+        force: Re-index episodes already indexed with the same options.
+        progress: Makes a per-episode progress callback (e.g. a progress bar).
+
+    Returns:
+        One result per path, in order.
+    """
+    device = resolve_device(config.device)
+    fingerprint = config_fingerprint(config)
+    results = []
+    with Catalog.in_library(library) as catalog:
+        for path in map(Path, paths):
+            started = time.perf_counter()
+            try:
+                result = _index_one(path, catalog, config, device, fingerprint, force, progress)
+            except AnimevidError as exc:
+                catalog.record_failure(path, str(exc))
+                result = IndexResult(path=path, status="failed", error=str(exc))
+            result.seconds = time.perf_counter() - started
+            results.append(result)
+    return results
+
+
+def _index_one(
+    path: Path,
+    catalog: Catalog,
+    config: Config,
+    device: str,
+    fingerprint: str,
+    force: bool,
+    progress: ProgressFactory | None,
+) -> IndexResult:
+    source = open_video(path, config=config.decode, device=device)  # probes: bad files fail here
+    digest = content_hash(path)
+    if not force and catalog.is_indexed(digest, fingerprint):
+        return IndexResult(path=path, status="skipped", episode_id=catalog.episode_id(digest))
+    callback = progress(path, source.info.frames_estimate) if progress else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = run_pass(source, [FrameDiffStage(device=device)], progress=callback)
+    messages = [str(w.message) for w in caught]
+    episode = _episode_record(path, digest, source)
+    extra = {"decode": _decode_summary(source, records["frame-diff"]), "warnings": messages}
+    episode_id = catalog.put_episode(episode, config_fingerprint=fingerprint, extra=extra)
+    return IndexResult(path=path, status="indexed", episode_id=episode_id, frames=episode.frames, warnings=messages)
+
+
+def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
+    info = source.info
+    return Episode(
+        path=str(path.resolve()),
+        content_hash=digest,
+        size_bytes=path.stat().st_size,
+        container=info.container,
+        codec=info.codec,
+        width=info.width,
+        height=info.height,
+        fps=info.fps_float,
+        frames=source.frames_decoded,
+        duration_seconds=source.decoded_seconds,
+    )
+
+
+def _decode_summary(source: FrameSource, diffs: list[FrameDiff]) -> dict[str, Any]:
+    held = sum(1 for d in diffs[1:] if d.changed_fraction == 0.0)
+    return {
+        "backend": source.name,
+        "analysis_size": list(source.analysis_size),
+        "truncated": source.truncated,
+        "repaired_timestamps": source.repaired_timestamps,
+        "damaged_packets": source.damaged_packets,
+        "held_frames": held,
+        "held_fraction": round(held / max(1, len(diffs) - 1), 4),
+    }

@@ -1,0 +1,70 @@
+"""Frame-to-frame change: the raw signal under cuts, held drawings and motion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from animevid.decode import FrameBatch
+from animevid.stages._base import STAGES, Stage
+
+# ITU-R BT.601 luma weights: the eye's sensitivity, and what encoders compress on.
+_LUMA = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class FrameDiff:
+    """How much one frame differs from the frame before it."""
+
+    frame_index: int
+    """The frame (0-based decode order)."""
+    pts_seconds: float
+    """Its presentation time."""
+    mean_luma: float
+    """Average brightness, 0..255 (black and white flashes stand out here)."""
+    mean_abs_diff: float
+    """Mean absolute luma difference to the previous frame, 0..255 (0 for frame 0)."""
+    changed_fraction: float
+    """Share of pixels whose luma moved by more than the noise threshold (0..1)."""
+
+
+@STAGES.register("frame-diff")
+class FrameDiffStage(Stage):
+    """Per-frame brightness and change against the previous frame, on the batch's device.
+
+    Args:
+        device: Device the batches arrive on.
+        noise_levels: Luma change (0..255) below which a pixel counts as unchanged;
+            above encoder noise on held drawings, below a lip flap's edge contrast.
+    """
+
+    name = "frame-diff"
+
+    def __init__(self, *, device: str | torch.device = "cpu", noise_levels: float = 12.0) -> None:
+        super().__init__(device=device)
+        self.noise_levels = noise_levels
+        self._previous: torch.Tensor | None = None
+
+    def process(self, batch: FrameBatch) -> Sequence[FrameDiff]:
+        """Records for every frame of ``batch``."""
+        weights = torch.tensor(_LUMA, device=batch.frames.device, dtype=torch.float32)
+        luma = batch.frames.to(torch.float32) @ weights  # (n, h, w)
+        previous = luma[:1] if self._previous is None else self._previous
+        stacked = torch.cat([previous, luma])
+        diff = (stacked[1:] - stacked[:-1]).abs_()
+        mean_diff = diff.mean(dim=(1, 2)).cpu()
+        changed = (diff > self.noise_levels).float().mean(dim=(1, 2)).cpu()
+        brightness = luma.mean(dim=(1, 2)).cpu()
+        self._previous = luma[-1:]
+        return [
+            FrameDiff(
+                frame_index=int(batch.frame_indices[i]),
+                pts_seconds=float(batch.pts_seconds[i]),
+                mean_luma=float(brightness[i]),
+                mean_abs_diff=float(mean_diff[i]),
+                changed_fraction=float(changed[i]),
+            )
+            for i in range(len(batch))
+        ]

@@ -1,0 +1,105 @@
+"""The command line as a user runs it: real processes, exit codes, stdout JSON, stderr messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from animevid import __version__
+from animevid.catalog import Catalog
+
+
+def animevid(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "ANIMEVID_LIBRARY": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "animevid", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+def test_version_and_help() -> None:
+    assert animevid("--version").stdout.strip() == f"animevid {__version__}"
+    result = animevid("--help")
+    assert result.returncode == 0
+    for command in ("index", "info", "synth", "demo"):
+        assert command in result.stdout
+    assert "Examples" in result.stdout
+
+
+def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "ep01.mkv"
+    result = animevid("info", missing)
+    assert result.returncode == 1
+    assert "error:" in result.stderr and str(missing) in result.stderr and "no such file" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_info_json(synth_episode) -> None:
+    result = animevid("info", synth_episode.mkv, "--json", "--count")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["frames"] == synth_episode.truth["frames"]
+    assert data["codec"] == "h264"
+    assert [t["codec"] for t in data["subtitle_tracks"]] == ["ass"]
+
+
+def test_index_batch_goes_on_past_a_bad_file_and_resumes(tmp_path: Path, synth_episode) -> None:
+    bad = tmp_path / "broken.mkv"
+    bad.write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00" * 500)  # a Matroska header and nothing else
+    library = tmp_path / "lib"
+    first = animevid("index", synth_episode.mp4, bad, synth_episode.mkv, "--library", library, "--json")
+    assert first.returncode == 1  # a failure in the batch is reported in the exit status
+    statuses = [e["status"] for e in json.loads(first.stdout)["episodes"]]
+    assert statuses == ["indexed", "failed", "indexed"]
+    with Catalog.in_library(library) as catalog:
+        episodes = catalog.episodes()
+        assert len(episodes) == 2
+        assert set(episodes["frames"]) == {synth_episode.truth["frames"]}
+        failures = catalog.failures()
+        assert len(failures) == 1 and "broken.mkv" in failures["error"].iloc[0]
+    again = animevid("index", synth_episode.mp4, synth_episode.mkv, "--library", library, "--json")
+    assert again.returncode == 0
+    assert [e["status"] for e in json.loads(again.stdout)["episodes"]] == ["skipped", "skipped"]
+
+
+def test_bad_config_names_file_and_key(tmp_path: Path, synth_episode) -> None:
+    config = tmp_path / "mine.yaml"
+    config.write_text("decode:\n  batch_framez: 10\n")
+    result = animevid("info", synth_episode.mp4, "--config", config)
+    assert result.returncode == 1
+    assert str(config) in result.stderr and "batch_framez" in result.stderr and "batch_frames" in result.stderr
+
+
+def test_unknown_backend_lists_valid_ones(tmp_path: Path, synth_episode) -> None:
+    result = animevid("index", synth_episode.mp4, "--backend", "nvdec2", "--library", tmp_path / "lib")
+    assert result.returncode == 1
+    assert "unknown decoder 'nvdec2'" in result.stderr and "pyav" in result.stderr
+
+
+def test_synth_command_writes_episode_and_truth(tmp_path: Path) -> None:
+    result = animevid("synth", tmp_path / "out", "--seed", "5", "--seconds", "12", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in ("mp4", "mkv", "ass", "truth"):
+        assert Path(data[key]).is_file()
+    truth = json.loads(Path(data["truth"]).read_text())
+    assert truth["seed"] == 5 and truth["frames"] == data["frames"]
+
+
+@pytest.mark.slow
+def test_demo_reports_measurements_against_truth(tmp_path: Path) -> None:
+    result = animevid("demo", "--out", tmp_path / "demo")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "demo" / "report.json").read_text())
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["frames"]["truth"] == checks["frames"]["measured"]
+    assert (
+        checks["held frames (repeat the previous image)"]["truth"]
+        == checks["held frames (repeat the previous image)"]["measured"]
+    )
+    assert Path(report["outputs"]["catalog"]).is_file()
+    assert "outputs:" in result.stdout

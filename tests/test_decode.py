@@ -1,0 +1,191 @@
+"""Decoding: one conformance suite over every available backend, on synthetic and real clips."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from animevid.config import DecodeConfig
+from animevid.decode import DECODERS, FrameBatch, open_video, probe
+from animevid.decode._threads import background
+from animevid.decode._timestamps import TimestampRepair
+from animevid.stages import FrameDiffStage
+from tests.conftest import real_file
+
+BACKENDS = DECODERS.names()
+
+# Frame counts FFmpeg decodes from the real clips (../shared/data/real/SOURCES.md lists the same).
+REAL_CLIPS = {
+    "realesrgan_onepiece_demo.mp4": 181,
+    "anime4k_web_input_popteamepic.mp4": 319,
+    "video2x_sample_output_sakurasou.mp4": 456,
+    "pyscenedetect_issue-236-split-copy.mkv": 48,
+    "moviepy_big_buck_bunny_0_30.webm": 720,
+    "moviepy_pigs_in_a_polka.gif": 30,
+}
+
+
+def decode_all(path, backend: str = "pyav", **options) -> tuple[torch.Tensor, torch.Tensor, list[FrameBatch]]:
+    """All frames and times of ``path`` plus the batches as they came."""
+    source = open_video(path, config=DecodeConfig(backend=backend, **options))
+    batches = list(source.batches())
+    frames = torch.cat([b.frames for b in batches])
+    pts = torch.cat([b.pts_seconds for b in batches])
+    return frames, pts, batches
+
+
+def check_batch_contract(batches: list[FrameBatch], batch_frames: int, width: int) -> None:
+    expected_index = 0
+    for batch in batches:
+        assert 1 <= len(batch) <= batch_frames
+        assert batch.frames.dtype == torch.uint8 and batch.frames.shape[2] == width and batch.frames.shape[3] == 3
+        assert batch.frames.shape[1] % 2 == 0
+        assert batch.frame_indices.tolist() == list(range(expected_index, expected_index + len(batch)))
+        expected_index += len(batch)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("clip", sorted(REAL_CLIPS))
+def test_backend_conformance_on_real_clips(backend: str, clip: str) -> None:
+    path = real_file("video", clip)
+    frames, pts, batches = decode_all(path, backend, batch_frames=32)
+    assert len(frames) == REAL_CLIPS[clip]
+    check_batch_contract(batches, 32, 256)
+    assert pts[0] == 0.0
+    assert bool((pts.diff() > 0).all()), "times must be strictly increasing"
+    info = probe(path)
+    assert float(pts[-1]) == pytest.approx(info.duration_seconds - 1 / info.fps_float, abs=0.15)
+    if backend != "pyav":
+        reference, reference_pts, _ = decode_all(path, "pyav", batch_frames=32)
+        assert torch.allclose(pts, reference_pts, atol=1e-3)
+        assert_same_frames_in_order(frames, reference)
+
+
+def assert_same_frames_in_order(frames: torch.Tensor, reference: torch.Tensor) -> None:
+    """Backends scale differently, so compare loosely, but frame i must match reference frame i best."""
+    diff = (frames.float() - reference.float()).abs().mean(dim=(1, 2, 3))
+    assert float(diff.mean()) < 16, "frames differ from PyAV's more than scaling can explain"
+    for i in range(1, len(frames) - 1):
+        neighbours = [float((frames[i].float() - reference[j].float()).abs().mean()) for j in (i - 1, i + 1)]
+        if min(neighbours) > float(diff[i]) + 4:  # only where the neighbours really differ
+            continue
+        own = float(diff[i])
+        assert own <= min(neighbours) + 4, f"frame {i} looks like a neighbour of PyAV's frame {i}: out of order"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_conformance_on_synthetic(backend: str, synth_episode) -> None:
+    truth = synth_episode.truth
+    for path in (synth_episode.mp4, synth_episode.mkv):
+        frames, pts, batches = decode_all(path, backend, batch_frames=50)
+        assert len(frames) == truth["frames"]
+        check_batch_contract(batches, 50, 256)
+        np.testing.assert_allclose(pts.numpy(), truth["pts_seconds"], atol=1e-6)
+
+
+def test_duplicated_timestamps_become_the_nominal_60fps_timeline() -> None:
+    # Frames come in pairs with one pts (a 30 fps timeline re-muxed at 60 fps).
+    _, pts, _ = decode_all(real_file("video", "anime4k_web_input_popteamepic.mp4"))
+    np.testing.assert_allclose(pts.numpy(), np.arange(319) / 60, atol=1e-9)
+
+
+def test_held_frames_read_back_as_the_truth_says(synth_episode) -> None:
+    """Which frames repeat the previous image: the decoder must reproduce the generator's truth."""
+    truth = synth_episode.truth
+    source = open_video(synth_episode.mp4)
+    stage = FrameDiffStage()
+    diffs = [record for batch in source.batches() for record in stage.process(batch)]
+    held = np.array([d.changed_fraction == 0.0 for d in diffs])
+    same = np.array(truth["same_image_as_previous"])
+    mismatches = np.flatnonzero(held != same)
+    assert len(mismatches) == 0, f"held-frame readback differs from truth at frames {mismatches[:20].tolist()}"
+
+
+def test_analysis_size_keeps_display_aspect() -> None:
+    info = probe(real_file("video", "realesrgan_onepiece_demo.mp4"))  # 640x480
+    assert info.analysis_size(256) == (256, 192)
+
+
+def test_batches_are_bounded_whatever_the_length(synth_episode) -> None:
+    source = open_video(synth_episode.mp4, config=DecodeConfig(batch_frames=16, prefetch_batches=1))
+    sizes = [len(b) for b in source.batches()]
+    assert max(sizes) == 16 and sum(sizes) == synth_episode.truth["frames"]
+
+
+def test_inline_and_prefetched_decoding_agree(synth_episode) -> None:
+    inline, pts_inline, _ = decode_all(synth_episode.mp4, prefetch_batches=0)
+    ahead, pts_ahead, _ = decode_all(synth_episode.mp4, prefetch_batches=3)
+    assert torch.equal(inline, ahead) and torch.equal(pts_inline, pts_ahead)
+
+
+def test_closing_early_stops_the_decoder(synth_episode) -> None:
+    source = open_video(synth_episode.mp4, config=DecodeConfig(batch_frames=8))
+    stream = source.batches()
+    first = next(stream)
+    stream.close()
+    assert len(first) == 8 and source.frames_decoded == 8
+
+
+# --- timestamp repair and the background thread -------------------------------------------
+
+
+def test_timestamp_repair_handles_pairs_gaps_and_backward_jumps() -> None:
+    clock = TimestampRepair(1 / 60)
+    raw = [10.0, 10.0, 10 + 2 / 60, 10 + 2 / 60 + 1e-5, None, 9.0, 10 + 10 / 60]
+    times = [clock(t) for t in raw]
+    expected = [0, 1 / 60, 2 / 60, 3 / 60, 4 / 60, 5 / 60, 10 / 60]
+    np.testing.assert_allclose(times, expected, atol=1e-9)
+    assert clock.repaired == 4
+
+
+def test_timestamp_repair_keeps_real_variable_frame_rates() -> None:
+    clock = TimestampRepair(1 / 24)
+    raw = [0.0, 1 / 24, 2 / 24, 2 / 24 + 1 / 30, 2 / 24 + 2 / 30]  # 24 fps then 30 fps
+    assert [clock(t) for t in raw] == pytest.approx(raw)
+    assert clock.repaired == 0
+
+
+def test_background_reraises_producer_errors_in_order() -> None:
+    def produce():
+        yield 1
+        yield 2
+        raise OSError("disk went away")
+
+    got = []
+    with pytest.raises(OSError, match="disk went away"):
+        for item in background(produce(), maxsize=1):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_frame_diff_stage_sees_across_batch_edges() -> None:
+    frames = torch.zeros((4, 8, 8, 3), dtype=torch.uint8)
+    frames[2:] = 200  # a change between frame 1 and 2, which lands on a batch edge
+    stage = FrameDiffStage()
+    records = []
+    for start in (0, 2):
+        batch = FrameBatch(
+            frames=frames[start : start + 2],
+            frame_indices=torch.arange(start, start + 2),
+            pts_seconds=torch.arange(start, start + 2, dtype=torch.float64) / 24,
+        )
+        records.extend(stage.process(batch))
+    assert [r.changed_fraction for r in records] == [0.0, 0.0, 1.0, 0.0]
+    assert records[2].mean_abs_diff == pytest.approx(200, abs=1)
+
+
+def test_info_json_round_trip(synth_episode) -> None:
+    info = probe(synth_episode.mkv)
+    assert info.codec == "h264" and info.width == synth_episode.truth["width"]
+    assert [t.codec for t in info.subtitle_tracks] == ["ass"]
+    json.dumps([t.__dict__ for t in info.subtitle_tracks])
+
+
+def test_no_warnings_on_clean_files(synth_episode) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decode_all(synth_episode.mkv)
