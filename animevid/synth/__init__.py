@@ -1,0 +1,190 @@
+"""Seeded synthetic anime episodes with exact ground truth.
+
+:func:`generate_episode` writes ``ep{seed}.mp4``, ``ep{seed}.mkv`` (same video plus the
+subtitles as an ASS track), ``ep{seed}.ass`` and ``ep{seed}.truth.json``. The episode looks like
+limited TV animation (flat cels, ink outlines, anime faces, textured gradient backgrounds) and is
+laid out as: OP (depends only on ``series_seed``) | recap of episode ``seed - 1`` (none for
+seed 0) | the episode's own scenes | ED (``series_seed`` only). Same seed and config give
+byte-identical truth and pixel-identical frames.
+
+Truth conventions (``schema`` 1):
+
+- ``frames`` N, ``pts_seconds[i] = i * fps_den / fps_num``; every range is ``[start_frame, end_frame)``.
+- ``drawing_id[i]``: one id per distinct drawing, numbered in order of first appearance. A camera
+  move (pan, zoom, shake) over a held drawing keeps the id; every flash frame and every frame of a
+  fade or dissolve gets an id of its own.
+- ``same_image_as_previous[i]``: frame i renders pixel-identical to frame i-1 (always false with grain).
+- Shot boundaries at gradual transitions: a fade between shots goes fully to the colour on the
+  outgoing shot's last frame and the incoming shot starts at the first fade-in frame; a dissolve's
+  incoming shot starts at the first frame whose incoming weight is >= 0.5. ``transitions`` entries
+  carry ``boundary_frame`` (that first frame); fades have ``direction`` ``through`` (between
+  shots), ``in`` (from black at frame 0) or ``out`` (to black at the end).
+- ``shots[].drawings``: distinct ids shown in the shot's own frames, i.e. excluding frames inside a
+  transition and flash frames. ``cadence`` is computed from the drawings under those frames (a
+  flash hides its drawing without replacing it): ones/twos/threes when every inner hold lasts
+  1/2/3 frames (the first and last hold may be shorter), still for one drawing, else mixed.
+  Extra keys: ``animation`` (the generator: dialogue, motion, action, short, pan, zoom, impact,
+  loop, still), ``location`` (index into the series' locations) and ``source_start_frame``
+  (recap shots: where the copied frames start in episode ``seed - 1``, else null). A recap that
+  finds too little plain footage ends with an ``eyecatch`` still shot.
+- ``loops``: ``cycle_drawings`` are the k ids of one period, in order; the frames repeat exactly
+  every ``period_frames`` for ``repeats`` periods. Loop and short shots are always joined by cuts.
+- ``flash_frames`` kinds: white, black, inverted, tint; never within 10 frames of a shot edge.
+- ``op``, ``ed``: frame ranges; ``recap``: range, ``source_seed`` and ``segments`` (each with
+  ``source_start_frame``), or null for seed 0. ``scenes`` also carry their ``scene`` index.
+- ``characters`` also carry ``long_hair``.
+- ``subtitles``: one entry per event of the .ass, in file order, with ``start_seconds`` /
+  ``end_seconds`` exactly as written (centiseconds), ``kind`` dialogue|sign|song|comment,
+  ``style``, ``name`` (speaker), ``text`` (raw, with override tags), ``plain``, ``snapped_start``
+  / ``snapped_end`` (the time is a hard cut's pts floored to centiseconds), ``start_frame`` /
+  ``end_frame`` (first frame shown / first frame no longer shown), ``crosses_cut``, and for
+  dialogue ``speech_start_frame`` / ``speech_end_frame`` (the lip flaps, or off-screen voice).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from animevid.config import SynthConfig
+from animevid.errors import SynthError
+from animevid.synth import _subs
+from animevid.synth._draw import Painter, make_cast, make_locations
+from animevid.synth._encode import encode
+from animevid.synth._render import Renderer
+from animevid.synth._shots import Ctx
+from animevid.synth._timeline import build_timeline, frame_count, minimum_seconds
+from animevid.synth._truth import build_truth
+
+__all__ = ["SynthEpisode", "generate_episode", "load_truth", "minimum_seconds", "render_episode"]
+
+
+@dataclass(frozen=True)
+class SynthEpisode:
+    """The files of one generated episode and its parsed truth."""
+
+    mp4: Path
+    """H.264 video in MP4."""
+    mkv: Path
+    """The same video in Matroska, plus the subtitles as an ASS track."""
+    ass: Path
+    """The subtitle file."""
+    truth_json: Path
+    """The ground truth file."""
+    truth: dict[str, Any]
+    """The parsed truth (same content as ``truth_json``)."""
+
+
+def render_episode(
+    seed: int, *, seconds: float | None = None, config: SynthConfig | None = None, series_seed: int = 0
+) -> tuple[Iterator[np.ndarray], dict[str, Any]]:
+    """Plan an episode and return its frames (lazily rendered) and its truth.
+
+    Args:
+        seed: Episode seed (>= 0); episode ``seed`` recaps episode ``seed - 1``.
+        seconds: Length; None uses ``config.seconds``.
+        config: Generator options; None uses the defaults.
+        series_seed: Seeds the cast, locations, OP and ED shared by a series.
+
+    Returns:
+        An iterator over (H, W, 3) uint8 RGB frames (each a fresh array) and the truth dict.
+
+    Raises:
+        SynthError: Negative seeds, or ``seconds`` too short to hold OP, recap, ED and a scene.
+    """
+    cfg = config or SynthConfig()
+    length = cfg.seconds if seconds is None else float(seconds)
+    _check(seed, series_seed, length, cfg)
+    cfg = replace(cfg, seconds=length)
+    series_rng = np.random.default_rng([series_seed, 11])
+    cast, locations = make_cast(series_rng), make_locations(series_rng)
+    ctx = Ctx(cfg.width, cfg.height, len(cast))
+    timeline = build_timeline(seed, series_seed, cfg, ctx, frame_count(length, cfg))
+    timing = _subs.Timing(cfg.fps_num, cfg.fps_den)
+    sub_rng = np.random.default_rng([series_seed, seed, 3])
+    subtitles = _subs.make_subtitles(timeline.entries, timing, cast, locations, sub_rng, (cfg.width, cfg.height))
+    truth = build_truth(
+        seed=seed,
+        series_seed=series_seed,
+        seconds=length,
+        cfg=cfg,
+        timeline=timeline,
+        cast=cast,
+        locations=locations,
+        subtitles=subtitles,
+    )
+    renderer = Renderer(Painter(cast, locations, (cfg.width, cfg.height)), cfg.grain, series_seed)
+    return renderer.frames(timeline.recipes), truth
+
+
+def _check(seed: int, series_seed: int, seconds: float, cfg: SynthConfig) -> None:
+    if seed < 0 or series_seed < 0:
+        raise SynthError(f"seed and series_seed must be >= 0, got seed={seed}, series_seed={series_seed}")
+    shortest = minimum_seconds(cfg)
+    if seconds < shortest:
+        raise SynthError(
+            f"seconds={seconds:g} is too short: an episode needs OP ({cfg.op_seconds:g} s), recap "
+            f"({cfg.recap_seconds:g} s), ED ({cfg.ed_seconds:g} s) and one scene; use seconds >= {shortest:g}"
+        )
+
+
+def generate_episode(
+    out_dir: str | Path,
+    *,
+    seed: int,
+    seconds: float | None = None,
+    config: SynthConfig | None = None,
+    series_seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> SynthEpisode:
+    """Render and write one episode: ep{seed}.mp4, .mkv, .ass and .truth.json in ``out_dir``.
+
+    Args:
+        out_dir: Output folder (created if missing).
+        seed: Episode seed (>= 0).
+        seconds: Length; None uses ``config.seconds``.
+        config: Generator options; None uses the defaults.
+        series_seed: Seeds what episodes of a series share (cast, locations, OP, ED).
+        progress: Called as ``progress(done_frames, total_frames)`` while encoding.
+
+    Returns:
+        The written files and the parsed truth.
+
+    Raises:
+        SynthError: Impossible options (see :func:`render_episode`).
+    """
+    cfg = config or SynthConfig()
+    frames, truth = render_episode(seed, seconds=seconds, config=cfg, series_seed=series_seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"ep{seed}"
+    episode = SynthEpisode(
+        Path(f"{stem}.mp4"), Path(f"{stem}.mkv"), Path(f"{stem}.ass"), Path(f"{stem}.truth.json"), truth
+    )
+    title = f"animevid synthetic episode {seed} (series {series_seed})"
+    _subs.write_ass(truth["subtitles"], str(episode.ass), (cfg.width, cfg.height), title)
+    cfg = replace(cfg, seconds=truth["seconds"])
+    encode(frames, truth["frames"], (episode.mp4, episode.mkv, episode.ass), cfg, title=title, progress=progress)
+    episode.truth_json.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return episode
+
+
+def load_truth(path: str | Path) -> dict[str, Any]:
+    """Read a truth JSON file written by :func:`generate_episode`.
+
+    Raises:
+        SynthError: The file is missing, not JSON, or not a truth file of a known schema.
+    """
+    file = Path(path)
+    try:
+        truth = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SynthError(f"cannot read truth file {file}: {exc}") from None
+    if not isinstance(truth, dict) or truth.get("generator") != "animevid.synth" or truth.get("schema") != 1:
+        raise SynthError(f"{file} is not an animevid.synth truth file of schema 1")
+    return truth

@@ -1,0 +1,273 @@
+"""Shot generators: each returns a :class:`ShotPlan`, the per-frame layers of one shot.
+
+A generator is handed the number of frames to produce (the shot plus any frames a dissolve
+borrows after its end) and a seeded generator; it never paints, it only describes drawings.
+Consecutive drawings always differ by whole pixels (moves of >= 2 px, mouth or eye changes),
+so "same drawing spec" and "pixel-identical frame" agree, which the truth relies on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from animevid.synth._draw import DrawingSpec, Figure
+
+Crop = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One drawing seen through the camera: ``crop`` is (x, y, w, h) on the canvas, None = whole."""
+
+    drawing: DrawingSpec
+    """The drawing shown."""
+    crop: Crop | None = None
+    """Camera window on the canvas, scaled to the frame; None when canvas == frame."""
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What generators need to know about the frame."""
+
+    width: int
+    """Frame width."""
+    height: int
+    """Frame height."""
+    cast: int
+    """Number of characters."""
+
+
+@dataclass
+class ShotPlan:
+    """The layers of one shot and the facts the truth reports about it."""
+
+    kind: str
+    """Shot kind (dialogue, action, pan, loop...)."""
+    camera: str
+    """static, pan, zoom or shake."""
+    location: int
+    """Location index."""
+    characters: tuple[int, ...]
+    """Cast indices of the characters on screen."""
+    layers: list[Layer]
+    """Layer per local frame (may run past the shot end for a dissolve)."""
+    flashes: dict[int, str] = field(default_factory=dict)
+    """Local frame -> flash kind (white, black, inverted, tint)."""
+    speech: list[tuple[int, int, int]] = field(default_factory=list)
+    """(start, end, speaker) local frame ranges of speech; end may equal the shot length."""
+    loop: tuple[int, int] | None = None
+    """(period_frames, repeats) when the whole shot is one loop."""
+
+    def layer(self, j: int) -> Layer:
+        """Layer of local frame j; frames before 0 hold the first drawing (dissolve pre-roll)."""
+        return self.layers[min(max(j, 0), len(self.layers) - 1)]
+
+
+def _bust(ctx: Ctx, who: int, x: float, r: float = 0.2, y: float = 0.42, **kw: int | bool) -> Figure:
+    h = ctx.height
+    return Figure(who=who, x=round(x * ctx.width), y=round(y * h), r=max(6, round(r * h)), **kw)  # type: ignore[arg-type]
+
+
+def _spec(
+    ctx: Ctx, loc: int, figures: tuple[Figure, ...], lines: int = -1, canvas: tuple[int, int] | None = None
+) -> DrawingSpec:
+    return DrawingSpec(location=loc, canvas=canvas or (ctx.width, ctx.height), figures=figures, lines=lines)
+
+
+def _step(ctx: Ctx, frac: float) -> int:
+    """A move of ``frac`` of the frame height, never under 2 px (keeps drawings distinct)."""
+    return max(2, round(frac * ctx.height))
+
+
+def still(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+    """One drawing held for the whole shot."""
+    x = rng.uniform(0.2, 0.35)
+    figs = tuple(
+        _bust(ctx, c, x + 0.4 * i, r=rng.uniform(0.14, 0.2), turn=int(rng.integers(-3, 4)))
+        for i, c in enumerate(chars[:2])
+    )
+    spec = _spec(ctx, loc, figs)
+    return ShotPlan("still", "static", loc, chars[:2], [Layer(spec)] * n)
+
+
+def motion(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], every: int) -> ShotPlan:
+    """A character gesturing and drifting, a new drawing every ``every`` frames (1, 2 or 3)."""
+    step = _step(ctx, 0.02)
+    x0 = round(rng.uniform(0.25, 0.4) * ctx.width)
+    r, arm0 = rng.uniform(0.16, 0.22), int(rng.integers(0, 40))  # seeded pose: no two episodes share drawings
+    layers = []
+    for j in range(n):
+        k = j // every
+        tri = k % 12 if k % 24 < 12 else 12 - k % 12  # back and forth so the figure stays on screen
+        fig = _bust(ctx, chars[0], 0.0, r=r, arm=arm0 + 12 * (k % 5), hair=k % 3)
+        fig = Figure(**{**fig.__dict__, "x": x0 + step * tri})
+        layers.append(Layer(_spec(ctx, loc, (fig,))))
+    return ShotPlan("motion", "static", loc, chars[:1], layers)
+
+
+def action(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+    """Fast motion on ones with speed lines, plus impact frames of every flash kind."""
+    big = max(4, round(0.07 * ctx.width))
+    span = ctx.width + round(0.4 * ctx.height)
+    base = int(rng.integers(0, 1 << 20))
+    layers = []
+    for j in range(n):
+        x = (j * big) % span - round(0.2 * ctx.height)
+        fig = _bust(ctx, chars[0], 0.0, r=0.18, arm=(j * 37) % 160, turn=(j % 3 - 1) * _step(ctx, 0.02))
+        fig = Figure(**{**fig.__dict__, "x": x})
+        layers.append(Layer(_spec(ctx, loc, (fig,), lines=base + j)))
+    return ShotPlan("action", "static", loc, chars[:1], layers, flashes=_flash_events(rng, n))
+
+
+def _flash_events(rng: np.random.Generator, n: int) -> dict[int, str]:
+    """1-2 frame impact frames, kept 10 frames clear of the shot edges (never near a transition)."""
+    events = [("white",), ("inverted", "tint"), ("black",), ("tint",)]
+    out: dict[int, str] = {}
+    frame = 10 + int(rng.integers(0, 4))
+    for kinds in events:
+        if frame + len(kinds) > n - 10:
+            break
+        for i, kind in enumerate(kinds):
+            out[frame + i] = kind
+        frame += len(kinds) + 6 + int(rng.integers(0, 6))
+    return out
+
+
+def dialogue(
+    rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], *, early: bool, tail: bool, carry: int
+) -> ShotPlan:
+    """A talking head: the body is held, only the mouth (lip flaps on threes) and a blink change.
+
+    Args:
+        early: Speech starts within a few frames of the cut (its subtitle snaps to it);
+            otherwise it starts later and the subtitle gets a lead-in.
+        tail: The last speech runs to the end of the shot (the line continues across the cut).
+        carry: The shot opens with this many frames of off-screen speech from the previous shot.
+    """
+    speaker = chars[0]
+    segments = _speech_segments(rng, n, early=early, tail=tail, carry=carry)
+    blink = int(rng.integers(n // 3, max(n // 3 + 1, n - 4)))
+    pattern = (1, 2, 1, 0, 2, 1)
+    x = rng.uniform(0.3, 0.42)
+    figs_fixed = tuple(_bust(ctx, c, x + 0.36, r=0.13, y=0.5) for c in chars[1:2])
+    layers = []
+    for j in range(n):
+        mouth = 0
+        for start, end in segments:
+            if start <= j < end:
+                mouth = pattern[((j - start) // 3) % len(pattern)]
+        fig = _bust(ctx, speaker, x, r=0.2, mouth=mouth, eyes_closed=blink <= j < blink + 3)
+        layers.append(Layer(_spec(ctx, loc, (*figs_fixed, fig))))
+    speech = [(s, e, speaker) for s, e in segments]
+    if carry:
+        speech.insert(0, (0, carry, -1))  # -1: the previous shot's speaker, off screen
+    return ShotPlan("dialogue", "static", loc, chars[:2], layers, speech=speech)
+
+
+def _speech_segments(rng: np.random.Generator, n: int, *, early: bool, tail: bool, carry: int) -> list[tuple[int, int]]:
+    """Speech runs of 10+ frames separated by pauses of a second or more."""
+    lo = carry + (int(rng.integers(2, 5)) if early else int(rng.integers(14, 22)))
+    segments: list[tuple[int, int]] = []
+    while lo + 12 < n:
+        length = int(rng.integers(12, 40))
+        gap_after = int(rng.integers(26, 34))
+        if lo + length + gap_after + 22 >= n:  # the last one: pin its end relative to the cut
+            near = early or carry > 0  # a reply ends right at the cut; a late line ends well before it
+            end = n if tail else n - (int(rng.integers(3, 6)) if near else int(rng.integers(20, 28)))
+            if end - lo >= 10:
+                segments.append((lo, end))
+            break
+        segments.append((lo, lo + length))
+        lo += length + gap_after
+    return segments
+
+
+def pan(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+    """A camera pan across a wide held drawing: every frame moves, the drawing does not change."""
+    extra = max(round(0.6 * ctx.width), 2 * n + 2)
+    canvas = (ctx.width + extra, ctx.height)
+    figs = tuple(
+        Figure(
+            c,
+            round((0.2 + 0.6 * i / max(1, len(chars) - 1)) * canvas[0]),
+            round(0.42 * ctx.height),
+            round(0.15 * ctx.height),
+        )
+        for i, c in enumerate(chars)
+    )
+    spec = _spec(ctx, loc, figs, canvas=canvas)
+    forward = bool(rng.integers(0, 2))
+    layers = []
+    for j in range(n):
+        x = round(extra * j / max(1, n - 1)) if n > 1 else 0
+        layers.append(Layer(spec, (float(x if forward else extra - x), 0.0, float(ctx.width), float(ctx.height))))
+    return ShotPlan("pan", "pan", loc, chars, layers)
+
+
+def zoom(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+    """A push-in on a held drawing toward the character's face."""
+    fig = _bust(ctx, chars[0], rng.uniform(0.35, 0.65), r=rng.uniform(0.17, 0.22), arm=int(rng.integers(0, 60)))
+    spec = _spec(ctx, loc, (fig,))
+    layers = []
+    for j in range(n):
+        scale = 1.0 + 0.45 * j / max(1, n - 1)
+        w, h = ctx.width / scale, ctx.height / scale
+        x = min(max(fig.x - w / 2, 0.0), ctx.width - w)
+        y = min(max(fig.y - h / 2, 0.0), ctx.height - h)
+        layers.append(Layer(spec, (x, y, w, h)))
+    return ShotPlan("zoom", "zoom", loc, chars[:1], layers)
+
+
+def shake(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+    """Camera shake over a held drawing (an impact): the window jumps every frame."""
+    amp = _step(ctx, 0.03)
+    canvas = (ctx.width + 2 * amp, ctx.height + 2 * amp)
+    x = round(rng.uniform(0.35, 0.65) * canvas[0])
+    fig = Figure(
+        chars[0],
+        x,
+        round(0.45 * canvas[1]),
+        round(rng.uniform(0.17, 0.23) * ctx.height),
+        mouth=2,
+        arm=int(rng.integers(0, 90)),
+    )
+    spec = _spec(ctx, loc, (fig,), canvas=canvas)
+    layers, last = [], (-1, -1)
+    for _ in range(n):
+        off = last
+        while off == last:  # consecutive frames must differ
+            off = (int(rng.integers(0, 2 * amp + 1)), int(rng.integers(0, 2 * amp + 1)))
+        last = off
+        layers.append(Layer(spec, (float(off[0]), float(off[1]), float(ctx.width), float(ctx.height))))
+    return ShotPlan("impact", "shake", loc, chars[:1], layers)
+
+
+def walk_loop(rng: np.random.Generator, ctx: Ctx, loc: int, chars: tuple[int, ...], repeats: int) -> ShotPlan:
+    """A walk cycle in place: 4 drawings on twos, repeated ``repeats`` times."""
+    cycle, x = [], rng.uniform(0.3, 0.7)
+    for phase in range(4):
+        fig = _bust(ctx, chars[0], x, r=0.09, y=0.2 - 0.012 * (phase % 2), walk=phase, arm=(-30, 0, 30, 0)[phase])
+        cycle.append(Layer(_spec(ctx, loc, (fig,))))
+    layers = [cycle[(j // 2) % 4] for j in range(8 * repeats)]
+    return ShotPlan("loop", "static", loc, chars[:1], layers, loop=(8, repeats))
+
+
+def hair_loop(rng: np.random.Generator, ctx: Ctx, loc: int, chars: tuple[int, ...], repeats: int) -> ShotPlan:
+    """Hair in the wind: 3 drawings on threes, repeated ``repeats`` times."""
+    x = rng.uniform(0.35, 0.65)
+    cycle = [Layer(_spec(ctx, loc, (_bust(ctx, chars[0], x, r=0.22, hair=phase),))) for phase in range(3)]
+    layers = [cycle[(j // 3) % 3] for j in range(9 * repeats)]
+    return ShotPlan("loop", "static", loc, chars[:1], layers, loop=(9, repeats))
+
+
+def short(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+    """A 3-6 frame action shot on ones (AMV-style rapid cutting)."""
+    base = int(rng.integers(0, 1 << 20))
+    who = chars[int(rng.integers(0, len(chars)))]
+    layers = []
+    for j in range(n):
+        fig = _bust(ctx, who, 0.3 + 0.08 * j, r=0.24, y=0.5, arm=20 * j, mouth=2)
+        layers.append(Layer(_spec(ctx, loc, (fig,), lines=base + j)))
+    return ShotPlan("short", "static", loc, (who,), layers)

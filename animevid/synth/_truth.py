@@ -1,0 +1,182 @@
+"""The truth JSON: derived from the timeline alone, before any pixel is painted."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from animevid.config import SynthConfig
+from animevid.synth._draw import Character, Location
+from animevid.synth._timeline import Entry, Recipe, Timeline
+
+CADENCE_NAMES = {1: "ones", 2: "twos", 3: "threes"}
+
+
+def drawing_ids(recipes: list[Recipe]) -> list[int]:
+    """Id per frame: one per distinct drawing; each flash or transition frame gets its own."""
+    ids: dict[object, int] = {}
+    out = []
+    for t, r in enumerate(recipes):
+        key: object = r.layer.drawing if r.pure else ("frame", t)
+        out.append(ids.setdefault(key, len(ids)))
+    return out
+
+
+def same_as_previous(recipes: list[Recipe], grain: float) -> list[bool]:
+    """Whether each frame renders pixel-identical to the previous one (never with grain)."""
+    out = [False]
+    for prev, cur in itertools.pairwise(recipes):
+        out.append(grain == 0 and prev.pure and cur.pure and prev.layer == cur.layer)
+    return out
+
+
+def cadence(drawings: list[object]) -> str:
+    """ones/twos/threes when every inner hold lasts that many frames, still for one drawing, else mixed."""
+    runs: list[int] = []
+    for i, d in enumerate(drawings):
+        if i and d == drawings[i - 1]:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+    if len(runs) <= 1:
+        return "still"
+    inner = runs[1:-1]
+    for c, name in CADENCE_NAMES.items():
+        if all(r == c for r in inner) and max(runs[0], runs[-1]) <= c and (inner or max(runs) == c):
+            return name
+    return "mixed"
+
+
+def build_truth(
+    *,
+    seed: int,
+    series_seed: int,
+    seconds: float,
+    cfg: SynthConfig,
+    timeline: Timeline,
+    cast: tuple[Character, ...],
+    locations: tuple[Location, ...],
+    subtitles: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Assemble the truth dict (schema 1; see the package docstring for every key)."""
+    recipes = timeline.recipes
+    n = len(recipes)
+    ids = drawing_ids(recipes)
+    in_transition = {f for t in timeline.transitions for f in range(int(t["start_frame"]), int(t["end_frame"]))}  # type: ignore[call-overload]
+    shots = [_shot(e, ids, recipes, in_transition, cfg, cast) for e in timeline.entries]
+    return {
+        "schema": 1,
+        "generator": "animevid.synth",
+        "seed": seed,
+        "series_seed": series_seed,
+        "seconds": seconds,
+        "width": cfg.width,
+        "height": cfg.height,
+        "fps_num": cfg.fps_num,
+        "fps_den": cfg.fps_den,
+        "fps": cfg.fps_num / cfg.fps_den,
+        "frames": n,
+        "pts_seconds": [i * cfg.fps_den / cfg.fps_num for i in range(n)],
+        "drawing_id": ids,
+        "same_image_as_previous": same_as_previous(recipes, cfg.grain),
+        "shots": shots,
+        "transitions": timeline.transitions,
+        "flash_frames": [{"frame": t, "kind": r.flash} for t, r in enumerate(recipes) if r.flash],
+        "loops": [_loop(e, ids) for e in timeline.entries if e.plan.loop],
+        **_blocks(timeline),
+        "scenes": _scenes(timeline.entries, shots, locations),
+        "characters": [
+            {"name": c.name, "hair": c.hair, "eyes": c.eyes, "face": c.face, "long_hair": c.long_hair} for c in cast
+        ],
+        "subtitles": subtitles,
+    }
+
+
+def _shot(
+    e: Entry,
+    ids: list[int],
+    recipes: list[Recipe],
+    in_transition: set[int],
+    cfg: SynthConfig,
+    cast: tuple[Character, ...],
+) -> dict[str, Any]:
+    frames = range(e.start, e.start + e.frames)
+    own = [t for t in frames if t not in in_transition]
+    # Cadence follows the underlying drawings: a flash frame hides its drawing but does not replace it.
+    underlying: list[object] = [recipes[t].layer.drawing for t in own]
+    sec = cfg.fps_den / cfg.fps_num
+    return {
+        "start_frame": e.start,
+        "end_frame": e.start + e.frames,
+        "start_seconds": e.start * sec,
+        "end_seconds": (e.start + e.frames) * sec,
+        "transition": "fade" if e.transition.startswith("fade") else e.transition,
+        "kind": e.block if e.block in ("op", "ed", "recap", "eyecatch") else e.plan.kind,
+        "animation": e.plan.kind,
+        "cadence": cadence(underlying),
+        "drawings": sorted({ids[t] for t in own if recipes[t].flash is None}),
+        "camera": e.plan.camera,
+        "scene": e.scene,
+        "location": e.plan.location,
+        "characters": [cast[c].name for c in e.plan.characters],
+        "flash_frames": [t for t in frames if recipes[t].flash],
+        "source_start_frame": e.source_start if e.block == "recap" else None,
+    }
+
+
+def _loop(e: Entry, ids: list[int]) -> dict[str, Any]:
+    assert e.plan.loop is not None
+    period, repeats = e.plan.loop
+    cycle: list[int] = []
+    for t in range(e.start, e.start + period):
+        if not cycle or cycle[-1] != ids[t]:
+            cycle.append(ids[t])
+    return {
+        "start_frame": e.start,
+        "end_frame": e.start + period * repeats,
+        "period_frames": period,
+        "repeats": repeats,
+        "cycle_drawings": cycle,
+    }
+
+
+def _span(entries: list[Entry]) -> dict[str, int]:
+    return {"start_frame": entries[0].start, "end_frame": entries[-1].start + entries[-1].frames}
+
+
+def _blocks(timeline: Timeline) -> dict[str, Any]:
+    by_block: dict[str, list[Entry]] = {}
+    for e in timeline.entries:
+        by_block.setdefault(e.block, []).append(e)
+    recap = None
+    if timeline.recap_source is not None:
+        shots = by_block.get("recap", []) + by_block.get("eyecatch", [])
+        recap = {
+            **_span(sorted(shots, key=lambda e: e.start)),
+            "source_seed": timeline.recap_source,
+            "segments": [
+                {"start_frame": e.start, "end_frame": e.start + e.frames, "source_start_frame": e.source_start}
+                for e in by_block.get("recap", [])
+            ],
+        }
+    return {"op": _span(by_block["op"]), "ed": _span(by_block["ed"]), "recap": recap}
+
+
+def _scenes(entries: list[Entry], shots: list[dict[str, Any]], locations: tuple[Location, ...]) -> list[dict[str, Any]]:
+    scenes: list[dict[str, Any]] = []
+    for i, (e, shot) in enumerate(zip(entries, shots, strict=True)):
+        if scenes and scenes[-1]["scene"] == e.scene:
+            scenes[-1].update(end_frame=shot["end_frame"], last_shot=i)
+            continue
+        location = e.block if e.block in ("op", "ed", "recap") else locations[e.plan.location].name
+        scenes.append(
+            {
+                "scene": e.scene,
+                "start_frame": shot["start_frame"],
+                "end_frame": shot["end_frame"],
+                "first_shot": i,
+                "last_shot": i,
+                "location": location,
+            }
+        )
+    return scenes
