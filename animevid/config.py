@@ -90,6 +90,9 @@ class SynthConfig:
                 f"synth.op_seconds must be >= 2 and synth.ed_seconds >= 1.5 (room for their shots), "
                 f"got {self.op_seconds} and {self.ed_seconds}"
             )
+        presets = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+        if self.preset not in presets:
+            raise ConfigError(f"synth.preset is {self.preset!r}; allowed: {', '.join(presets)}")
         if self.recap_seconds and self.recap_seconds < 1.0:
             raise ConfigError(f"synth.recap_seconds must be 0 (no recap) or >= 1, got {self.recap_seconds}")
         if self.width % 2 or self.height % 2:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from animevid import __version__
 from animevid.catalog import Catalog
 from animevid.config import Config, config_as_dict
-from animevid.decode import FrameSource, open_video
+from animevid.decode import DECODERS, FrameSource, open_video
 from animevid.device import resolve_device
 from animevid.errors import AnimevidError
 from animevid.model import Episode, content_hash
@@ -122,7 +122,12 @@ def index_episodes(
 
     Returns:
         One result per path, in order.
+
+    Raises:
+        UnknownNameError: The configured decoder does not exist (before any episode is touched).
+        BackendUnavailableError: The decoder or device is not available here.
     """
+    DECODERS.get(config.decode.backend)  # a wrong option fails the batch, not each episode
     device = resolve_device(config.device)
     fingerprint = config_fingerprint(config)
     results = []
@@ -180,7 +185,7 @@ def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
 
 
 def _decode_summary(source: FrameSource, diffs: list[FrameDiff]) -> dict[str, Any]:
-    held = sum(1 for d in diffs[1:] if d.changed_fraction == 0.0)
+    held = sum(1 for d in diffs if d.held)
     return {
         "backend": source.name,
         "analysis_size": list(source.analysis_size),

@@ -84,6 +84,7 @@ def test_backend_conformance_on_synthetic(backend: str, synth_episode) -> None:
         frames, pts, batches = decode_all(path, backend, batch_frames=50)
         assert len(frames) == truth["frames"]
         check_batch_contract(batches, 50, 256)
+        # mkv stores milliseconds; the repair snaps them back onto the nominal frame grid.
         np.testing.assert_allclose(pts.numpy(), truth["pts_seconds"], atol=1e-6)
 
 
@@ -93,16 +94,39 @@ def test_duplicated_timestamps_become_the_nominal_60fps_timeline() -> None:
     np.testing.assert_allclose(pts.numpy(), np.arange(319) / 60, atol=1e-9)
 
 
-def test_held_frames_read_back_as_the_truth_says(synth_episode) -> None:
-    """Which frames repeat the previous image: the decoder must reproduce the generator's truth."""
-    truth = synth_episode.truth
-    source = open_video(synth_episode.mp4)
+@pytest.fixture(scope="module")
+def lossless_episode(tmp_path_factory: pytest.TempPathFactory):
+    """A short episode encoded losslessly (crf 0): held drawings stay bit-identical."""
+    from animevid.config import SynthConfig
+    from animevid.synth import generate_episode, minimum_seconds
+
+    config = SynthConfig(crf=0)
+    return generate_episode(tmp_path_factory.mktemp("lossless"), seed=3, seconds=minimum_seconds(config), config=config)
+
+
+def frame_diffs(path):
     stage = FrameDiffStage()
-    diffs = [record for batch in source.batches() for record in stage.process(batch)]
-    held = np.array([d.changed_fraction == 0.0 for d in diffs])
-    same = np.array(truth["same_image_as_previous"])
+    return [record for batch in open_video(path).batches() for record in stage.process(batch)]
+
+
+def test_decoder_keeps_held_frames_bit_identical(lossless_episode) -> None:
+    """Lossless input: a frame repeats the previous one exactly when, and only when, the truth says so."""
+    same = np.array(lossless_episode.truth["same_image_as_previous"])
+    identical = np.array(
+        [d.changed_fraction == 0.0 and d.mean_abs_diff == 0.0 for d in frame_diffs(lossless_episode.mp4)]
+    )
+    mismatches = np.flatnonzero(identical[1:] != same[1:]) + 1
+    assert len(mismatches) == 0, f"frames {mismatches[:20].tolist()} disagree with the truth"
+
+
+def test_held_frames_read_back_as_the_truth_says(synth_episode) -> None:
+    """Lossy input (crf 16, as real releases): held frames are told apart from new images through encoder noise."""
+    diffs = frame_diffs(synth_episode.mp4)
+    held = np.array([d.held for d in diffs])
+    same = np.array(synth_episode.truth["same_image_as_previous"])
     mismatches = np.flatnonzero(held != same)
     assert len(mismatches) == 0, f"held-frame readback differs from truth at frames {mismatches[:20].tolist()}"
+    assert same.sum() > 0.3 * len(same), "the episode should be mostly held frames, as TV anime is"
 
 
 def test_analysis_size_keeps_display_aspect() -> None:
@@ -175,6 +199,7 @@ def test_frame_diff_stage_sees_across_batch_edges() -> None:
         )
         records.extend(stage.process(batch))
     assert [r.changed_fraction for r in records] == [0.0, 0.0, 1.0, 0.0]
+    assert [r.held for r in records] == [False, True, False, True]
     assert records[2].mean_abs_diff == pytest.approx(200, abs=1)
 
 

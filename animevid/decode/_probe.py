@@ -216,6 +216,16 @@ def _stream_summary(container: av.container.InputContainer) -> str:
     return ", ".join(f"{n} {kind} stream{'s' if n > 1 else ''}" for kind, n in sorted(counts.items()))
 
 
+def _subtitle_codec(stream: av.stream.Stream) -> str:
+    context = stream.codec_context
+    if context is None:
+        return "unknown"
+    # FFmpeg's first decoder for AV_CODEC_ID_ASS is named "ssa"; the track is ASS (S_TEXT/ASS).
+    if context.codec.id == av.codec.Codec("ass", "r").id:
+        return "ass"
+    return str(context.name)
+
+
 def _subtitle_tracks(container: av.container.InputContainer) -> list[SubtitleTrack]:
     tracks = []
     for stream in container.streams.subtitles:
@@ -223,7 +233,7 @@ def _subtitle_tracks(container: av.container.InputContainer) -> list[SubtitleTra
         tracks.append(
             SubtitleTrack(
                 index=stream.index,
-                codec=stream.codec_context.name if stream.codec_context else "unknown",
+                codec=_subtitle_codec(stream),
                 language=meta.get("language", "und"),
                 title=meta.get("title", ""),
             )
