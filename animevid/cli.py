@@ -274,6 +274,10 @@ def _print_demo(report: dict[str, Any]) -> None:
     for row in report["checks"]:
         table.add_row(row["name"], str(row["truth"]), str(row["measured"]))
     out.print(table)
+    speed = report["decode"]["frames"] / max(report["decode"]["seconds"], 1e-9)
+    out.print(
+        f"indexed {report['decode']['frames']} frames in {report['decode']['seconds']:.2f} s ({speed:.0f} frames/s)"
+    )
     out.print("outputs:")
     for name, path in report["outputs"].items():
         out.print(f"  {name:>8}: {path}")

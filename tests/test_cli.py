@@ -12,6 +12,7 @@ import pytest
 
 from animevid import __version__
 from animevid.catalog import Catalog
+from tests.conftest import real_file
 
 
 def animevid(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -64,6 +65,17 @@ def test_index_batch_goes_on_past_a_bad_file_and_resumes(tmp_path: Path, synth_e
     again = animevid("index", synth_episode.mp4, synth_episode.mkv, "--library", library, "--json")
     assert again.returncode == 0
     assert [e["status"] for e in json.loads(again.stdout)["episodes"]] == ["skipped", "skipped"]
+
+
+def test_index_keeps_a_truncated_episode_with_its_warning(tmp_path: Path) -> None:
+    source = real_file("video", "moviepy_big_buck_bunny_0_30.webm")
+    half = tmp_path / "half.webm"
+    half.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    result = animevid("index", half, "--library", tmp_path / "lib", "--json")
+    assert result.returncode == 0, result.stderr
+    [episode] = json.loads(result.stdout)["episodes"]
+    assert episode["status"] == "indexed" and 200 < episode["frames"] < 720
+    assert any("looks truncated" in w for w in episode["warnings"])
 
 
 def test_bad_config_names_file_and_key(tmp_path: Path, synth_episode) -> None:

@@ -29,11 +29,13 @@ REAL_CLIPS = {
 }
 
 
-def decode_all(path, backend: str = "pyav", **options) -> tuple[torch.Tensor, torch.Tensor, list[FrameBatch]]:
-    """All frames and times of ``path`` plus the batches as they came."""
-    source = open_video(path, config=DecodeConfig(backend=backend, **options))
+def decode_all(
+    path, backend: str = "pyav", device: str = "cpu", **options
+) -> tuple[torch.Tensor, torch.Tensor, list[FrameBatch]]:
+    """All frames (on the CPU) and times of ``path`` plus the batches as they came."""
+    source = open_video(path, config=DecodeConfig(backend=backend, **options), device=device)
     batches = list(source.batches())
-    frames = torch.cat([b.frames for b in batches])
+    frames = torch.cat([b.frames.cpu() for b in batches])
     pts = torch.cat([b.pts_seconds for b in batches])
     return frames, pts, batches
 
@@ -214,3 +216,30 @@ def test_no_warnings_on_clean_files(synth_episode) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         decode_all(synth_episode.mkv)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_batches_on_cuda_match_the_cpu(synth_episode) -> None:
+    """The same torch code on both devices: batches land on the GPU and the stage agrees with the CPU."""
+    on_gpu = open_video(synth_episode.mp4, device="cuda")
+    gpu_stage, cpu_stage = FrameDiffStage(device="cuda"), FrameDiffStage()
+    for batch in on_gpu.batches():
+        assert batch.frames.is_cuda
+        cpu_batch = FrameBatch(batch.frames.cpu(), batch.frame_indices, batch.pts_seconds)
+        for g, c in zip(gpu_stage.process(batch), cpu_stage.process(cpu_batch), strict=True):
+            assert g.held == c.held and g.mean_abs_diff == pytest.approx(c.mean_abs_diff, abs=1e-3)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_torchcodec_decodes_on_the_gpu(synth_episode) -> None:
+    if "torchcodec" not in DECODERS:
+        pytest.skip("torchcodec is not installed (extra 'gpu')")
+    frames, pts, batches = decode_all(synth_episode.mp4, "torchcodec", device="cuda")
+    assert batches[0].frames.is_cuda
+    assert len(frames) == synth_episode.truth["frames"]
+    np.testing.assert_allclose(pts.numpy(), synth_episode.truth["pts_seconds"], atol=1e-6)
