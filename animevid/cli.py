@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -57,7 +58,7 @@ def _handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except AnimevidError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -101,7 +102,7 @@ def _progress(json_mode: bool) -> Iterator[Progress]:
 
 def _frame_bar(progress: Progress) -> Callable[[Path, int], Callable[[int], None]]:
     def start(path: Path, total: int) -> Callable[[int], None]:
-        task = progress.add_task(f"decoding {path.name}", total=total or None)
+        task = progress.add_task(f"decoding {escape(path.name)}", total=total or None)
 
         def advance(frames: int) -> None:
             progress.advance(task, frames)
@@ -116,10 +117,10 @@ def _frame_bar(progress: Progress) -> Callable[[Path, int], Callable[[int], None
 def index(
     episodes: Annotated[list[Path], typer.Argument(help="Episode files (mkv, mp4, webm, gif).", show_default=False)],
     library: Annotated[
-        Path | None, typer.Option(help="Library folder [default: $ANIMEVID_LIBRARY or ./animevid-library].")
+        Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
     ] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [default: from config, auto].")] = None,
-    backend: Annotated[str | None, typer.Option(help="Decoder: pyav, decord, torchcodec [default: pyav].")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: from config, auto).")] = None,
+    backend: Annotated[str | None, typer.Option(help="Decoder: pyav, decord, torchcodec (default: pyav).")] = None,
     force: Annotated[bool, typer.Option(help="Re-index episodes already in the library.")] = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
@@ -147,14 +148,14 @@ def index(
 
 
 def _print_index_table(results: list[Any], folder: Path) -> None:
-    table = Table(title=f"library {folder}")
+    table = Table(title=escape(f"library {folder}"))
     for column in ("episode", "status", "frames", "seconds", "notes"):
         table.add_column(column)
     colours = {"indexed": "green", "skipped": "cyan", "failed": "red"}
     for r in results:
         notes = r.error or "; ".join(r.warnings)
         status = f"[{colours[r.status]}]{r.status}[/]"
-        table.add_row(r.path.name, status, str(r.frames), f"{r.seconds:.1f}", notes)
+        table.add_row(escape(r.path.name), status, str(r.frames), f"{r.seconds:.1f}", escape(notes))
     out.print(table)
 
 
@@ -184,9 +185,10 @@ def info(
     if json_output:
         _emit_json(data)
         return
-    table = Table(show_header=False, title=str(episode))
+    table = Table(show_header=False, title=escape(str(episode)))
     for key, value in data.items():
-        table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value))
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
+        table.add_row(key, escape(text))
     out.print(table)
 
 
@@ -216,10 +218,10 @@ def _info_dict(info: Any) -> dict[str, Any]:
 def synth(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the episode into.", show_default=False)],
     seed: Annotated[int, typer.Option(help="Episode seed; OP and ED are shared by all seeds.")] = 1,
-    seconds: Annotated[float | None, typer.Option(help="Length [default: from config, 60].")] = None,
-    width: Annotated[int | None, typer.Option(help="Frame width [default: from config, 320].")] = None,
-    height: Annotated[int | None, typer.Option(help="Frame height [default: from config, 180].")] = None,
-    grain: Annotated[float | None, typer.Option(help="Film grain strength [default: from config, 0].")] = None,
+    seconds: Annotated[float | None, typer.Option(help="Length (default: from config, 60).")] = None,
+    width: Annotated[int | None, typer.Option(help="Frame width (default: from config, 320).")] = None,
+    height: Annotated[int | None, typer.Option(help="Frame height (default: from config, 180).")] = None,
+    grain: Annotated[float | None, typer.Option(help="Film grain strength (default: from config, 0).")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -244,7 +246,7 @@ def synth(
         _emit_json(summary)
     else:
         for name, path in files.items():
-            out.print(f"{name:>6}: {path}")
+            out.print(f"{name:>6}: {escape(str(path))}")
         out.print(f"{episode.truth['frames']} frames, {len(episode.truth['shots'])} shots")
 
 
@@ -280,7 +282,7 @@ def _print_demo(report: dict[str, Any]) -> None:
     )
     out.print("outputs:")
     for name, path in report["outputs"].items():
-        out.print(f"  {name:>8}: {path}")
+        out.print(f"  {name:>8}: {escape(str(path))}")
 
 
 def main() -> None:

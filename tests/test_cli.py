@@ -39,6 +39,16 @@ def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+def test_release_names_with_brackets_are_printed_verbatim(tmp_path: Path, synth_episode) -> None:
+    # Fansub releases are named "[Group] Show - 01 [1080p].mkv"; brackets must not be eaten as markup.
+    named = tmp_path / "[Okaeri] Show - 01 [1080p][ABCD1234].mkv"
+    missing = animevid("info", named)
+    assert str(named) in missing.stderr.replace("\n", "")
+    named.write_bytes(synth_episode.mkv.read_bytes())
+    table = animevid("index", named, "--library", tmp_path / "lib")
+    assert table.returncode == 0 and "[Okaeri]" in table.stdout
+
+
 def test_info_json(synth_episode) -> None:
     result = animevid("info", synth_episode.mkv, "--json", "--count")
     assert result.returncode == 0, result.stderr

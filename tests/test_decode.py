@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import warnings
 
+import av
 import numpy as np
 import pytest
 import torch
 
 from animevid.config import DecodeConfig
 from animevid.decode import DECODERS, FrameBatch, open_video, probe
+from animevid.decode._pyav import PyAVSource
 from animevid.decode._threads import background
 from animevid.decode._timestamps import TimestampRepair
+from animevid.errors import TruncatedVideoWarning
 from animevid.stages import FrameDiffStage
 from tests.conftest import real_file
 
@@ -243,3 +246,33 @@ def test_torchcodec_decodes_on_the_gpu(synth_episode) -> None:
     assert batches[0].frames.is_cuda
     assert len(frames) == synth_episode.truth["frames"]
     np.testing.assert_allclose(pts.numpy(), synth_episode.truth["pts_seconds"], atol=1e-6)
+
+
+class _BreaksAfterOneChunk(PyAVSource):
+    """PyAV, but the stream breaks after the first chunk with ``error``."""
+
+    error: Exception = av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    def _chunks(self):
+        chunks = super()._chunks()
+        yield next(chunks)
+        raise self.error
+
+
+def test_damage_mid_stream_keeps_the_frames_before(synth_episode) -> None:
+    source = _BreaksAfterOneChunk(synth_episode.mp4, batch_frames=10)
+    with pytest.warns(TruncatedVideoWarning, match="decoding stopped at frame 10"):
+        frames = sum(len(b) for b in source.batches())
+    assert frames == 10 and source.truncated
+
+
+def test_a_bug_is_not_mistaken_for_damage(synth_episode) -> None:
+    source = _BreaksAfterOneChunk(synth_episode.mp4, batch_frames=10)
+    source.error = TypeError("a bug in a stage or backend")
+    with pytest.raises(TypeError, match="a bug"):
+        list(source.batches())
+
+
+def test_unknown_interpolation_is_refused(synth_episode) -> None:
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        PyAVSource(synth_episode.mp4, interpolation="lanczos9")

@@ -19,6 +19,7 @@ class DecordSource(FrameSource):
     """
 
     name = "decord"
+    decode_errors = (decord.DECORDError, RuntimeError)
 
     def _chunks(self) -> Iterator[Chunk]:
         width, height = self.analysis_size

@@ -33,10 +33,9 @@ class PyAVSource(FrameSource):
     """
 
     name = "pyav"
+    decode_errors = (av.FFmpegError,)
 
     def _chunks(self) -> Iterator[Chunk]:
-        if self.interpolation not in _SCALERS:
-            raise ValueError(f"interpolation must be one of {', '.join(_SCALERS)}, got {self.interpolation!r}")
         width, height = self.analysis_size
         scaler = VideoReformatter()
         frames = background(self._decoded_frames(), maxsize=16, name="animevid-pyav-decode")

@@ -15,9 +15,12 @@ import torch
 from animevid.decode._probe import VideoInfo, probe
 from animevid.decode._threads import background
 from animevid.decode._timestamps import TimestampRepair
-from animevid.errors import AnimevidError, CorruptVideoError, EmptyVideoError, TruncatedVideoWarning
+from animevid.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoWarning
 
 FrameArray = np.ndarray | torch.Tensor
+
+INTERPOLATIONS = ("fast_bilinear", "bilinear", "area", "bicubic")
+"""Scaler names every backend accepts (each maps them to its own nearest filter)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class FrameSource(ABC):
     """
 
     name: ClassVar[str] = ""
+    decode_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    """The backend library's own errors for damaged data: raised mid-stream they end the
+    pass with the frames so far (a warning); anything else is a bug and propagates."""
 
     def __init__(
         self,
@@ -89,6 +95,8 @@ class FrameSource(ABC):
     ) -> None:
         if batch_frames < 1 or analysis_width < 2:
             raise ValueError("batch_frames must be >= 1 and analysis_width >= 2")
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
         self.path = Path(path)
         self.info: VideoInfo = probe(self.path)
         self.analysis_size = self.info.analysis_size(analysis_width)
@@ -132,9 +140,7 @@ class FrameSource(ABC):
         try:
             for chunk in chunks:
                 yield self._to_batch(chunk, clock)
-        except AnimevidError:
-            raise
-        except Exception as exc:  # backends raise their own error types mid-stream
+        except self.decode_errors as exc:
             self._stopped_early(exc)
         self.repaired_timestamps = clock.repaired
         self.decoded_seconds = clock.last_seconds + clock.frame_seconds if self.frames_decoded else 0.0

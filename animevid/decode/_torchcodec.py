@@ -19,6 +19,7 @@ class TorchCodecSource(FrameSource):
     """
 
     name = "torchcodec"
+    decode_errors = (RuntimeError,)
 
     def _chunks(self) -> Iterator[Chunk]:
         decoder = VideoDecoder(str(self.path), device=str(self.device), dimension_order="NCHW", seek_mode="approximate")
