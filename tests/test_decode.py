@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import warnings
 
 import av
@@ -276,3 +277,28 @@ def test_a_bug_is_not_mistaken_for_damage(synth_episode) -> None:
 def test_unknown_interpolation_is_refused(synth_episode) -> None:
     with pytest.raises(ValueError, match="interpolation must be one of"):
         PyAVSource(synth_episode.mp4, interpolation="lanczos9")
+
+
+def test_prefetch_runs_at_most_its_depth_ahead() -> None:
+    """Bounded memory: the producer never holds more than the queue depth plus the item in hand."""
+    produced: list[int] = []
+
+    def chunks():
+        for i in range(40):
+            produced.append(i)
+            yield i
+
+    for consumed, _ in enumerate(background(chunks(), maxsize=2), start=1):
+        time.sleep(0.002)  # a slow consumer: the producer would run away if unbounded
+        assert len(produced) - consumed <= 3
+
+
+@pytest.mark.parametrize(
+    ("clip", "images"),
+    [("realesrgan_onepiece_demo.mp4", 53), ("anime4k_web_input_popteamepic.mp4", 128)],
+)
+def test_new_images_on_real_clips_match_the_counts_in_sources(clip: str, images: int) -> None:
+    """SOURCES.md counts the distinct images of these clips (drawn on twos/threes, with holds); within 5 %."""
+    diffs = frame_diffs(real_file("video", clip))
+    new_images = sum(not d.held for d in diffs)
+    assert abs(new_images - images) <= 0.05 * images, f"{new_images} new images, SOURCES.md says about {images}"
