@@ -362,3 +362,14 @@ def test_renders_at_720p() -> None:
     first = next(frames)
     assert first.shape == (720, 1280, 3) and first.dtype == np.uint8
     assert truth["width"] == 1280 and len(truth["shots"]) > 5
+
+
+def test_bundled_sample_is_what_its_recorded_command_makes() -> None:
+    """data_samples/ must not drift from the generator: its truth and subtitles are regenerated exactly."""
+    from animevid.synth import render_episode
+
+    sample = Path(__file__).resolve().parents[1] / "data_samples"
+    assert "animevid synth data_samples --seed 1 --seconds 20" in (sample / "README.md").read_text()
+    _, truth = render_episode(1, seconds=20)
+    assert load_truth(sample / "ep1.truth.json") == json.loads(json.dumps(truth))
+    assert (sample / "ep1.mp4").stat().st_size + (sample / "ep1.mkv").stat().st_size < 2_000_000
