@@ -90,7 +90,7 @@ def _progress(json_mode: bool) -> Iterator[Progress]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("frames"),
+        TextColumn("{task.fields[unit]}"),
         TimeRemainingColumn(),
         console=err,
         transient=json_mode,
@@ -102,7 +102,7 @@ def _progress(json_mode: bool) -> Iterator[Progress]:
 
 def _frame_bar(progress: Progress) -> Callable[[Path, int], Callable[[int], None]]:
     def start(path: Path, total: int) -> Callable[[int], None]:
-        task = progress.add_task(f"decoding {escape(path.name)}", total=total or None)
+        task = progress.add_task(f"decoding {escape(path.name)}", total=total or None, unit="frames")
 
         def advance(frames: int) -> None:
             progress.advance(task, frames)
@@ -115,7 +115,9 @@ def _frame_bar(progress: Progress) -> Callable[[Path, int], Callable[[int], None
 @app.command()
 @_handles_errors
 def index(
-    episodes: Annotated[list[Path], typer.Argument(help="Episode files (mkv, mp4, webm, gif).", show_default=False)],
+    episodes: Annotated[
+        list[Path], typer.Argument(help="Episode files (mkv, mp4, webm, gif) or folders of them.", show_default=False)
+    ],
     library: Annotated[
         Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
     ] = None,
@@ -130,14 +132,28 @@ def index(
     A bad file is recorded as failed and the batch goes on; episodes already indexed
     with the same options are skipped, so re-running a batch resumes it.
 
-    Example: animevid index season1/*.mkv --library ~/anime-lib
+    Example: animevid index season1/ --library ~/anime-lib
     """
-    from animevid.pipeline import index_episodes, resolve_library
+    from animevid.pipeline import find_episodes, index_episodes, resolve_library
 
     cfg = load_config(config, overrides={"device": device, "decode": {"backend": backend}})
     folder = resolve_library(library, cfg)
-    with _progress(json_output) as progress:
-        results = index_episodes(episodes, library=folder, config=cfg, force=force, progress=_frame_bar(progress))
+    paths = find_episodes(episodes)
+    try:
+        with _progress(json_output) as progress:
+            batch = progress.add_task("batch", total=len(paths), visible=len(paths) > 1, unit="episodes")
+
+            def done(result: Any) -> None:
+                progress.advance(batch)
+                if result.status == "failed" and not json_output:
+                    progress.console.print(f"[red]failed:[/] {escape(result.error)}", highlight=False)
+
+            results = index_episodes(
+                paths, library=folder, config=cfg, force=force, progress=_frame_bar(progress), on_result=done
+            )
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted:[/] episodes finished so far are kept; run the same command again to resume")
+        raise typer.Exit(130) from None
     failed = [r for r in results if r.status == "failed"]
     if json_output:
         _emit_json({"library": str(folder), "episodes": [r.as_dict() for r in results]})
@@ -157,6 +173,8 @@ def _print_index_table(results: list[Any], folder: Path) -> None:
         status = f"[{colours[r.status]}]{r.status}[/]"
         table.add_row(escape(r.path.name), status, str(r.frames), f"{r.seconds:.1f}", escape(notes))
     out.print(table)
+    counts = {status: sum(r.status == status for r in results) for status in colours}
+    out.print(", ".join(f"{n} {status}" for status, n in counts.items()))
 
 
 @app.command()
@@ -233,7 +251,7 @@ def synth(
 
     cfg = load_config(config, overrides={"synth": {"width": width, "height": height, "grain": grain}})
     with _progress(json_output) as progress:
-        task = progress.add_task(f"rendering ep{seed}", total=None)
+        task = progress.add_task(f"rendering ep{seed}", total=None, unit="frames")
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)

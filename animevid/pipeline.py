@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -19,8 +20,9 @@ from animevid import __version__
 from animevid.catalog import Catalog
 from animevid.config import Config, config_as_dict
 from animevid.decode import DECODERS, FrameSource, open_video
+from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.device import resolve_device
-from animevid.errors import AnimevidError
+from animevid.errors import AnimevidError, VideoNotFoundError
 from animevid.model import Episode, content_hash
 from animevid.stages import FrameDiff, FrameDiffStage, Stage
 
@@ -35,6 +37,41 @@ def resolve_library(library: str | Path | None, config: Config) -> Path:
     """The library folder: the argument, else the config, else $ANIMEVID_LIBRARY, else ./animevid-library."""
     chosen = library or config.library.path or os.environ.get("ANIMEVID_LIBRARY") or DEFAULT_LIBRARY
     return Path(chosen).expanduser()
+
+
+def find_episodes(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand folders into the video files inside them (recursively, in natural order).
+
+    Files are kept as given, whatever their ending, so that a bad file is recorded as a
+    failure instead of silently dropped. Hidden files and folders are skipped.
+
+    Raises:
+        VideoNotFoundError: A folder holds no video file.
+    """
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            found.append(path)
+            continue
+        inside = [
+            f
+            for f in path.rglob("*")
+            if f.suffix.lower() in VIDEO_SUFFIXES and f.is_file() and not _hidden(f.relative_to(path))
+        ]
+        if not inside:
+            endings = ", ".join(sorted(VIDEO_SUFFIXES))
+            raise VideoNotFoundError(path, f"the folder holds no video file (looked for {endings})")
+        found.extend(sorted(inside, key=_natural_key))
+    return found
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _natural_key(path: Path) -> list[object]:
+    """Sort "ep2" before "ep10", as a person would."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", str(path))]
 
 
 def config_fingerprint(config: Config) -> str:
@@ -110,6 +147,7 @@ def index_episodes(
     config: Config,
     force: bool = False,
     progress: ProgressFactory | None = None,
+    on_result: Callable[[IndexResult], None] | None = None,
 ) -> list[IndexResult]:
     """Index episodes into a library; a bad episode is recorded as failed and the batch goes on.
 
@@ -119,6 +157,7 @@ def index_episodes(
         config: Options; ``config.device`` is resolved once here.
         force: Re-index episodes already indexed with the same options.
         progress: Makes a per-episode progress callback (e.g. a progress bar).
+        on_result: Called with each episode's result as soon as it is done.
 
     Returns:
         One result per path, in order.
@@ -141,6 +180,8 @@ def index_episodes(
                 result = IndexResult(path=path, status="failed", error=str(exc))
             result.seconds = time.perf_counter() - started
             results.append(result)
+            if on_result is not None:
+                on_result(result)
     return results
 
 

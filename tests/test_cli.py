@@ -125,3 +125,21 @@ def test_demo_reports_measurements_against_truth(tmp_path: Path) -> None:
     )
     assert Path(report["outputs"]["catalog"]).is_file()
     assert "outputs:" in result.stdout
+
+
+def test_index_takes_a_season_folder_in_natural_order(tmp_path: Path, synth_episode) -> None:
+    season = tmp_path / "season"
+    (season / "extras" / ".hidden").mkdir(parents=True)
+    for name in ("ep10.mkv", "ep2.mkv", "extras/ep1.mp4", "extras/.hidden/x.mkv", "notes.txt"):
+        (season / name).write_bytes(synth_episode.mkv.read_bytes() if name.endswith("mkv") else b"")
+    (season / "extras" / "ep1.mp4").write_bytes(synth_episode.mp4.read_bytes())
+    result = animevid("index", season, "--library", tmp_path / "lib", "--json")
+    assert result.returncode == 0, result.stderr
+    names = [Path(e["path"]).name for e in json.loads(result.stdout)["episodes"]]
+    assert names == ["ep2.mkv", "ep10.mkv", "ep1.mp4"]
+    assert json.loads(result.stdout)["episodes"][1]["status"] == "skipped"  # same bytes as ep2.mkv
+
+
+def test_index_empty_folder_says_what_it_looked_for(tmp_path: Path) -> None:
+    result = animevid("index", tmp_path, "--library", tmp_path / "lib")
+    assert result.returncode == 1 and "holds no video file" in result.stderr and ".mkv" in result.stderr
