@@ -22,7 +22,7 @@ from animevid.config import Config, config_as_dict
 from animevid.decode import DECODERS, FrameSource, open_video
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.device import resolve_device
-from animevid.errors import AnimevidError, VideoNotFoundError
+from animevid.errors import AnimevidError, TruncatedVideoWarning, VideoNotFoundError
 from animevid.model import Episode, content_hash
 from animevid.stages import FrameDiff, FrameDiffStage, Stage
 
@@ -200,9 +200,12 @@ def _index_one(
         return IndexResult(path=path, status="skipped", episode_id=catalog.episode_id(digest))
     callback = progress(path, source.info.frames_estimate) if progress else None
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", TruncatedVideoWarning)
         records = run_pass(source, [FrameDiffStage(device=device)], progress=callback)
-    messages = [str(w.message) for w in caught]
+    messages = [str(w.message) for w in caught if issubclass(w.category, TruncatedVideoWarning)]
+    for other in caught:  # not ours to keep: hand them on as if never caught
+        if not issubclass(other.category, TruncatedVideoWarning):
+            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     episode = _episode_record(path, digest, source)
     extra = {"decode": _decode_summary(source, records["frame-diff"]), "warnings": messages}
     episode_id = catalog.put_episode(episode, config_fingerprint=fingerprint, extra=extra)
