@@ -9,8 +9,6 @@ load: an unknown key, a wrong type or a value outside its allowed set raises
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -195,12 +193,10 @@ def _coerce(value: Any, hint: Any, dotted: str, source: str) -> Any:
         if value not in allowed:
             raise ConfigError(f"{source}: {dotted} is {value!r}; allowed: {', '.join(map(str, allowed))}")
         return value
-    if origin in (typing.Union, types.UnionType):
-        return value  # only "X | None" style options use unions; None is valid
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise ConfigError(f"{source}: {dotted} must be {hint.__name__}, got {value!r}")
+        raise ConfigError(f"{source}: {dotted} must be {getattr(hint, '__name__', hint)}, got {value!r}")
     return value
 
 

@@ -98,7 +98,7 @@ def probe(path: str | Path) -> VideoInfo:
     """
     path = Path(path)
     _check_file(path)
-    container = _open_container(path)
+    container = open_container(path)
     try:
         return _describe(path, container)
     finally:
@@ -116,10 +116,6 @@ def _check_file(path: Path) -> None:
 
 def open_container(path: Path) -> av.container.InputContainer:
     """Open ``path`` with FFmpeg, turning its errors into typed animevid errors."""
-    return _open_container(path)
-
-
-def _open_container(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:

@@ -162,11 +162,8 @@ class FrameSource(ABC):
                 hint="the file is damaged; fetch it again",
             ) from exc
         self.truncated = True
-        warnings.warn(
-            f"{self.path}: decoding stopped at frame {self.frames_decoded} ({exc}); "
-            f"kept the {self.frames_decoded} frames before",
-            TruncatedVideoWarning,
-            stacklevel=3,
+        self._warn(
+            f"decoding stopped at frame {self.frames_decoded} ({exc}); kept the {self.frames_decoded} frames before"
         )
 
     def _check_complete(self) -> None:
@@ -180,19 +177,16 @@ class FrameSource(ABC):
                 )
             raise EmptyVideoError(self.path, "the video stream holds no decodable frame", hint="fetch the file again")
         if self.damaged_packets:
-            warnings.warn(
-                f"{self.path}: skipped {self.damaged_packets} damaged packet(s); the frames around them were kept",
-                TruncatedVideoWarning,
-                stacklevel=3,
-            )
+            self._warn(f"skipped {self.damaged_packets} damaged packet(s); the frames around them were kept")
         if not self.truncated and self._looks_truncated():
             self.truncated = True
-            warnings.warn(
-                f"{self.path}: the container announces {self._announced()} but only {self.frames_decoded} frames "
-                f"({self.decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept",
-                TruncatedVideoWarning,
-                stacklevel=3,
+            self._warn(
+                f"the container announces {self._announced()} but only {self.frames_decoded} frames "
+                f"({self.decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept"
             )
+
+    def _warn(self, problem: str) -> None:
+        warnings.warn(f"{self.path}: {problem}", TruncatedVideoWarning, stacklevel=4)
 
     def _looks_truncated(self) -> bool:
         if self.info.frames_stated:
