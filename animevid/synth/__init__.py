@@ -27,6 +27,16 @@ Truth conventions (``schema`` 1):
   loop, still), ``location`` (index into the series' locations) and ``source_start_frame``
   (recap shots: where the copied frames start in episode ``seed - 1``, else null). A recap that
   finds too little plain footage ends with an ``eyecatch`` still shot.
+- ``shots[].setup`` / ``setup_end``: the camera set-up of the shot's first / last frame, as
+  ``{"scale", "x", "y"}``: ``scale`` is the camera window's size over the frame size (1.0 wide,
+  0.7 close; everything in the window, background and figures, is scaled up to the frame),
+  ``x`` / ``y`` the window centre in frame widths / heights from the canvas' top-left corner (the
+  canvas is the frame, or wider/taller for pans and shakes). Static shots keep one window
+  (``setup_end == setup``); pans, zooms and shakes start from their set-up and move. Every shot
+  draws its own set-up, and two consecutive shots at the same location (across OP, recap, scenes
+  and ED too) never share one: their ``scale`` differs by >= 0.12 or their window centres lie
+  >= 0.15 frame widths apart (outgoing ``setup_end`` vs incoming ``setup``), so no cut is a
+  jump cut. Values are rounded to 4 decimals.
 - ``loops``: ``cycle_drawings`` are the k ids of one period, in order; the frames repeat exactly
   every ``period_frames`` for ``repeats`` periods. Loop and short shots are always joined by cuts.
 - ``flash_frames`` kinds: white, black, inverted, tint; never within 10 frames of a shot edge.

@@ -4,10 +4,17 @@ A generator is handed the number of frames to produce (the shot plus any frames 
 borrows after its end) and a seeded generator; it never paints, it only describes drawings.
 Consecutive drawings always differ by whole pixels (moves of >= 2 px, mouth or eye changes),
 so "same drawing spec" and "pixel-identical frame" agree, which the truth relies on.
+
+Every shot is filmed from a camera :class:`Setup` handed in by the timeline: a window onto the
+canvas of 0.7 (close) to 1.0 (wide) of the frame, placed anywhere on it. Figures are placed in
+window coordinates (so they stay on screen) at canvas sizes (so a close set-up shows them
+bigger), and every frame of a static shot uses the same window, so held drawings stay
+pixel-identical after scaling. Pans, zooms and shakes start from their set-up and move from there.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,9 +72,85 @@ class ShotPlan:
         return self.layers[min(max(j, 0), len(self.layers) - 1)]
 
 
-def _bust(ctx: Ctx, who: int, x: float, r: float = 0.2, y: float = 0.42, **kw: int | bool) -> Figure:
-    h = ctx.height
-    return Figure(who=who, x=round(x * ctx.width), y=round(y * h), r=max(6, round(r * h)), **kw)  # type: ignore[arg-type]
+MIN_SCALE = 0.7
+"""Closest set-up: the window is 70% of the frame."""
+SCALE_STEP = 0.12
+"""Two set-ups differ when their scales differ by at least this much..."""
+CENTRE_STEP = 0.15
+"""...or their window centres lie at least this many frame widths apart."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A camera set-up: the window onto the canvas, in frame units.
+
+    ``scale`` is the window size over the frame size (1.0 wide, 0.7 close); ``x`` and ``y`` are the
+    window centre in frame widths / heights from the canvas' top-left corner.
+    """
+
+    scale: float
+    """Window size / frame size."""
+    x: float
+    """Window centre x, in frame widths."""
+    y: float
+    """Window centre y, in frame heights."""
+
+    def differs(self, other: Setup, ctx: Ctx) -> bool:
+        """Clearly another set-up (the 30-degree rule): scale or window centre moved enough."""
+        dy = (self.y - other.y) * ctx.height / ctx.width
+        return abs(self.scale - other.scale) >= SCALE_STEP or math.hypot(self.x - other.x, dy) >= CENTRE_STEP
+
+
+def draw_setup(rng: np.random.Generator) -> Setup:
+    """A random set-up on a frame-sized canvas: scale in [0.7, 1], window anywhere inside."""
+    scale = float(rng.uniform(MIN_SCALE, 1.0))
+    x, y = (scale / 2 + float(rng.uniform()) * (1.0 - scale) for _ in range(2))
+    return Setup(scale, x, y)
+
+
+def framing(layer: Layer, ctx: Ctx) -> Setup:
+    """The set-up a layer is seen from (its camera window in frame units)."""
+    if layer.crop is None:
+        cw, ch = layer.drawing.canvas
+        return Setup(1.0, cw / 2 / ctx.width, ch / 2 / ctx.height)
+    x, y, w, h = layer.crop
+    return Setup(w / ctx.width, (x + w / 2) / ctx.width, (y + h / 2) / ctx.height)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A camera window on the canvas, in canvas pixels; figures are placed through it."""
+
+    x: float
+    """Window left."""
+    y: float
+    """Window top."""
+    w: float
+    """Window width."""
+    h: float
+    """Window height."""
+
+    @staticmethod
+    def of(setup: Setup, ctx: Ctx, dx: float = 0.0, dy: float = 0.0) -> Camera:
+        """The setup's window on a frame-sized canvas (clamped inside it), shifted by (dx, dy)."""
+        w, h = setup.scale * ctx.width, setup.scale * ctx.height
+        x = min(max(setup.x * ctx.width - w / 2, 0.0), ctx.width - w)
+        y = min(max(setup.y * ctx.height - h / 2, 0.0), ctx.height - h)
+        return Camera(x + dx, y + dy, w, h)
+
+    def at(self, fx: float, fy: float) -> tuple[int, int]:
+        """Canvas pixel of the point at (fx, fy) fractions of the screen."""
+        return round(self.x + fx * self.w), round(self.y + fy * self.h)
+
+    def crop(self) -> Crop:
+        """The window as a layer crop."""
+        return (float(self.x), float(self.y), float(self.w), float(self.h))
+
+
+def _bust(ctx: Ctx, cam: Camera, who: int, x: float, r: float = 0.2, y: float = 0.42, **kw: int | bool) -> Figure:
+    """A figure at screen fractions (x, y) of the camera window; r is canvas size (frame heights)."""
+    cx, cy = cam.at(x, y)
+    return Figure(who=who, x=cx, y=cy, r=max(6, round(r * ctx.height)), **kw)  # type: ignore[arg-type]
 
 
 def _spec(
@@ -81,43 +164,47 @@ def _step(ctx: Ctx, frac: float) -> int:
     return max(2, round(frac * ctx.height))
 
 
-def still(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+def still(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
     """One drawing held for the whole shot."""
+    cam = Camera.of(setup, ctx)
     x = rng.uniform(0.2, 0.35)
     figs = tuple(
-        _bust(ctx, c, x + 0.4 * i, r=rng.uniform(0.14, 0.2), turn=int(rng.integers(-3, 4)))
+        _bust(ctx, cam, c, x + 0.4 * i, r=rng.uniform(0.14, 0.2), turn=int(rng.integers(-3, 4)))
         for i, c in enumerate(chars[:2])
     )
     spec = _spec(ctx, loc, figs)
-    return ShotPlan("still", "static", loc, chars[:2], [Layer(spec)] * n)
+    return ShotPlan("still", "static", loc, chars[:2], [Layer(spec, cam.crop())] * n)
 
 
-def motion(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], every: int) -> ShotPlan:
+def motion(
+    rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup, every: int
+) -> ShotPlan:
     """A character gesturing and drifting, a new drawing every ``every`` frames (1, 2 or 3)."""
+    cam = Camera.of(setup, ctx)
     step = _step(ctx, 0.02)
-    x0 = round(rng.uniform(0.25, 0.4) * ctx.width)
+    x0 = rng.uniform(0.25, 0.4)
     r, arm0 = rng.uniform(0.16, 0.22), int(rng.integers(0, 40))  # seeded pose: no two episodes share drawings
     layers = []
     for j in range(n):
         k = j // every
         tri = k % 12 if k % 24 < 12 else 12 - k % 12  # back and forth so the figure stays on screen
-        fig = _bust(ctx, chars[0], 0.0, r=r, arm=arm0 + 12 * (k % 5), hair=k % 3)
-        fig = Figure(**{**fig.__dict__, "x": x0 + step * tri})
-        layers.append(Layer(_spec(ctx, loc, (fig,))))
+        fig = _bust(ctx, cam, chars[0], x0, r=r, arm=arm0 + 12 * (k % 5), hair=k % 3)
+        fig = Figure(**{**fig.__dict__, "x": fig.x + step * tri})
+        layers.append(Layer(_spec(ctx, loc, (fig,)), cam.crop()))
     return ShotPlan("motion", "static", loc, chars[:1], layers)
 
 
-def action(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+def action(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
     """Fast motion on ones with speed lines, plus impact frames of every flash kind."""
+    cam = Camera.of(setup, ctx)
     big = max(4, round(0.07 * ctx.width))
     span = ctx.width + round(0.4 * ctx.height)
     base = int(rng.integers(0, 1 << 20))
     layers = []
     for j in range(n):
-        x = (j * big) % span - round(0.2 * ctx.height)
-        fig = _bust(ctx, chars[0], 0.0, r=0.18, arm=(j * 37) % 160, turn=(j % 3 - 1) * _step(ctx, 0.02))
-        fig = Figure(**{**fig.__dict__, "x": x})
-        layers.append(Layer(_spec(ctx, loc, (fig,), lines=base + j)))
+        x = ((j * big) % span - round(0.2 * ctx.height)) / ctx.width  # sweeps across the screen
+        fig = _bust(ctx, cam, chars[0], x, r=0.18, arm=(j * 37) % 160, turn=(j % 3 - 1) * _step(ctx, 0.02))
+        layers.append(Layer(_spec(ctx, loc, (fig,), lines=base + j), cam.crop()))
     return ShotPlan("action", "static", loc, chars[:1], layers, flashes=_flash_events(rng, n))
 
 
@@ -136,7 +223,16 @@ def _flash_events(rng: np.random.Generator, n: int) -> dict[int, str]:
 
 
 def dialogue(
-    rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], *, early: bool, tail: bool, carry: int
+    rng: np.random.Generator,
+    ctx: Ctx,
+    loc: int,
+    n: int,
+    chars: tuple[int, ...],
+    setup: Setup,
+    *,
+    early: bool,
+    tail: bool,
+    carry: int,
 ) -> ShotPlan:
     """A talking head: the body is held, only the mouth (lip flaps on threes) and a blink change.
 
@@ -146,20 +242,21 @@ def dialogue(
         tail: The last speech runs to the end of the shot (the line continues across the cut).
         carry: The shot opens with this many frames of off-screen speech from the previous shot.
     """
+    cam = Camera.of(setup, ctx)
     speaker = chars[0]
     segments = _speech_segments(rng, n, early=early, tail=tail, carry=carry)
     blink = int(rng.integers(n // 3, max(n // 3 + 1, n - 4)))
     pattern = (1, 2, 1, 0, 2, 1)
     x = rng.uniform(0.3, 0.42)
-    figs_fixed = tuple(_bust(ctx, c, x + 0.36, r=0.13, y=0.5) for c in chars[1:2])
+    figs_fixed = tuple(_bust(ctx, cam, c, x + 0.36, r=0.13, y=0.5) for c in chars[1:2])
     layers = []
     for j in range(n):
         mouth = 0
         for start, end in segments:
             if start <= j < end:
                 mouth = pattern[((j - start) // 3) % len(pattern)]
-        fig = _bust(ctx, speaker, x, r=0.2, mouth=mouth, eyes_closed=blink <= j < blink + 3)
-        layers.append(Layer(_spec(ctx, loc, (*figs_fixed, fig))))
+        fig = _bust(ctx, cam, speaker, x, r=0.2, mouth=mouth, eyes_closed=blink <= j < blink + 3)
+        layers.append(Layer(_spec(ctx, loc, (*figs_fixed, fig)), cam.crop()))
     speech = [(s, e, speaker) for s, e in segments]
     if carry:
         speech.insert(0, (0, carry, -1))  # -1: the previous shot's speaker, off screen
@@ -184,52 +281,64 @@ def _speech_segments(rng: np.random.Generator, n: int, *, early: bool, tail: boo
     return segments
 
 
-def pan(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
-    """A camera pan across a wide held drawing: every frame moves, the drawing does not change."""
+def pan(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """A camera pan across a wide held drawing: every frame moves, the drawing does not change.
+
+    The set-up gives the window's scale and height; the pan runs the whole canvas width.
+    """
     extra = max(round(0.6 * ctx.width), 2 * n + 2)
     canvas = (ctx.width + extra, ctx.height)
+    cam = Camera.of(setup, ctx)
     figs = tuple(
         Figure(
             c,
             round((0.2 + 0.6 * i / max(1, len(chars) - 1)) * canvas[0]),
-            round(0.42 * ctx.height),
+            round(cam.y + 0.42 * cam.h),
             round(0.15 * ctx.height),
         )
         for i, c in enumerate(chars)
     )
     spec = _spec(ctx, loc, figs, canvas=canvas)
     forward = bool(rng.integers(0, 2))
+    travel = canvas[0] - cam.w  # >= extra: moves of >= 2 canvas px per frame
     layers = []
     for j in range(n):
-        x = round(extra * j / max(1, n - 1)) if n > 1 else 0
-        layers.append(Layer(spec, (float(x if forward else extra - x), 0.0, float(ctx.width), float(ctx.height))))
+        x = travel * j / max(1, n - 1) if n > 1 else 0.0
+        layers.append(Layer(spec, (float(x if forward else travel - x), cam.y, cam.w, cam.h)))
     return ShotPlan("pan", "pan", loc, chars, layers)
 
 
-def zoom(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
-    """A push-in on a held drawing toward the character's face."""
-    fig = _bust(ctx, chars[0], rng.uniform(0.35, 0.65), r=rng.uniform(0.17, 0.22), arm=int(rng.integers(0, 60)))
+def zoom(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """A push-in on a held drawing from the set-up toward the character's face."""
+    cam = Camera.of(setup, ctx)
+    fig = _bust(ctx, cam, chars[0], rng.uniform(0.35, 0.65), r=rng.uniform(0.17, 0.22), arm=int(rng.integers(0, 60)))
     spec = _spec(ctx, loc, (fig,))
+    end = max(cam.w / 1.45, 0.5 * ctx.width)  # never closer than half the frame
+    cx0, cy0 = cam.x + cam.w / 2, cam.y + cam.h / 2
     layers = []
     for j in range(n):
-        scale = 1.0 + 0.45 * j / max(1, n - 1)
-        w, h = ctx.width / scale, ctx.height / scale
-        x = min(max(fig.x - w / 2, 0.0), ctx.width - w)
-        y = min(max(fig.y - h / 2, 0.0), ctx.height - h)
+        t = j / max(1, n - 1)
+        w = cam.w * (end / cam.w) ** t
+        h = w * ctx.height / ctx.width
+        cx, cy = cx0 + (fig.x - cx0) * t, cy0 + (fig.y - cy0) * t
+        x = min(max(cx - w / 2, 0.0), ctx.width - w)
+        y = min(max(cy - h / 2, 0.0), ctx.height - h)
         layers.append(Layer(spec, (x, y, w, h)))
     return ShotPlan("zoom", "zoom", loc, chars[:1], layers)
 
 
-def shake(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+def shake(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
     """Camera shake over a held drawing (an impact): the window jumps every frame."""
     amp = _step(ctx, 0.03)
     canvas = (ctx.width + 2 * amp, ctx.height + 2 * amp)
-    x = round(rng.uniform(0.35, 0.65) * canvas[0])
-    fig = Figure(
+    cam = Camera.of(setup, ctx, amp, amp)  # the set-up's window, centred in the shake margin
+    fig = _bust(
+        ctx,
+        cam,
         chars[0],
-        x,
-        round(0.45 * canvas[1]),
-        round(rng.uniform(0.17, 0.23) * ctx.height),
+        rng.uniform(0.35, 0.65),
+        r=rng.uniform(0.17, 0.23),
+        y=0.45,
         mouth=2,
         arm=int(rng.integers(0, 90)),
     )
@@ -240,34 +349,43 @@ def shake(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int
         while off == last:  # consecutive frames must differ
             off = (int(rng.integers(0, 2 * amp + 1)), int(rng.integers(0, 2 * amp + 1)))
         last = off
-        layers.append(Layer(spec, (float(off[0]), float(off[1]), float(ctx.width), float(ctx.height))))
+        layers.append(Layer(spec, (cam.x - amp + off[0], cam.y - amp + off[1], cam.w, cam.h)))
     return ShotPlan("impact", "shake", loc, chars[:1], layers)
 
 
-def walk_loop(rng: np.random.Generator, ctx: Ctx, loc: int, chars: tuple[int, ...], repeats: int) -> ShotPlan:
+def walk_loop(
+    rng: np.random.Generator, ctx: Ctx, loc: int, chars: tuple[int, ...], setup: Setup, repeats: int
+) -> ShotPlan:
     """A walk cycle in place: 4 drawings on twos, repeated ``repeats`` times."""
+    cam = Camera.of(setup, ctx)
     cycle, x = [], rng.uniform(0.3, 0.7)
     for phase in range(4):
-        fig = _bust(ctx, chars[0], x, r=0.09, y=0.2 - 0.012 * (phase % 2), walk=phase, arm=(-30, 0, 30, 0)[phase])
-        cycle.append(Layer(_spec(ctx, loc, (fig,))))
+        fig = _bust(ctx, cam, chars[0], x, r=0.09, y=0.2 - 0.012 * (phase % 2), walk=phase, arm=(-30, 0, 30, 0)[phase])
+        cycle.append(Layer(_spec(ctx, loc, (fig,)), cam.crop()))
     layers = [cycle[(j // 2) % 4] for j in range(8 * repeats)]
     return ShotPlan("loop", "static", loc, chars[:1], layers, loop=(8, repeats))
 
 
-def hair_loop(rng: np.random.Generator, ctx: Ctx, loc: int, chars: tuple[int, ...], repeats: int) -> ShotPlan:
+def hair_loop(
+    rng: np.random.Generator, ctx: Ctx, loc: int, chars: tuple[int, ...], setup: Setup, repeats: int
+) -> ShotPlan:
     """Hair in the wind: 3 drawings on threes, repeated ``repeats`` times."""
+    cam = Camera.of(setup, ctx)
     x = rng.uniform(0.35, 0.65)
-    cycle = [Layer(_spec(ctx, loc, (_bust(ctx, chars[0], x, r=0.22, hair=phase),))) for phase in range(3)]
+    cycle = [
+        Layer(_spec(ctx, loc, (_bust(ctx, cam, chars[0], x, r=0.22, hair=phase),)), cam.crop()) for phase in range(3)
+    ]
     layers = [cycle[(j // 3) % 3] for j in range(9 * repeats)]
     return ShotPlan("loop", "static", loc, chars[:1], layers, loop=(9, repeats))
 
 
-def short(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
+def short(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
     """A 3-6 frame action shot on ones (AMV-style rapid cutting)."""
+    cam = Camera.of(setup, ctx)
     base = int(rng.integers(0, 1 << 20))
     who = chars[int(rng.integers(0, len(chars)))]
     layers = []
     for j in range(n):
-        fig = _bust(ctx, who, 0.3 + 0.08 * j, r=0.24, y=0.5, arm=20 * j, mouth=2)
-        layers.append(Layer(_spec(ctx, loc, (fig,), lines=base + j)))
+        fig = _bust(ctx, cam, who, 0.3 + 0.08 * j, r=0.24, y=0.5, arm=20 * j, mouth=2)
+        layers.append(Layer(_spec(ctx, loc, (fig,), lines=base + j), cam.crop()))
     return ShotPlan("short", "static", loc, (who,), layers)

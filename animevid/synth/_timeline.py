@@ -5,6 +5,12 @@ frame for frame), content (depends on seed), ED (series_seed only). OP and recap
 join by hard cuts; content joins the ED by a fade through white; the OP fades in from black and
 the ED fades out to black. Because no gradual transition mixes two blocks' pixels, OP/ED frames
 are identical across seeds and recap frames identical to their source.
+
+Camera set-ups: every shot draws its own :class:`~animevid.synth._shots.Setup` from its seeded
+generator, redrawn until its first frame is clearly another set-up than the previous shot's last
+frame (and, for the content's last shot, than the ED's first frame). The OP and ED are planned
+first and alone; the content only avoids their edges; the recap skips copies whose framing
+would repeat its neighbour's at the same location (its eyecatch avoids both neighbours).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import numpy as np
 from animevid.config import SynthConfig
 from animevid.errors import SynthError
 from animevid.synth import _shots as S
-from animevid.synth._shots import Ctx, Layer, ShotPlan
+from animevid.synth._shots import Ctx, Layer, Setup, ShotPlan, framing
 
 MIN_FLEX = 24
 """Fewest frames of a stretchable shot (1 s): room for a transition half and a speech line."""
@@ -25,6 +31,8 @@ FADE_HALF = 7
 """Frames of a fade-out or fade-in half."""
 DISSOLVE = 10
 """Frames of a cross-dissolve."""
+SETUP_TRIES = 200
+"""Redraws of a shot before giving up on finding a set-up unlike its neighbours'."""
 
 # Scene templates: (generator, weight); weight None marks a fixed-length shot (loop, short),
 # which must be joined by cuts, so every template starts and ends with a stretchable shot.
@@ -188,8 +196,14 @@ def _choose_scenes(
     return chosen
 
 
-def plan_content(seed: int, series_seed: int, cfg: SynthConfig, ctx: Ctx, total: int) -> list[Entry]:
-    """The episode's own shots (before placement), filling exactly ``total`` frames."""
+def plan_content(
+    seed: int, series_seed: int, cfg: SynthConfig, ctx: Ctx, total: int, edges: tuple[Setup, Setup]
+) -> list[Entry]:
+    """The episode's own shots (before placement), filling exactly ``total`` frames.
+
+    ``edges`` are the OP's last and the ED's first framing: the first shot's set-up differs from
+    the former, the last shot's from the latter (the recap, planned later, fits in between).
+    """
     rng = _rng(series_seed, seed, 1)
     scenes = _choose_scenes(rng, total)
     used = sum(_need(items, fixed) for items, fixed in scenes)
@@ -207,13 +221,26 @@ def plan_content(seed: int, series_seed: int, cfg: SynthConfig, ctx: Ctx, total:
     lengths = _lengths(items_all, used + spare, fixed_all)
     cast_by_scene = [_cast_for(rng, ctx, 3) for _ in scenes]
     entries = []
+    prev: Setup | None = edges[0]
     for i, (name, _) in enumerate(items_all):
         scene, transition = meta[i]
-        nxt = meta[i + 1][1] if i + 1 < len(meta) else "fade_white"
+        last = i + 1 == len(meta)
+        nxt = "fade_white" if last else meta[i + 1][1]
         post = DISSOLVE if nxt == "dissolve" else 0
+        rng_i = _rng(series_seed, seed, 100 + i)
+        loc, chars = int(locations[scene]), cast_by_scene[scene]
         plan = make_plan(
-            name, _rng(series_seed, seed, 100 + i), ctx, int(locations[scene]), lengths[i] + post, cast_by_scene[scene]
+            name,
+            rng_i,
+            ctx,
+            loc,
+            lengths[i] + post,
+            chars,
+            after=prev,
+            before=edges[1] if last else None,
+            frames=lengths[i],
         )
+        prev = framing(plan.layer(lengths[i] - 1), ctx)
         entries.append(Entry(plan, lengths[i], transition, scene, "content", seed, 0))
     base = 0
     for e in entries:
@@ -221,21 +248,55 @@ def plan_content(seed: int, series_seed: int, cfg: SynthConfig, ctx: Ctx, total:
     return entries
 
 
-def make_plan(name: str, rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...]) -> ShotPlan:
-    """Build one shot by generator name."""
+def make_plan(
+    name: str,
+    rng: np.random.Generator,
+    ctx: Ctx,
+    loc: int,
+    n: int,
+    chars: tuple[int, ...],
+    *,
+    after: Setup | None = None,
+    before: Setup | None = None,
+    frames: int | None = None,
+) -> ShotPlan:
+    """Build one shot by generator name, from a seeded set-up unlike its neighbours'.
+
+    Args:
+        after: The previous shot's last framing: the first frame's set-up must differ from it.
+        before: The next shot's first framing: the last frame's (``frames - 1``) must differ from it.
+        frames: The shot's own length (``n`` may add frames a dissolve borrows); None = ``n``.
+
+    Raises:
+        SynthError: No such set-up found (internal; the odds are astronomically small).
+    """
+    last = (n if frames is None else frames) - 1
+    for _ in range(SETUP_TRIES):
+        plan = _generate(name, rng, ctx, loc, n, chars, S.draw_setup(rng))
+        if after is not None and not framing(plan.layer(0), ctx).differs(after, ctx):
+            continue
+        if before is not None and not framing(plan.layer(last), ctx).differs(before, ctx):
+            continue
+        return plan
+    raise SynthError(f"internal: no camera set-up for a {name} shot differs from its neighbours'")
+
+
+def _generate(
+    name: str, rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup
+) -> ShotPlan:
     if name in ("ones", "twos", "threes"):
-        return S.motion(rng, ctx, loc, n, chars, every={"ones": 1, "twos": 2, "threes": 3}[name])
+        return S.motion(rng, ctx, loc, n, chars, setup, every={"ones": 1, "twos": 2, "threes": 3}[name])
     if name == "walk":
-        return S.walk_loop(rng, ctx, loc, chars, repeats=4)
+        return S.walk_loop(rng, ctx, loc, chars, setup, repeats=4)
     if name == "hair":
-        return S.hair_loop(rng, ctx, loc, chars, repeats=4)
+        return S.hair_loop(rng, ctx, loc, chars, setup, repeats=4)
     if name.startswith("dialogue"):
         carry = 18 if name == "dialogue_carry" else 0
         speakers = chars[1:] + chars[:1] if carry else chars
         early, tail = name in ("dialogue_early", "dialogue_early_tail"), name.endswith("_tail")
-        return S.dialogue(rng, ctx, loc, n, speakers, early=early, tail=tail, carry=carry)
+        return S.dialogue(rng, ctx, loc, n, speakers, setup, early=early, tail=tail, carry=carry)
     simple = {"still": S.still, "action": S.action, "short": S.short, "shake": S.shake, "pan": S.pan, "zoom": S.zoom}
-    return simple[name](rng, ctx, loc, n, chars)
+    return simple[name](rng, ctx, loc, n, chars, setup)
 
 
 def plan_block(
@@ -253,11 +314,14 @@ def plan_block(
     chars = tuple(range(ctx.cast))
     loc = int(rng.integers(0, 8))
     entries, base = [], 0
+    prev: Setup | None = None
     for i, (name, _) in enumerate(items):
         last = i == len(items) - 1
         transition = ("start" if block == "op" else "fade_white") if i == 0 else ("dissolve" if last else "cut")
         post = DISSOLVE if i == len(items) - 2 else 0
-        plan = make_plan(name, _rng(series_seed, ns, 200 + i), ctx, loc, lengths[i] + post, chars)
+        rng_i = _rng(series_seed, ns, 200 + i)
+        plan = make_plan(name, rng_i, ctx, loc, lengths[i] + post, chars, after=prev, frames=lengths[i])
+        prev = framing(plan.layer(lengths[i] - 1), ctx)
         entries.append(Entry(plan, lengths[i], transition, 0, block, ns, base))
         base += lengths[i]
     return entries
@@ -343,42 +407,61 @@ def content_frames(cfg: SynthConfig, seed: int, total: int) -> int:
     return total - sum(block_frames(cfg, seed))
 
 
-def recap_entries(seed: int, series_seed: int, cfg: SynthConfig, ctx: Ctx, total: int, frames: int) -> list[Entry]:
+def recap_entries(
+    seed: int,
+    series_seed: int,
+    cfg: SynthConfig,
+    ctx: Ctx,
+    total: int,
+    frames: int,
+    *,
+    edges: tuple[Setup, Setup],
+    after: tuple[int, Setup],
+    before: tuple[int, Setup],
+) -> list[Entry]:
     """Shots of episode ``seed - 1`` (same length and config) copied frame for frame.
 
     Only runs of plain frames are copied (no flash, fade or dissolve), so each copied frame
     renders pixel-identical to its source. If the source has too little such footage, an
-    eyecatch still fills the rest.
+    eyecatch still fills the rest. ``edges`` are the OP/ED framings (see :func:`plan_content`);
+    ``after`` and ``before`` are the (location, framing) of the OP's last and the content's first
+    shot: a copy that would show the same location from (nearly) the same set-up as its
+    neighbour is skipped.
     """
     source = seed - 1
-    src = plan_content(source, series_seed, cfg, ctx, content_frames(cfg, source, total))
+    src = plan_content(source, series_seed, cfg, ctx, content_frames(cfg, source, total), edges)
     op, src_recap, _ = block_frames(cfg, source)
     place(src, op + src_recap)
     recipes, _ = assemble(src, fade_in=False, fade_out=False)
     runs = _plain_runs(src, recipes)
     rng = _rng(series_seed, seed, 2)
     chosen: list[Entry] = []
-    left = frames
+    left, prev = frames, after
     for k in rng.permutation(len(runs)):
         entry, start, length = runs[int(k)]
         take = min(length, left, max(frames // 2, 12))
         if left - take < 6 and left != take:
             continue
-        plan = ShotPlan(
-            entry.plan.kind,
-            entry.plan.camera,
-            entry.plan.location,
-            entry.plan.characters,
-            [recipes[start - src[0].start + j].layer for j in range(take)],
-        )
+        layers = [recipes[start - src[0].start + j].layer for j in range(take)]
+        loc = entry.plan.location
+        first, last = framing(layers[0], ctx), framing(layers[-1], ctx)
+        if _clash(prev, (loc, first), ctx) or (take == left and _clash((loc, last), before, ctx)):
+            continue
+        plan = ShotPlan(entry.plan.kind, entry.plan.camera, loc, entry.plan.characters, layers)
         origin = recipes[start - src[0].start].origin
         chosen.append(Entry(plan, take, "cut", 1, "recap", origin[0], origin[1], source_start=start))
-        left -= take
+        left, prev = left - take, (loc, last)
         if not left:
             break
     if left:
-        chosen.append(Entry(make_plan("still", rng, ctx, 0, left, (0, 1)), left, "cut", 1, "eyecatch", -3, 0))
+        plan = make_plan("still", rng, ctx, 0, left, (0, 1), after=prev[1], before=before[1])
+        chosen.append(Entry(plan, left, "cut", 1, "eyecatch", -3, 0))
     return chosen
+
+
+def _clash(a: tuple[int, Setup], b: tuple[int, Setup], ctx: Ctx) -> bool:
+    """Same location seen from (nearly) the same set-up: a jump cut."""
+    return a[0] == b[0] and not a[1].differs(b[1], ctx)
 
 
 def _plain_runs(entries: list[Entry], recipes: list[Recipe]) -> list[tuple[Entry, int, int]]:
@@ -404,14 +487,18 @@ def build_timeline(seed: int, series_seed: int, cfg: SynthConfig, ctx: Ctx, tota
     """Plan and assemble the whole episode."""
     op_n, recap_n, ed_n = block_frames(cfg, seed)
     entries = plan_block(OP_SHOTS, op_n, series_seed, ctx, block="op", ns=-1)
+    ed = plan_block(ED_SHOTS, ed_n, series_seed, ctx, block="ed", ns=-2)
+    op_last = entries[-1].plan.layer(entries[-1].frames - 1)
+    edges = (framing(op_last, ctx), framing(ed[0].plan.layer(0), ctx))
+    content = plan_content(seed, series_seed, cfg, ctx, content_frames(cfg, seed, total), edges)
     if recap_n:
-        entries += recap_entries(seed, series_seed, cfg, ctx, total, recap_n)
-    content = plan_content(seed, series_seed, cfg, ctx, content_frames(cfg, seed, total))
+        after = (entries[-1].plan.location, edges[0])
+        before = (content[0].plan.location, framing(content[0].plan.layer(0), ctx))
+        entries += recap_entries(seed, series_seed, cfg, ctx, total, recap_n, edges=edges, after=after, before=before)
     offset = 2 if recap_n else 1
     for e in content:
         e.scene += offset
     entries += content
-    ed = plan_block(ED_SHOTS, ed_n, series_seed, ctx, block="ed", ns=-2)
     for e in ed:
         e.scene = content[-1].scene + 1
     entries += ed

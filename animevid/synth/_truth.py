@@ -7,6 +7,7 @@ from typing import Any
 
 from animevid.config import SynthConfig
 from animevid.synth._draw import Character, Location
+from animevid.synth._shots import Ctx, Setup, framing
 from animevid.synth._timeline import Entry, Recipe, Timeline
 
 CADENCE_NAMES = {1: "ones", 2: "twos", 3: "threes"}
@@ -105,6 +106,7 @@ def _shot(
     # Cadence follows the underlying drawings: a flash frame hides its drawing but does not replace it.
     underlying: list[object] = [recipes[t].layer.drawing for t in own]
     sec = cfg.fps_den / cfg.fps_num
+    ctx = Ctx(cfg.width, cfg.height, len(cast))
     return {
         "start_frame": e.start,
         "end_frame": e.start + e.frames,
@@ -121,7 +123,13 @@ def _shot(
         "characters": [cast[c].name for c in e.plan.characters],
         "flash_frames": [t for t in frames if recipes[t].flash],
         "source_start_frame": e.source_start if e.block == "recap" else None,
+        "setup": _setup(framing(e.plan.layer(0), ctx)),
+        "setup_end": _setup(framing(e.plan.layer(e.frames - 1), ctx)),
     }
+
+
+def _setup(s: Setup) -> dict[str, float]:
+    return {"scale": round(s.scale, 4), "x": round(s.x, 4), "y": round(s.y, 4)}
 
 
 def _loop(e: Entry, ids: list[int]) -> dict[str, Any]:
