@@ -60,11 +60,6 @@ class ShotStage(Stage):
             return []
         return boundaries_to_shots(self._boundaries(frames), self._pts)
 
-    @property
-    def boundaries(self) -> list[Boundary]:
-        """Boundaries found so far (call after the stream ended)."""
-        return self._boundaries(len(self._pts))
-
     @abstractmethod
     def _observe(self, batch: FrameBatch) -> None:
         """Take in the next batch (frame order)."""

@@ -102,10 +102,11 @@ class _Descriptors:
         height, width = x.shape[-2:]
         half = F.adaptive_avg_pool2d(x, (max(1, round(height * 128 / width)), 128))
         self.thumb = F.adaptive_avg_pool2d(half, (36, 64))
-        self.grid8 = F.adaptive_avg_pool2d(_ycc(self.thumb), (4, 8)).flatten(1)
-        self.grid16 = F.adaptive_avg_pool2d(_ycc(self.thumb), (9, 16)).flatten(1)
+        ycc = _ycc(self.thumb)
+        self.grid8 = F.adaptive_avg_pool2d(ycc, (4, 8)).flatten(1)
+        self.grid16 = F.adaptive_avg_pool2d(ycc, (9, 16)).flatten(1)
         self.hist = hue_histogram(half) * HIST_SCALE
-        luma = _ycc(self.thumb)[:, 0].flatten(1)
+        luma = ycc[:, 0].flatten(1)
         self.std = luma.std(1)
         self.mean = luma.mean(1)
 
