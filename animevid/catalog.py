@@ -26,12 +26,13 @@ from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from animevid.errors import CatalogError
-from animevid.model import Character, Episode, Scene, Shot, ShotAnalysis, SubtitleLine
+from animevid.model import Character, Episode, Loop, Scene, Shot, ShotAnalysis, SubtitleLine
+
+if TYPE_CHECKING:  # pandas takes half a second to import: only the DataFrame readers need it
+    import pandas as pd
 
 __all__ = ["CATALOG_FILENAME", "MIGRATIONS", "Catalog"]
 
@@ -128,7 +129,18 @@ _V2 = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Version 3: the animation analysis. Each shot analysis carries its frame range, the region
+# cadences, the camera move's direction and speed, how strong the motion is and its impact frames.
+_V3 = (
+    "ALTER TABLE shot_analyses ADD COLUMN start_frame INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE shot_analyses ADD COLUMN end_frame INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE shot_analyses ADD COLUMN cadence_mix TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE shot_analyses ADD COLUMN camera_detail TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE shot_analyses ADD COLUMN motion_level REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE shot_analyses ADD COLUMN flash_frames TEXT NOT NULL DEFAULT '[]'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """``MIGRATIONS[k]`` holds the SQL statements that take a catalog from version k to k + 1."""
 
 
@@ -185,6 +197,8 @@ _SHOT_ANALYSES = _Table(
     {
         "episode_id": _I, "shot_index": _I, "drawings": _I, "drawings_per_second": _F, "cadence": _S,
         "camera": _S, "motion": _F, "sakuga_score": _F, "tags": _J, "loops": _J,
+        "start_frame": _I, "end_frame": _I, "cadence_mix": _J, "camera_detail": _J, "motion_level": _F,
+        "flash_frames": _J,
     },
     "episode_id, shot_index",
 )  # fmt: skip
@@ -426,7 +440,7 @@ class Catalog:
         return self._dataclasses(SubtitleLine, _SUBTITLE_LINES, "episode_id = ?", (episode_id,))
 
     def get_shot_analyses(self, episode_id: int) -> list[ShotAnalysis]:
-        """The episode's shot analyses by shot index (loops are in :meth:`shot_analyses` only)."""
+        """The episode's shot analyses by shot index."""
         return self._dataclasses(ShotAnalysis, _SHOT_ANALYSES, "episode_id = ?", (episode_id,))
 
     def _dataclasses(self, cls: type[_D], table: _Table, where: str, params: tuple[object, ...]) -> list[_D]:
@@ -437,8 +451,12 @@ class Catalog:
         result = []
         for row in cursor.execute(sql, params):
             values = {name: row[name] for name in names}
-            if "tags" in values:
-                values["tags"] = tuple(json.loads(values["tags"]))
+            for name in _JSON_TUPLES & values.keys():
+                values[name] = tuple(json.loads(values[name]))
+            if "camera_detail" in values:
+                values["camera_detail"] = json.loads(values["camera_detail"])
+            if "loops" in values:
+                values["loops"] = tuple(Loop(**loop) for loop in values["loops"])
             result.append(cls(**values))
         return result
 
@@ -473,6 +491,8 @@ class Catalog:
         return self._frame(_FAILURES, None)
 
     def _frame(self, table: _Table, episode_id: int | None) -> pd.DataFrame:
+        import pandas as pd
+
         sql = f"SELECT {', '.join(table.columns)} FROM {table.name}"
         params: tuple[object, ...] = ()
         if episode_id is not None:
@@ -483,6 +503,8 @@ class Catalog:
 
 def _typed(frame: pd.DataFrame, table: _Table) -> pd.DataFrame:
     """Give every column its declared dtype, so empty tables and full ones look alike."""
+    import pandas as pd
+
     for name, dtype in table.dtypes.items():
         if dtype == _J:
             frame[name] = pd.Series([json.loads(v) for v in frame[name]], index=frame.index, dtype=object)
@@ -500,11 +522,14 @@ def _indexed_row(episode_id: int, index_name: str, index: int, item: object) -> 
     return {"episode_id": episode_id, index_name: index, **asdict(item)}  # type: ignore[call-overload]
 
 
+_JSON_TUPLES = {"tags", "loops", "cadence_mix", "flash_frames"}
+"""ShotAnalysis fields stored as JSON lists and read back as tuples."""
+
+
 def _analysis_row(episode_id: int, analysis: ShotAnalysis) -> dict[str, Any]:
     row = {"episode_id": episode_id, **asdict(analysis)}
-    # ShotAnalysis has no loops field yet; the column is ready for when the analysis stage adds one.
-    row["tags"] = _dumps(list(analysis.tags), "tags")
-    row["loops"] = _dumps(row.get("loops", ()), "loops")
+    for name in (*_JSON_TUPLES, "camera_detail"):
+        row[name] = _dumps(row[name], name)
     return row
 
 

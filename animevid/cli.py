@@ -34,6 +34,7 @@ app = typer.Typer(
         "  animevid index ep01.mkv ep02.mkv       # into ./animevid-library\n\n"
         "  animevid info ep01.mkv --json          # streams, fps, frames\n\n"
         "  animevid shots ep01.mkv --json         # cuts, fades, dissolves\n\n"
+        "  animevid analyze ep01.mkv              # drawings, cadence, loops, camera per shot\n\n"
         "  animevid synth out/ --seed 3 --seconds 60"
     ),
     no_args_is_help=True,
@@ -252,6 +253,89 @@ def shots(
             shot.transition,
         )
     out.print(table)
+
+
+@app.command()
+@_handles_errors
+def analyze(
+    episode: Annotated[Path, typer.Argument(help="An episode file.", show_default=False)],
+    export_loops: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-loops",
+            help="Write every loop found into this folder as a seamless clip (see --loop-format).",
+            show_default=False,
+        ),
+    ] = None,
+    loop_format: Annotated[
+        str, typer.Option(help="Loop clip format: gif, webp or mp4 (mp4 plays every repeat).")
+    ] = "gif",
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Measure how each shot is animated, in one decode pass with the shot detector.
+
+    Per shot: distinct drawings, drawings shown per second, cadence (ones, twos, threes, mixed,
+    still; with the region cadences when characters move on different ones), repeated cycles
+    (loops), camera (static, pan, zoom, shake), impact frames, motion, tags and a sakuga score.
+
+    Example: animevid analyze ep01.mkv --json
+    """
+    from animevid.analysis import analyze_episode
+    from animevid.decode import probe
+
+    cfg = load_config(config)
+    with _progress(json_output) as progress:
+        advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
+        result = analyze_episode(episode, config=cfg, device=device, progress=advance)
+    exported: list[str] = []
+    if export_loops is not None:
+        from animevid.analysis.export import export_loops as write_loops
+
+        loops = [loop for a in result.analyses for loop in a.loops]
+        exported = [str(p) for p in write_loops(episode, loops, export_loops, fmt=loop_format, config=cfg.decode)]
+    if json_output:
+        data = result.as_dict()
+        if export_loops is not None:
+            data["exported_loops"] = exported
+        _emit_json(data)
+        return
+    title = f"{escape(str(episode))}: {len(result.shots)} shots, {result.frames} frames at {result.fps:.3f} fps"
+    table = Table(title=title)
+    for column in (
+        "#",
+        "frames",
+        "drawings",
+        "per s",
+        "cadence",
+        "camera",
+        "motion",
+        "loops",
+        "flashes",
+        "score",
+        "tags",
+    ):
+        table.add_column(column, justify="left" if column in ("cadence", "camera", "tags") else "right")
+    for a in result.analyses:
+        cadence = a.cadence + (f" ({'+'.join(a.cadence_mix)})" if a.cadence_mix else "")
+        camera = a.camera + (f" {a.camera_detail['direction']}" if "direction" in a.camera_detail else "")
+        table.add_row(
+            str(a.shot_index),
+            f"{a.start_frame}-{a.end_frame}",
+            str(a.drawings),
+            f"{a.drawings_per_second:.1f}",
+            cadence,
+            camera,
+            f"{a.motion:.2f}",
+            ", ".join(f"{lp.period_frames}x{lp.repeats}" for lp in a.loops),
+            str(len(a.flash_frames)),
+            f"{a.sakuga_score:.2f}",
+            escape(" ".join(a.tags)),
+        )
+    out.print(table)
+    for path in exported:
+        out.print(f"loop written: {escape(path)}")
 
 
 def _info_dict(info: Any) -> dict[str, Any]:

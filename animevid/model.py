@@ -7,7 +7,7 @@ times are seconds from the stream's first frame.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -121,15 +121,29 @@ class SubtitleLine:
 
 
 @dataclass(frozen=True)
+class Loop:
+    """Drawings that repeat within a shot: ``repeats`` copies of ``period_frames`` frames."""
+
+    start_frame: int
+    """First frame of the loop."""
+    end_frame: int
+    """One past its last frame (``start_frame + period_frames * repeats``): it ends where it began."""
+    period_frames: int
+    """Frames in one period."""
+    repeats: int
+    """Whole periods (>= 2)."""
+
+
+@dataclass(frozen=True)
 class ShotAnalysis:
     """How one shot is animated (filled by the analysis stage)."""
 
     shot_index: int
     """Index of the shot within the episode."""
     drawings: int
-    """Distinct drawings shown in the shot."""
+    """Distinct drawings shown in the shot (a drawing that comes back counts once)."""
     drawings_per_second: float
-    """Drawings divided by the shot's duration."""
+    """Drawings shown per second: each change of drawing counts (24 on ones at 24 fps)."""
     cadence: Literal["ones", "twos", "threes", "mixed", "still"]
     """How often drawings change."""
     camera: Literal["static", "pan", "zoom", "shake"] = "static"
@@ -137,9 +151,47 @@ class ShotAnalysis:
     motion: float = 0.0
     """Share of the frame whose drawing changes, averaged over the shot (0..1)."""
     sakuga_score: float = 0.0
-    """Ranking score from measured signals; higher is more animated."""
+    """Ranking score from measured signals (0..1); higher is more animated."""
     tags: tuple[str, ...] = field(default_factory=tuple)
     """Tags such as on-twos, pan, loop, impact-frames."""
+    start_frame: int = 0
+    """First frame of the shot."""
+    end_frame: int = 0
+    """One past the shot's last frame."""
+    cadence_mix: tuple[str, ...] = ()
+    """Steady cadences of screen regions that differ (e.g. twos and threes), when ``cadence`` is mixed."""
+    camera_detail: dict[str, float | str] = field(default_factory=dict)
+    """Direction and speed of a pan or zoom (frame widths or scale per second), amplitude of a shake."""
+    motion_level: float = 0.0
+    """How strongly the changed part changes: mean luma change (0..255) of the changed blocks."""
+    flash_frames: tuple[int, ...] = ()
+    """Impact frames (white, black, inverted, tinted) inside the shot."""
+    loops: tuple[Loop, ...] = ()
+    """Repeated cycles, never across the shot's edges."""
+
+    def with_tags(self, tags: tuple[str, ...]) -> ShotAnalysis:
+        """A copy with ``tags`` set."""
+        return replace(self, tags=tags)
+
+    def as_dict(self) -> dict[str, object]:
+        """The ``animevid analyze --json`` form of the shot (DESIGN.md)."""
+        return {
+            "shot_index": self.shot_index,
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "drawings": self.drawings,
+            "drawings_per_second": self.drawings_per_second,
+            "cadence": self.cadence,
+            "cadence_mix": list(self.cadence_mix),
+            "camera": self.camera,
+            "camera_detail": dict(self.camera_detail),
+            "motion": self.motion,
+            "motion_level": self.motion_level,
+            "flash_frames": list(self.flash_frames),
+            "loops": [asdict(loop) for loop in self.loops],
+            "tags": list(self.tags),
+            "sakuga_score": self.sakuga_score,
+        }
 
 
 @dataclass(frozen=True)

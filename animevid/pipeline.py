@@ -20,6 +20,7 @@ from typing import Any, Literal
 import torch
 
 from animevid import __version__
+from animevid.analysis import AnimationStage
 from animevid.catalog import Catalog
 from animevid.config import Config, config_as_dict
 from animevid.decode import DECODERS, FrameSource, open_video
@@ -226,7 +227,8 @@ def _index_one(
     callback = progress(path, source.info.frames_estimate) if progress else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedVideoWarning)
-        stages = [FrameDiffStage(device=device), make_detector(config, device)]
+        animation = AnimationStage(device=device)
+        stages = [FrameDiffStage(device=device), make_detector(config, device), animation]
         records = run_pass(source, stages, progress=callback)
     messages = [str(w.message) for w in caught if issubclass(w.category, TruncatedVideoWarning)]
     for other in caught:  # not ours to keep: hand them on as if never caught
@@ -234,12 +236,15 @@ def _index_one(
             warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     episode = _episode_record(path, digest, source)
     shots = records["shots"]
+    analyses = animation.summarise(shots, source.info.fps_float)
     extra = {
         "decode": _decode_summary(source, records["frame-diff"]),
         "shots": {"detector": config.shots.detector, "count": len(shots)},
         "warnings": messages,
     }
-    episode_id = catalog.put_episode(episode, shots=shots, config_fingerprint=fingerprint, extra=extra)
+    episode_id = catalog.put_episode(
+        episode, shots=shots, analyses=analyses, config_fingerprint=fingerprint, extra=extra
+    )
     return IndexResult(path=path, status="indexed", episode_id=episode_id, frames=episode.frames, warnings=messages)
 
 

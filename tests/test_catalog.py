@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,7 @@ import pytest
 import animevid.catalog as catalog_module
 from animevid.catalog import CATALOG_FILENAME, MIGRATIONS, Catalog
 from animevid.errors import CatalogError
-from animevid.model import Character, Episode, Scene, Shot, ShotAnalysis, SubtitleLine
+from animevid.model import Character, Episode, Loop, Scene, Shot, ShotAnalysis, SubtitleLine
 
 CHILD_TABLES = ("shots", "scenes", "subtitle_lines", "shot_analyses")
 
@@ -47,21 +46,6 @@ ANALYSES = [
     ShotAnalysis(0, 24, 12.0, "twos", "pan", 0.25, 1.5, ("on-twos", "pan")),
     ShotAnalysis(2, 1, 0.2, "still", "static", 0.0, 0.0, ()),
 ]
-
-
-@dataclass(frozen=True)
-class FakeLoop:
-    """Stands in for the analysis stage's loop record, which ShotAnalysis does not carry yet."""
-
-    start_frame: int
-    end_frame: int
-    period_frames: int
-    repeats: int
-
-
-@dataclass(frozen=True)
-class AnalysisWithLoops(ShotAnalysis):
-    loops: tuple[FakeLoop, ...] = ()
 
 
 @pytest.fixture
@@ -173,10 +157,14 @@ def test_child_rows_round_trip_through_dataframes(catalog: Catalog) -> None:
 
 
 def test_loops_are_stored_as_json(catalog: Catalog) -> None:
-    analysis = AnalysisWithLoops(0, 8, 8.0, "threes", loops=(FakeLoop(0, 24, 8, 3),))
+    analysis = ShotAnalysis(
+        0, 8, 8.0, "mixed", loops=(Loop(0, 24, 8, 3),), cadence_mix=("threes", "twos"),
+        camera_detail={"direction": "left", "speed": 0.1}, flash_frames=(5, 6),
+    )  # fmt: skip
     episode_id = catalog.put_episode(make_episode(), shots=SHOTS[:1], analyses=[analysis])
     loops = catalog.shot_analyses(episode_id)["loops"].iloc[0]
     assert loops == [{"start_frame": 0, "end_frame": 24, "period_frames": 8, "repeats": 3}]
+    assert catalog.get_shot_analyses(episode_id) == [analysis]
 
 
 def test_readers_filter_by_episode(catalog: Catalog) -> None:

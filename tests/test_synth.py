@@ -227,18 +227,30 @@ def test_still_shot_never_changes(truth: dict[str, Any], digests: list[bytes]) -
 
 def test_loops_repeat_exactly(truth: dict[str, Any], digests: list[bytes]) -> None:
     loops = truth["loops"]
-    assert len(loops) >= 2
+    loop_shots = [s for s in truth["shots"] if s["kind"] == "loop"]
+    assert len(loop_shots) >= 2
     for loop in loops:
         period, repeats = loop["period_frames"], loop["repeats"]
         start, end = loop["start_frame"], loop["end_frame"]
         assert end - start == period * repeats and repeats >= 2
-        assert len(set(loop["cycle_drawings"])) == len(loop["cycle_drawings"]) >= 2
-        assert period % len(loop["cycle_drawings"]) == 0
+        assert loop["drawings"] == len(set(loop["cycle_drawings"])) >= 2
         for f in range(start, end - period):
             assert digests[f] == digests[f + period]
             assert truth["drawing_id"][f] == truth["drawing_id"][f + period]
-        assert len({digests[f] for f in range(start, start + period)}) == len(loop["cycle_drawings"])
-        assert any(s["start_frame"] == start and s["end_frame"] == end and s["kind"] == "loop" for s in truth["shots"])
+        assert len({digests[f] for f in range(start, start + period)}) == loop["drawings"]
+        assert any(s["start_frame"] <= start and end <= s["end_frame"] for s in truth["shots"]), "a loop crosses a cut"
+    for shot in [s for s in loop_shots if s["source_start_frame"] is None]:  # not recap excerpts: whole cycles
+        (loop,) = [lp for lp in loops if shot["start_frame"] <= lp["start_frame"] < shot["end_frame"]]
+        assert (loop["start_frame"], loop["end_frame"]) == (shot["start_frame"], shot["end_frame"])
+        assert loop["period_frames"] in (8, 9) and loop["repeats"] == 4
+
+
+def test_duet_characters_keep_their_own_cadence(truth: dict[str, Any]) -> None:
+    duets = [s for s in truth["shots"] if s["animation"] == "duet"]
+    assert duets
+    for shot in duets:
+        assert shot["cadence"] == "mixed" and shot["cadence_mix"] == ["threes", "twos"]
+    assert all(not s["cadence_mix"] for s in truth["shots"] if s["animation"] != "duet")
 
 
 def test_lip_flaps_change_only_the_mouth(truth: dict[str, Any]) -> None:

@@ -34,8 +34,8 @@ import json
 from importlib import resources
 from typing import Any
 
-import numpy as np
 import cv2
+import numpy as np
 import torch
 
 from animevid.decode import FrameBatch
@@ -193,7 +193,11 @@ class ClassicShotStage(ShotStage):
         now = _Descriptors(batch.frames.cpu().numpy())
         parts = now.parts()
         n = len(batch)
-        seq = parts if self._tail is None else tuple(np.concatenate([t, p]) for t, p in zip(self._tail, parts, strict=True))
+        seq = (
+            parts
+            if self._tail is None
+            else tuple(np.concatenate([t, p]) for t, p in zip(self._tail, parts, strict=True))
+        )
         before = len(seq[0]) - n  # frames of the tail (all frames seen, while fewer than LOOKBACK)
         index = np.arange(before, before + n)
         dist = np.zeros((n, 3, LOOKBACK), dtype=np.float32)

@@ -23,8 +23,8 @@ Truth conventions (``schema`` 1):
   transition and flash frames. ``cadence`` is computed from the drawings under those frames (a
   flash hides its drawing without replacing it): ones/twos/threes when every inner hold lasts
   1/2/3 frames (the first and last hold may be shorter), still for one drawing, else mixed.
-  Extra keys: ``animation`` (the generator: dialogue, motion, action, short, pan, zoom, impact,
-  loop, still), ``location`` (index into the series' locations) and ``source_start_frame``
+  Extra keys: ``animation`` (the generator: dialogue, duet, motion, action, short, pan, zoom,
+  impact, loop, still), ``location`` (index into the series' locations) and ``source_start_frame``
   (recap shots: where the copied frames start in episode ``seed - 1``, else null). A recap that
   finds too little plain footage ends with an ``eyecatch`` still shot.
 - ``shots[].setup`` / ``setup_end``: the camera set-up of the shot's first / last frame, as
@@ -37,8 +37,12 @@ Truth conventions (``schema`` 1):
   and ED too) never share one: their ``scale`` differs by >= 0.12 or their window centres lie
   >= 0.15 frame widths apart (outgoing ``setup_end`` vs incoming ``setup``), so no cut is a
   jump cut. Values are rounded to 4 decimals.
-- ``loops``: ``cycle_drawings`` are the k ids of one period, in order; the frames repeat exactly
-  every ``period_frames`` for ``repeats`` periods. Loop and short shots are always joined by cuts.
+- ``loops``: every repeated cycle of every shot, by :func:`animevid.drawings.find_cycles` on the
+  drawings of the shot's own frames (the walk and hair loops, and lip flaps that repeat):
+  ``period_frames``, ``repeats``, ``drawings`` (distinct in a period) and ``cycle_drawings`` (the
+  ids of one period, consecutive repeats merged). Loop and short shots are always joined by cuts.
+- ``shots[].cadence_mix``: for ``duet`` shots (two characters, one on twos, one on threes), the
+  cadences of the two, sorted; empty otherwise.
 - ``flash_frames`` kinds: white, black, inverted, tint; never within 10 frames of a shot edge.
 - ``op``, ``ed``: frame ranges; ``recap``: range, ``source_seed`` and ``segments`` (each with
   ``source_start_frame``), or null for seed 0. ``scenes`` also carry their ``scene`` index.

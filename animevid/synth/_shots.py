@@ -66,6 +66,8 @@ class ShotPlan:
     """(start, end, speaker) local frame ranges of speech; end may equal the shot length."""
     loop: tuple[int, int] | None = None
     """(period_frames, repeats) when the whole shot is one loop."""
+    cadence_mix: tuple[str, ...] = ()
+    """Cadences of characters that move on different ones in the same shot (empty otherwise)."""
 
     def layer(self, j: int) -> Layer:
         """Layer of local frame j; frames before 0 hold the first drawing (dissolve pre-roll)."""
@@ -192,6 +194,29 @@ def motion(
         fig = Figure(**{**fig.__dict__, "x": fig.x + step * tri})
         layers.append(Layer(_spec(ctx, loc, (fig,)), cam.crop()))
     return ShotPlan("motion", "static", loc, chars[:1], layers)
+
+
+def duet(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """Two characters gesturing side by side on different cadences, one on twos, one on threes.
+
+    Each bobs and moves an arm on its own beat, so the whole picture changes irregularly (its
+    cadence is mixed) while each half of the screen keeps a steady one.
+    """
+    cam = Camera.of(setup, ctx)
+    step = _step(ctx, 0.015)
+    r, arm0 = rng.uniform(0.12, 0.15), int(rng.integers(0, 40))
+    everies = (3, 2) if rng.integers(0, 2) else (2, 3)
+    layers = []
+    for j in range(n):
+        figs = []
+        for side, (x, every) in enumerate(zip((0.22, 0.75), everies, strict=True)):
+            k = j // every
+            bob = k % 6 if k % 12 < 6 else 6 - k % 6
+            fig = _bust(ctx, cam, chars[side], x, r=r, arm=arm0 + 25 * side + 12 * (k % 5), hair=k % 3)
+            figs.append(Figure(**{**fig.__dict__, "y": fig.y + step * bob}))
+        layers.append(Layer(_spec(ctx, loc, tuple(figs)), cam.crop()))
+    names = {2: "twos", 3: "threes"}
+    return ShotPlan("duet", "static", loc, chars[:2], layers, cadence_mix=tuple(names[e] for e in everies))
 
 
 def action(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:

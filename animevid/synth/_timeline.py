@@ -37,7 +37,7 @@ SETUP_TRIES = 200
 # Scene templates: (generator, weight); weight None marks a fixed-length shot (loop, short),
 # which must be joined by cuts, so every template starts and ends with a stretchable shot.
 TEMPLATES: dict[str, list[tuple[str, float | None]]] = {
-    "talk": [("still", 0.8), ("dialogue_early_tail", 1.5), ("dialogue_carry", 1.5), ("twos", 1.0)],
+    "talk": [("still", 0.8), ("dialogue_early_tail", 1.5), ("dialogue_carry", 1.5), ("duet", 1.0)],
     "fight": [
         ("action", 2.0),
         ("short", None),
@@ -295,7 +295,15 @@ def _generate(
         speakers = chars[1:] + chars[:1] if carry else chars
         early, tail = name in ("dialogue_early", "dialogue_early_tail"), name.endswith("_tail")
         return S.dialogue(rng, ctx, loc, n, speakers, setup, early=early, tail=tail, carry=carry)
-    simple = {"still": S.still, "action": S.action, "short": S.short, "shake": S.shake, "pan": S.pan, "zoom": S.zoom}
+    simple = {
+        "duet": S.duet,
+        "still": S.still,
+        "action": S.action,
+        "short": S.short,
+        "shake": S.shake,
+        "pan": S.pan,
+        "zoom": S.zoom,
+    }
     return simple[name](rng, ctx, loc, n, chars, setup)
 
 
@@ -447,7 +455,9 @@ def recap_entries(
         first, last = framing(layers[0], ctx), framing(layers[-1], ctx)
         if _clash(prev, (loc, first), ctx) or (take == left and _clash((loc, last), before, ctx)):
             continue
-        plan = ShotPlan(entry.plan.kind, entry.plan.camera, loc, entry.plan.characters, layers)
+        plan = ShotPlan(
+            entry.plan.kind, entry.plan.camera, loc, entry.plan.characters, layers, cadence_mix=entry.plan.cadence_mix
+        )
         origin = recipes[start - src[0].start].origin
         chosen.append(Entry(plan, take, "cut", 1, "recap", origin[0], origin[1], source_start=start))
         left, prev = left - take, (loc, last)

@@ -6,11 +6,10 @@ import itertools
 from typing import Any
 
 from animevid.config import SynthConfig
+from animevid.drawings import cadence_of, find_cycles
 from animevid.synth._draw import Character, Location
 from animevid.synth._shots import Ctx, Setup, framing
 from animevid.synth._timeline import Entry, Recipe, Timeline
-
-CADENCE_NAMES = {1: "ones", 2: "twos", 3: "threes"}
 
 
 def drawing_ids(recipes: list[Recipe]) -> list[int]:
@@ -31,23 +30,6 @@ def same_as_previous(recipes: list[Recipe], grain: float) -> list[bool]:
     return out
 
 
-def cadence(drawings: list[object]) -> str:
-    """ones/twos/threes when every inner hold lasts that many frames, still for one drawing, else mixed."""
-    runs: list[int] = []
-    for i, d in enumerate(drawings):
-        if i and d == drawings[i - 1]:
-            runs[-1] += 1
-        else:
-            runs.append(1)
-    if len(runs) <= 1:
-        return "still"
-    inner = runs[1:-1]
-    for c, name in CADENCE_NAMES.items():
-        if all(r == c for r in inner) and max(runs[0], runs[-1]) <= c and (inner or max(runs) == c):
-            return name
-    return "mixed"
-
-
 def build_truth(
     *,
     seed: int,
@@ -65,6 +47,7 @@ def build_truth(
     ids = drawing_ids(recipes)
     in_transition = {f for t in timeline.transitions for f in range(int(t["start_frame"]), int(t["end_frame"]))}  # type: ignore[call-overload]
     shots = [_shot(e, ids, recipes, in_transition, cfg, cast) for e in timeline.entries]
+    fps = cfg.fps_num / cfg.fps_den
     return {
         "schema": 1,
         "generator": "animevid.synth",
@@ -83,7 +66,7 @@ def build_truth(
         "shots": shots,
         "transitions": timeline.transitions,
         "flash_frames": [{"frame": t, "kind": r.flash} for t, r in enumerate(recipes) if r.flash],
-        "loops": [_loop(e, ids) for e in timeline.entries if e.plan.loop],
+        "loops": [loop for e in timeline.entries for loop in _loops(e, ids, recipes, in_transition, fps)],
         **_blocks(timeline),
         "scenes": _scenes(timeline.entries, shots, locations),
         "characters": [
@@ -115,7 +98,8 @@ def _shot(
         "transition": "fade" if e.transition.startswith("fade") else e.transition,
         "kind": e.block if e.block in ("op", "ed", "recap", "eyecatch") else e.plan.kind,
         "animation": e.plan.kind,
-        "cadence": cadence(underlying),
+        "cadence": cadence_of(underlying),
+        "cadence_mix": sorted(e.plan.cadence_mix),
         "drawings": sorted({ids[t] for t in own if recipes[t].flash is None}),
         "camera": e.plan.camera,
         "scene": e.scene,
@@ -132,20 +116,31 @@ def _setup(s: Setup) -> dict[str, float]:
     return {"scale": round(s.scale, 4), "x": round(s.x, 4), "y": round(s.y, 4)}
 
 
-def _loop(e: Entry, ids: list[int]) -> dict[str, Any]:
-    assert e.plan.loop is not None
-    period, repeats = e.plan.loop
-    cycle: list[int] = []
-    for t in range(e.start, e.start + period):
-        if not cycle or cycle[-1] != ids[t]:
-            cycle.append(ids[t])
-    return {
-        "start_frame": e.start,
-        "end_frame": e.start + period * repeats,
-        "period_frames": period,
-        "repeats": repeats,
-        "cycle_drawings": cycle,
-    }
+def _loops(
+    e: Entry, ids: list[int], recipes: list[Recipe], in_transition: set[int], fps: float
+) -> list[dict[str, Any]]:
+    """Every repeated cycle of the shot's drawings (:func:`animevid.drawings.find_cycles`)."""
+    labels = [
+        None if t in in_transition or recipes[t].flash else recipes[t].layer.drawing
+        for t in range(e.start, e.start + e.frames)
+    ]
+    out = []
+    for c in find_cycles(labels, fps):
+        cycle: list[int] = []
+        for t in range(e.start + c.start_frame, e.start + c.start_frame + c.period_frames):
+            if not cycle or cycle[-1] != ids[t]:
+                cycle.append(ids[t])
+        out.append(
+            {
+                "start_frame": e.start + c.start_frame,
+                "end_frame": e.start + c.end_frame,
+                "period_frames": c.period_frames,
+                "repeats": c.repeats,
+                "drawings": c.drawings,
+                "cycle_drawings": cycle,
+            }
+        )
+    return out
 
 
 def _span(entries: list[Entry]) -> dict[str, int]:

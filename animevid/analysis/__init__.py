@@ -1,0 +1,142 @@
+"""How each shot is animated: drawings, cadence, cycles, camera, impact frames, sakuga score.
+
+:class:`AnimationStage` (stage name ``animation``) measures every frame of the one decode pass
+(see :mod:`animevid.analysis._measure`); once the shots are known,
+:meth:`AnimationStage.summarise` turns the measurements into one
+:class:`~animevid.model.ShotAnalysis` per shot (see :mod:`animevid.analysis._shots`).
+:func:`analyze_episode` runs shots and analysis together on one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from animevid.analysis._measure import AnimationMeter, Measures
+from animevid.analysis._shots import SAKUGA_CANDIDATE, SCORE_WEIGHTS, sakuga_score, summarise
+from animevid.config import Config
+from animevid.decode import FrameBatch
+from animevid.model import Shot, ShotAnalysis
+from animevid.stages import STAGES, Stage
+
+__all__ = [
+    "SAKUGA_CANDIDATE",
+    "SCORE_WEIGHTS",
+    "AnalysisResult",
+    "AnimationStage",
+    "Measures",
+    "analyze_episode",
+    "sakuga_score",
+]
+
+
+@STAGES.register("animation")
+class AnimationStage(Stage):
+    """Per-frame animation measurements on the shared stream (CPU, OpenCV on analysis frames).
+
+    Args:
+        device: Device the batches arrive on (frames are copied to the CPU, a few KB each).
+    """
+
+    name = "animation"
+
+    def __init__(self, *, device: str | torch.device = "cpu") -> None:
+        super().__init__(device=device)
+        self.meter = AnimationMeter()
+        self.frame_width = 0
+
+    def process(self, batch: FrameBatch) -> Sequence[Any]:
+        """Measure every frame of the batch; results come from :meth:`summarise`."""
+        frames = batch.frames.cpu().numpy()
+        self.frame_width = int(frames.shape[2]) if len(frames) else self.frame_width
+        for frame in frames:
+            self.meter.add(frame)
+        return []
+
+    def finish(self) -> Sequence[Any]:
+        """Measure the last frames (held back to look a few frames ahead)."""
+        self.meter.finish()
+        return []
+
+    @property
+    def measures(self) -> Measures:
+        """What was measured, frame by frame (complete once the stream has finished)."""
+        return self.meter.measures
+
+    def summarise(self, shots: Sequence[Shot], fps: float) -> list[ShotAnalysis]:
+        """One analysis per shot (the shots must cover the frames measured)."""
+        return summarise(self.meter.finish(), shots, fps, frame_width=max(self.frame_width, 1))
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """The shots of one video and how each is animated."""
+
+    video: str
+    """The video file."""
+    fps: float
+    """Nominal frame rate."""
+    frames: int
+    """Frames decoded."""
+    shots: list[Shot]
+    """Shots in order."""
+    analyses: list[ShotAnalysis]
+    """One per shot, same order."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``animevid analyze --json`` object (DESIGN.md), shot times included."""
+        return {
+            "video": self.video,
+            "fps": round(self.fps, 6),
+            "frames": self.frames,
+            "shots": [
+                {
+                    **a.as_dict(),
+                    "start_seconds": round(s.start_seconds, 6),
+                    "end_seconds": round(s.end_seconds, 6),
+                    "transition": s.transition,
+                }
+                for s, a in zip(self.shots, self.analyses, strict=True)
+            ],
+        }
+
+
+def analyze_episode(
+    path: str | Path,
+    *,
+    config: Config | None = None,
+    device: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AnalysisResult:
+    """Decode ``path`` once: find its shots and analyse how each is animated.
+
+    Args:
+        path: The video.
+        config: Options (None: defaults).
+        device: Device overriding ``config.device``.
+        progress: Called with the number of frames after each batch.
+    """
+    from animevid.decode import open_video
+    from animevid.device import resolve_device
+    from animevid.pipeline import run_pass
+    from animevid.shots import make_detector
+
+    cfg = config or Config()
+    dev = resolve_device(device or cfg.device)
+    shots_stage = make_detector(cfg, dev)
+    animation = AnimationStage(device=dev)
+    source = open_video(path, config=cfg.decode, device=dev)
+    records = run_pass(source, [shots_stage, animation], progress=progress)
+    shots = records["shots"]
+    fps = source.info.fps_float
+    return AnalysisResult(
+        video=str(path),
+        fps=fps,
+        frames=source.frames_decoded,
+        shots=shots,
+        analyses=animation.summarise(shots, fps),
+    )

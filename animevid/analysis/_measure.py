@@ -1,0 +1,333 @@
+"""Per-frame measurements of the animation: new drawing or held, camera motion, flashes.
+
+Every frame is compared with a *reference*: the last frame that was not an impact frame (a
+flash hides the drawing; the frame after it is compared with the picture before it).
+
+1. **Photometric test.** On a 9x16 grid of mean luma, a frame that is near-uniform black or
+   white, or fits ``frame = a * reference + b`` with ``a`` far from 1 (inverted, white, black or
+   tinted), is *altered*: a flash when the run is short, a fade when it is long (decided per
+   shot, see :mod:`animevid.analysis._shots`).
+2. **Held or new, static camera.** The luma difference to the reference, averaged over 8x8-pixel
+   blocks: a held drawing keeps every block under ``held_levels`` (x264 noise on held frames
+   stays under 3; a lip flap reaches 12 in its block, as :class:`~animevid.stages.FrameDiffStage`
+   measured).
+3. **Camera.** When some block changed, the global motion is estimated by phase correlation on
+   the whole frame and on its four quadrants (a zoom pushes the quadrants apart): a translation
+   and a scale about the centre. When the picture moved, the reference is warped onto the frame
+   and compared through a 3x3 min/max envelope (sub-pixel resampling of ink lines is not a
+   change), over 4x4-pixel blocks, away from the borders the move uncovered. A pan, a zoom or a
+   shake over a held cel leaves nothing: held. A character moving during a pan: new.
+4. **Which drawing.** A new drawing is matched against the last drawings seen (same test as
+   step 2, on the unwarped frames): a blink that opens again, a mouth that closes, a cycle that
+   comes round show an old drawing, so they get its label. Distinct labels count drawings; the
+   label sequence shows holds, cadence and cycles (:mod:`animevid.drawings`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+GRID = (9, 16)
+"""Rows and columns of the luma grid behind the photometric test."""
+REGIONS = (2, 3)
+"""Rows and columns of screen regions whose cadence is measured apart."""
+LOOKAHEAD = 3
+"""Frames looked at beyond the one measured: an impact frame is followed by the picture it hid."""
+PALETTE_QUANTILES = 16
+"""Quantiles per colour channel in a frame's palette."""
+FLASH_STEP = 20.0
+"""Mean palette change (levels) from which a change that comes back is an impact frame."""
+MAX_FLASH_RUN = 3
+"""Longest run of altered frames measured against the picture before them (longer: a fade)."""
+CONSENSUS_PX = 1.0
+"""Largest disagreement (pixels) between a quadrant's shift and the fitted camera move."""
+MIN_MOVED_BLOCKS = 2
+"""Fewest changed 4x4 blocks that make a new drawing under a moving camera (one is resampling noise)."""
+MEMORY = 48
+"""Drawings kept to recognise a drawing that comes back."""
+
+
+@dataclass
+class Measures:
+    """Per-frame measurements, appended frame by frame (arrays built once at the end)."""
+
+    altered: list[bool] = field(default_factory=list)
+    """Blank, or a brightness/colour transform of the reference (flash or fade frame)."""
+    luma_grid: list[np.ndarray] = field(default_factory=list)
+    """9x16 mean luma (float16), for the fade test that looks forward as well."""
+    new: list[bool] = field(default_factory=list)
+    """A new drawing (False for held, altered and the very first frame... which is new)."""
+    label: list[int] = field(default_factory=list)
+    """Drawing label (-1 for altered frames)."""
+    motion: list[tuple[float, float, float]] = field(default_factory=list)
+    """(dx, dy, scale) of the picture against the reference, in analysis pixels; (0, 0, 1) if none."""
+    share: list[float] = field(default_factory=list)
+    """Share of the frame's blocks whose drawing changed (0 for held frames)."""
+    level: list[float] = field(default_factory=list)
+    """Mean change (0..255) over the changed blocks (0 for held frames)."""
+    regions: list[int] = field(default_factory=list)
+    """Bit r set when screen region r (row-major over REGIONS) holds a changed block."""
+
+
+class AnimationMeter:
+    """Streams frames in, keeps the per-frame :class:`Measures`.
+
+    Args:
+        held_levels: Mean luma change of an 8x8 block (static camera) under which it is unchanged.
+        moved_levels: Mean change of a 4x4 block outside the min/max envelope of the warped
+            reference (moving camera) under which it is unchanged.
+    """
+
+    def __init__(self, *, held_levels: float = 6.0, moved_levels: float = 20.0) -> None:
+        self.held_levels = held_levels
+        self.moved_levels = moved_levels
+        self.measures = Measures()
+        self._ref: np.ndarray | None = None
+        self._ref_grid: np.ndarray | None = None
+        self._label = -1
+        self._labels = 0
+        self._memory: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=MEMORY)
+        self._window: np.ndarray | None = None
+        self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
+        self._ref_palette = np.zeros((PALETTE_QUANTILES, 3), np.float32)
+        self._altered_run = 0
+
+    def add(self, rgb: np.ndarray) -> None:
+        """Take the next frame, (h, w, 3) uint8 RGB; it is measured once LOOKAHEAD more have come."""
+        luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        grid = cv2.resize(luma.astype(np.float32), (GRID[1], GRID[0]), interpolation=cv2.INTER_AREA)
+        self._pending.append((luma, grid, _palette(rgb)))
+        if len(self._pending) > LOOKAHEAD:
+            self._measure(*self._pending.popleft())
+
+    def finish(self) -> Measures:
+        """Measure the frames still waiting and return the measurements of every frame."""
+        while self._pending:
+            self._measure(*self._pending.popleft())
+        return self.measures
+
+    def _measure(self, luma: np.ndarray, grid: np.ndarray, palette: np.ndarray) -> None:
+        m = self.measures
+        m.luma_grid.append(grid.astype(np.float16))
+        if self._ref is None or self._ref_grid is None:
+            self._ref_palette = palette
+            self._accept(luma, grid, new=True, motion=(0.0, 0.0, 1.0), share=1.0, level=0.0, regions=0)
+            return
+        ahead = [p for _, _, p in self._pending]
+        flash = _altered(self._ref_grid, grid) or (
+            _covers(self._ref_grid, grid) and _flash(self._ref_palette, palette, ahead)
+        )
+        if self._altered_run < MAX_FLASH_RUN and flash:
+            self._altered_run += 1
+            m.altered.append(True)
+            m.new.append(False)
+            m.label.append(-1)
+            m.motion.append((0.0, 0.0, 1.0))
+            m.share.append(0.0)
+            m.level.append(0.0)
+            m.regions.append(0)
+            return
+        self._ref_palette = palette
+        if self._altered_run >= MAX_FLASH_RUN and flash:
+            # a long run: a fade, not a flash; follow the picture (the run is dropped per shot)
+            self._altered_run += 1
+            self._accept(luma, grid, new=True, motion=(0.0, 0.0, 1.0), share=1.0, level=0.0, regions=0)
+            m.altered[-1] = True
+            return
+        self._altered_run = 0
+        self._compare(luma, grid)
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def _compare(self, luma: np.ndarray, grid: np.ndarray) -> None:
+        assert self._ref is not None
+        cur = luma.astype(np.float32)
+        ref = self._ref.astype(np.float32)
+        blocks = _block_means(cv2.absdiff(cur, ref), 8)
+        if blocks.max() < self.held_levels:
+            self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
+            return
+        static = blocks >= self.held_levels
+        changed, residual, motion = static, blocks, (0.0, 0.0, 1.0)
+        dx, dy, scale = self._global_motion(ref, cur)
+        if _everywhere(static) and (abs(dx) >= 0.3 or abs(dy) >= 0.3 or abs(scale - 1) >= 0.003):
+            moved, margin = self._moved_residual(ref, cur, dx, dy, scale)
+            inside = np.zeros_like(moved, dtype=bool)
+            inside[margin:-margin, margin:-margin] = True
+            moved_changed = (moved >= self.moved_levels) & inside
+            # the move must explain the change: a character's motion can pull the correlation too
+            if moved_changed.mean() < 0.5 * static.mean():
+                changed, residual, motion = moved_changed, moved, (dx, dy, scale)
+                if changed.sum() < MIN_MOVED_BLOCKS:
+                    changed = np.zeros_like(changed)
+        if not changed.any():
+            self._accept(luma, grid, new=False, motion=motion, share=0.0, level=0.0, regions=0)
+            return
+        regions = _region_bits(changed)
+        level = float(residual[changed].mean())
+        self._accept(luma, grid, new=True, motion=motion, share=float(changed.mean()), level=level, regions=regions)
+
+    def _accept(
+        self,
+        luma: np.ndarray,
+        grid: np.ndarray,
+        *,
+        new: bool,
+        motion: tuple[float, float, float],
+        share: float,
+        level: float,
+        regions: int,
+    ) -> None:
+        m = self.measures
+        if new:
+            self._label = self._recognise(luma)
+        m.altered.append(False)
+        m.new.append(new)
+        m.label.append(self._label)
+        m.motion.append(motion)
+        m.share.append(share)
+        m.level.append(level)
+        m.regions.append(regions)
+        self._ref, self._ref_grid = luma, grid
+
+    def _recognise(self, luma: np.ndarray) -> int:
+        """The label of an earlier drawing this frame shows again, else a fresh label."""
+        thumb = cv2.resize(luma, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+        cur = luma.astype(np.float32)
+        for label, seen_thumb, seen in reversed(self._memory):
+            if np.abs(seen_thumb - thumb).mean() > 2.0:  # cheap pre-check: clearly another picture
+                continue
+            if _block_means(cv2.absdiff(cur, seen.astype(np.float32)), 8).max() < self.held_levels:
+                return label
+        label = self._labels
+        self._labels += 1
+        self._memory.append((label, thumb, luma))
+        return label
+
+    def _global_motion(self, ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, float]:
+        """Translation (dx, dy) and scale about the centre taking ``ref`` onto ``cur``."""
+        h, w = cur.shape
+        if self._window is None or self._window.shape != (h // 2, w // 2):
+            self._window = cv2.createHanningWindow((w // 2, h // 2), cv2.CV_32F)
+        window = self._window
+        shifts, points = [], []
+        for y0 in (0, h // 2):
+            for x0 in (0, w // 2):
+                a = np.ascontiguousarray(ref[y0 : y0 + h // 2, x0 : x0 + w // 2])
+                b = np.ascontiguousarray(cur[y0 : y0 + h // 2, x0 : x0 + w // 2])
+                (sx, sy), _ = cv2.phaseCorrelate(a, b, window)
+                shifts.append((sx, sy))
+                points.append((x0 + w / 4 - w / 2, y0 + h / 4 - h / 2))
+        d = np.array([(s[0], s[1]) for s in shifts])
+        p = np.array(points)
+        tx, ty = (float(v) for v in d.mean(0))
+        # d = t + (s - 1) * p: least squares for the scale with t at the mean (p sums to 0)
+        growth = float(((d - [tx, ty]) * p).sum()) / float((p**2).sum())
+        predicted = np.array([tx, ty]) + growth * p
+        if float(np.abs(d - predicted).max()) > CONSENSUS_PX:
+            return 0.0, 0.0, 1.0  # the quadrants disagree: things move in the picture, the camera does not
+        scale = 1.0 + growth
+        if abs(growth) < 0.003 or not 0.8 < scale < 1.25:
+            scale = 1.0
+        return tx, ty, scale
+
+    def _moved_residual(
+        self, ref: np.ndarray, cur: np.ndarray, dx: float, dy: float, scale: float
+    ) -> tuple[np.ndarray, int]:
+        """Change outside the envelope of the warped reference, per 4x4 block, and the border to skip."""
+        h, w = cur.shape
+        cx, cy = w / 2, h / 2
+        matrix = np.array([[scale, 0, (1 - scale) * cx + dx], [0, scale, (1 - scale) * cy + dy]], np.float32)
+        warped = cv2.warpAffine(ref, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        kernel = np.ones((3, 3), np.uint8)
+        low = cv2.erode(warped, kernel)
+        high = cv2.dilate(warped, kernel)
+        outside = np.maximum(np.maximum(low - cur, cur - high), 0)
+        reach = max(abs(dx), abs(dy)) + abs(scale - 1) * max(cx, cy) + 2
+        return _block_means(outside, 4), max(1, int(np.ceil(reach / 4)))
+
+
+def _palette(rgb: np.ndarray) -> np.ndarray:
+    """Per-channel quantiles of a 64x36 copy: where the colours are does not matter, only which."""
+    small = cv2.resize(rgb, (64, 36), interpolation=cv2.INTER_AREA).reshape(-1, 3)
+    ordered = np.sort(small, axis=0)
+    picks = ((np.arange(PALETTE_QUANTILES) + 0.5) * len(ordered) / PALETTE_QUANTILES).astype(int)
+    return ordered[picks].astype(np.float32)
+
+
+def _everywhere(changed: np.ndarray) -> bool:
+    """Change all over the picture, as a camera move makes: 5 % of the blocks or more in 3 quadrants or more.
+
+    A character moving over a still background changes only where it is, however big it is.
+    """
+    h, w = changed.shape
+    quadrants = [
+        changed[: h // 2, : w // 2],
+        changed[: h // 2, w // 2 :],
+        changed[h // 2 :, : w // 2],
+        changed[h // 2 :, w // 2 :],
+    ]
+    return sum(float(q.mean()) >= 0.05 for q in quadrants) >= 3
+
+
+def _covers(ref_grid: np.ndarray, grid: np.ndarray) -> bool:
+    """The brightness changed nearly everywhere (a flash does; a character leaving the frame does not)."""
+    return float((np.abs(grid - ref_grid) > 15.0).mean()) >= 0.6
+
+
+def _flash(ref_palette: np.ndarray, palette: np.ndarray, ahead: list[np.ndarray]) -> bool:
+    """The colours jump (inverted, tinted, white, black) and the next frames bring them back.
+
+    Measured on the palette (per-channel quantiles), which a character moving on ones barely
+    changes but a flash overturns; a cut to another palette does not come back.
+    """
+    step = float(np.abs(palette - ref_palette).mean())
+    if step < FLASH_STEP or not ahead:
+        return False
+    back = min(float(np.abs(p - ref_palette).mean()) for p in ahead)
+    return back < 0.4 * step
+
+
+def _altered(ref_grid: np.ndarray, grid: np.ndarray, min_fit: float = 0.9) -> bool:
+    """Blank, or ``grid`` is ``a * ref_grid + b`` with ``a`` far from 1 (see the module docstring)."""
+    if grid.std() < 8.0 and (grid.mean() < 48.0 or grid.mean() > 208.0):
+        return True
+    ref, cur = ref_grid.ravel().astype(np.float64), grid.ravel().astype(np.float64)
+    if ref.var() < 50.0 or float(np.abs(cur - ref).mean()) <= 4.0:
+        return False
+    slope, fit = _affine_fit(ref, cur)
+    return fit >= min_fit and abs(slope - 1) > 0.15
+
+
+def _affine_fit(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """Slope of the least-squares line ``cur = a * ref + b`` and the share of variance it explains."""
+    pc, cc = ref - ref.mean(), cur - cur.mean()
+    var = float(pc @ pc)
+    if var < 1e-6:
+        return 1.0, 0.0
+    slope = float(pc @ cc) / var
+    residual = float(((cc - slope * pc) ** 2).sum())
+    return slope, 1 - residual / max(float(cc @ cc), 1e-6)
+
+
+def _block_means(x: np.ndarray, size: int) -> np.ndarray:
+    """Mean of every ``size`` x ``size`` block (partial blocks at the edges are dropped)."""
+    h, w = x.shape
+    h, w = h - h % size, w - w % size
+    return cv2.resize(x[:h, :w], (w // size, h // size), interpolation=cv2.INTER_AREA)
+
+
+def _region_bits(changed: np.ndarray) -> int:
+    """Bitmask of the REGIONS cells (row-major) holding a changed block."""
+    rows, cols = REGIONS
+    h, w = changed.shape
+    bits = 0
+    for r in range(rows):
+        for c in range(cols):
+            if changed[r * h // rows : (r + 1) * h // rows, c * w // cols : (c + 1) * w // cols].any():
+                bits |= 1 << (r * cols + c)
+    return bits

@@ -1,0 +1,308 @@
+"""From per-frame measurements and shots to the animation of each shot.
+
+Which frames count. Frames of a fade (a run of 4 or more altered frames, or frames ramping
+toward black or white next to a fade boundary) and of a dissolve (between the two pictures it
+blends) show no drawing of their own and are left out of everything; short runs (1-3 frames)
+of altered frames inside a shot are impact frames: they are listed in ``flash_frames``, hide
+the drawing under them without ending its hold, and break any cycle.
+
+What is reported, per shot (see :class:`~animevid.model.ShotAnalysis`):
+
+- ``drawings``: distinct drawing labels; ``drawings_per_second``: drawings *shown* per second
+  (each change of drawing counts, a drawing that comes back counts again: a walk cycle of 4
+  drawings on twos shows 12 per second), which is what ones/twos/threes mean;
+- ``cadence`` from the holds (:func:`animevid.drawings.cadence_of`); ``cadence_mix``: when the
+  whole picture is mixed but screen regions each keep a steady cadence that differ (one
+  character on twos, another on threes), those cadences;
+- ``loops``: :func:`animevid.drawings.find_cycles` on the labels, never across the shot's edges;
+- ``camera``: from the per-frame global motion (see :func:`camera_of`);
+- ``motion`` (share of the frame whose drawing changes, per frame, averaged) and
+  ``motion_level`` (how much: mean change of the changed blocks, 0..255);
+- ``tags`` and ``sakuga_score`` (see :func:`sakuga_score`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from animevid.analysis._measure import REGIONS, Measures
+from animevid.drawings import CADENCES, cadence_of, find_cycles, hold_runs, true_runs
+from animevid.model import Loop, Shot, ShotAnalysis
+
+MAX_FLASH = 3
+"""Longest run of altered frames that is an impact frame rather than a fade."""
+DISSOLVE_REACH = 8
+"""Frames either side of a dissolve boundary searched for the blend."""
+
+# camera thresholds, in analysis pixels (256 wide by default) and per frame
+STATIC_SPEED = 0.15
+"""Mean translation per frame under which the camera is still."""
+PAN_STRAIGHTNESS = 0.6
+"""Net translation over path length above which a move is a pan (else a shake)."""
+ZOOM_TOTAL = 0.08
+"""Total change of scale (log) above which the camera zooms."""
+MOVING_SHARE = 0.5
+"""Share of a shot's frames that must show a global move for the camera to count as moving."""
+
+# sakuga score: each signal is normalised to 0..1 and weighted; weights sum to 1
+SCORE_WEIGHTS = {"drawing_rate": 0.45, "motion": 0.25, "motion_level": 0.15, "impacts": 0.15}
+
+
+def transition_frames(measures: Measures, shots: Sequence[Shot]) -> np.ndarray:
+    """Frames that belong to a fade or a dissolve (no drawing of their own)."""
+    altered = np.asarray(measures.altered, dtype=bool)
+    n = len(altered)
+    out = np.zeros(n, dtype=bool)
+    for start, end in true_runs(altered):
+        if end - start > MAX_FLASH:
+            out[start:end] = True
+    grid = np.asarray(measures.luma_grid, dtype=np.float32).reshape(n, -1) if n else np.zeros((0, 1))
+    out[_ramp(grid, 0, +1)] = True  # a fade in from black at the start
+    out[_ramp(grid, n, -1)] = True  # a fade out at the end
+    for shot in shots:
+        b = shot.start_frame
+        if shot.transition == "fade":
+            out[_ramp(grid, b, -1)] = True
+            out[_ramp(grid, b, +1)] = True
+        elif shot.transition == "dissolve":
+            out[_blend(grid, b)] = True
+    return out
+
+
+def _ramp(grid: np.ndarray, boundary: int, step: int) -> slice:
+    """The frames next to a fade boundary that are a dimmed or brightened copy of the clean frame beyond."""
+    n = len(grid)
+    frames = range(boundary - 1, -1, -1) if step < 0 else range(boundary, n)
+    ramp: list[int] = []
+    for i in frames:
+        std = float(grid[i].std())
+        if std < 8.0:  # the fade's own blank frames
+            ramp.append(i)
+            continue
+        j = i + step
+        if not 0 <= j < n or float(grid[j].std()) < 8.0:
+            if ramp and len(ramp) < 12:
+                ramp.append(i)
+                continue
+            break
+        # a ramp frame has less contrast than its neighbour further from the blank
+        if float(grid[j].std()) > 1.04 * std and len(ramp) < 12:
+            ramp.append(i)
+            continue
+        break
+    if not ramp:
+        return slice(0, 0)
+    return slice(min(ramp), max(ramp) + 1)
+
+
+def _blend(grid: np.ndarray, boundary: int) -> slice:
+    """The frames around a dissolve boundary that lie strictly between its two end pictures."""
+    n = len(grid)
+    lo, hi = max(0, boundary - DISSOLVE_REACH), min(n - 1, boundary + DISSOLVE_REACH - 1)
+    if hi - lo < 2:
+        return slice(0, 0)
+    a, b = grid[lo], grid[hi]
+    axis = b - a
+    norm = float(axis @ axis)
+    if norm < 1e-6:
+        return slice(0, 0)
+    weights = ((grid[lo : hi + 1] - a) @ axis) / norm
+    inside = np.flatnonzero((weights > 0.03) & (weights < 0.97)) + lo
+    if not len(inside):
+        return slice(0, 0)
+    return slice(int(inside.min()), int(inside.max()) + 1)
+
+
+def summarise(measures: Measures, shots: Sequence[Shot], fps: float, *, frame_width: int) -> list[ShotAnalysis]:
+    """One :class:`ShotAnalysis` per shot, in order."""
+    n = len(measures.new)
+    altered = np.asarray(measures.altered, dtype=bool)
+    transition = transition_frames(measures, shots)
+    flash = altered & ~transition
+    labels = np.asarray(measures.label, dtype=np.int64)
+    motion = np.asarray(measures.motion, dtype=np.float64).reshape(n, 3)
+    share = np.asarray(measures.share, dtype=np.float64)
+    level = np.asarray(measures.level, dtype=np.float64)
+    regions = np.asarray(measures.regions, dtype=np.int64)
+    out = []
+    for index, shot in enumerate(shots):
+        s, e = shot.start_frame, shot.end_frame
+        own = ~transition[s:e]
+        visible = own & ~flash[s:e]
+        seen = labels[s:e][visible].tolist()
+        seconds = max(int(own.sum()), 1) / fps
+        runs = hold_runs(seen)
+        cadence = cadence_of(seen)
+        cycle_labels = [lab if ok else None for lab, ok in zip(labels[s:e].tolist(), visible, strict=True)]
+        loops = tuple(
+            Loop(c.start_frame + s, c.end_frame + s, c.period_frames, c.repeats) for c in find_cycles(cycle_labels, fps)
+        )
+        moving = visible.copy()
+        moving[0] = False  # the first frame's "motion" is against the previous shot
+        camera, detail = camera_of(motion[s:e][moving], fps, frame_width)
+        flashes = tuple(int(f) for f in np.flatnonzero(flash[s:e]) + s)
+        mix = cadence_mix(regions[s:e][visible], cadence)
+        shot_share = float(share[s:e][visible].mean()) if visible.any() else 0.0
+        changed = share[s:e][visible] > 0
+        shot_level = float(level[s:e][visible][changed].mean()) if changed.any() else 0.0
+        drawings = len(set(seen))
+        rate = len(runs) / seconds if seen else 0.0
+        impacts = len(true_runs(flash[s:e]))
+        score = sakuga_score(
+            drawing_rate=rate / fps if fps else 0.0,
+            motion=shot_share,
+            motion_level=shot_level,
+            impacts_per_second=impacts / seconds,
+            loop_share=sum(loop.end_frame - loop.start_frame for loop in loops) / max(e - s, 1),
+        )
+        analysis = ShotAnalysis(
+            shot_index=index,
+            drawings=drawings,
+            drawings_per_second=round(rate, 4),
+            cadence=cadence,
+            camera=camera,
+            motion=round(shot_share, 4),
+            sakuga_score=round(score, 4),
+            tags=(),
+            start_frame=s,
+            end_frame=e,
+            cadence_mix=mix,
+            camera_detail=detail,
+            motion_level=round(shot_level, 3),
+            flash_frames=flashes,
+            loops=loops,
+        )
+        out.append(analysis.with_tags(tags_of(analysis, fps)))
+    return out
+
+
+Camera = Literal["static", "pan", "zoom", "shake"]
+
+
+def camera_of(motion: np.ndarray, fps: float, frame_width: int) -> tuple[Camera, dict[str, float | str]]:
+    """static, pan, zoom or shake from per-frame (dx, dy, scale), plus the move's direction and speed.
+
+    - ``zoom`` when the scale changed by more than :data:`ZOOM_TOTAL` in total, one way;
+    - else ``static`` when the mean translation is under :data:`STATIC_SPEED` px per frame;
+    - else ``pan`` when the net translation is over :data:`PAN_STRAIGHTNESS` of the path
+      travelled (the camera goes somewhere), ``shake`` when it mostly comes back.
+
+    ``direction`` is where the camera moves (the picture moves the other way): left, right, up,
+    down or a diagonal; ``speed`` is in frame widths per second. For a zoom, ``direction`` is
+    in or out and ``speed`` the scale change per second.
+    """
+    if not len(motion):
+        return "static", {}
+    dx, dy, scale = motion[:, 0], motion[:, 1], motion[:, 2]
+    moving = (np.hypot(dx, dy) >= 0.3) | (np.abs(scale - 1) >= 0.003)
+    if moving.mean() < MOVING_SHARE:
+        return "static", {}  # a few frames that seemed to move: things in the picture, not the camera
+    log_scale = np.log(np.clip(scale, 1e-3, None))
+    total_zoom = float(log_scale.sum())
+    if abs(total_zoom) > ZOOM_TOTAL and abs(total_zoom) > 0.6 * float(np.abs(log_scale).sum()):
+        return "zoom", {
+            "direction": "in" if total_zoom > 0 else "out",
+            "speed": round(abs(total_zoom) * fps / len(motion), 4),
+        }
+    # not a zoom: frames whose fit needed a scale change were fooled by something moving in the picture
+    steady = np.abs(scale - 1) < 0.01
+    dx, dy = np.where(steady, dx, 0.0), np.where(steady, dy, 0.0)
+    if (moving & steady).mean() < MOVING_SHARE:
+        return "static", {}
+    path = float(np.hypot(dx, dy).sum())
+    if path / len(motion) < STATIC_SPEED:
+        return "static", {}
+    net_x, net_y = float(dx.sum()), float(dy.sum())
+    net = math.hypot(net_x, net_y)
+    speed = round(net / len(motion) * fps / frame_width, 4)
+    if net / path > PAN_STRAIGHTNESS:
+        return "pan", {"direction": _direction(-net_x, -net_y), "speed": speed}
+    return "shake", {"amplitude": round(path / len(motion) / frame_width, 4)}
+
+
+def _direction(x: float, y: float) -> str:
+    """Compass word for a camera move (x right, y down)."""
+    horizontal = "right" if x > 0 else "left"
+    vertical = "down" if y > 0 else "up"
+    if abs(x) > 2 * abs(y):
+        return horizontal
+    if abs(y) > 2 * abs(x):
+        return vertical
+    return f"{vertical}-{horizontal}"
+
+
+def cadence_mix(regions: np.ndarray, cadence: str) -> tuple[str, ...]:
+    """Steady cadences of screen regions that differ, when the whole picture's is mixed.
+
+    Each region's own holds come from the frames where a block of it changed; a region with
+    fewer than 3 changes is not moving. Regions touched by two characters are mixed themselves
+    and say nothing.
+    """
+    if cadence != "mixed" or not len(regions):
+        return ()
+    found = set()
+    for r in range(REGIONS[0] * REGIONS[1]):
+        changes = (regions >> r) & 1
+        if changes.sum() < 3:
+            continue
+        labels = np.cumsum(changes).tolist()
+        name = cadence_of(labels)
+        if name in CADENCES.values():
+            found.add(name)
+    return tuple(sorted(found)) if len(found) >= 2 else ()
+
+
+def sakuga_score(
+    *, drawing_rate: float, motion: float, motion_level: float, impacts_per_second: float, loop_share: float
+) -> float:
+    """A 0..1 ranking of how much animation a shot shows, from measured signals.
+
+    Rewards, with the weights in :data:`SCORE_WEIGHTS`: drawings shown per frame (1 on ones,
+    0.5 on twos), the share of the frame that is redrawn (saturating at 30 %), how strongly it
+    changes (saturating at 60 of 255 levels) and impact frames (saturating at 2 per second).
+    Repeated cycles are reused drawings, so the score is multiplied by ``1 - 0.5 * loop_share``.
+    Camera moves over held cels add nothing: they are not drawn. The score rises with every
+    signal but the loop share, and falls with that one (monotone in each).
+    """
+    parts = {
+        "drawing_rate": min(max(drawing_rate, 0.0), 1.0),
+        "motion": min(max(motion, 0.0) / 0.3, 1.0),
+        "motion_level": min(max(motion_level, 0.0) / 60.0, 1.0),
+        "impacts": min(max(impacts_per_second, 0.0) / 2.0, 1.0),
+    }
+    raw = sum(SCORE_WEIGHTS[k] * v for k, v in parts.items())
+    return raw * (1.0 - 0.5 * min(max(loop_share, 0.0), 1.0))
+
+
+SAKUGA_CANDIDATE = 0.55
+"""Score from which a shot is tagged ``sakuga-candidate``."""
+HIGH_MOTION = 0.15
+"""Motion share from which a shot is tagged ``high-motion``."""
+
+
+def tags_of(a: ShotAnalysis, fps: float) -> tuple[str, ...]:
+    """Tags from the measured values (documented in the README's analysis section)."""
+    tags = []
+    if a.cadence in ("ones", "twos", "threes"):
+        tags.append(f"on-{a.cadence}")
+    elif a.cadence == "still":
+        tags.append("still")
+    if a.cadence_mix:
+        tags.append("mixed-cadence")
+    if a.cadence != "still" and a.drawings_per_second <= fps / 3 + 1e-6 and not a.cadence_mix:
+        tags.append("limited")
+    if a.camera != "static":
+        tags.append(a.camera)
+    if a.loops:
+        tags.append("loop")
+    if a.flash_frames:
+        tags.append("impact-frames")
+    if a.motion >= HIGH_MOTION:
+        tags.append("high-motion")
+    if a.sakuga_score >= SAKUGA_CANDIDATE and a.end_frame - a.start_frame >= fps / 2:
+        tags.append("sakuga-candidate")
+    return tuple(tags)

@@ -1,0 +1,142 @@
+"""Whole-pipeline speed and memory: decode + shots + animation analysis beside decode alone.
+
+Usage: python bench/analysis.py [--rounds 2] [--seconds 30] [VIDEO ...]
+
+Videos (default): the 1080p real clip video2x_sample_output_sakurasou.mp4 from
+../shared/data/real (skipped with a message when absent) and a synthetic 1280x720 episode
+(seed 101, generated once into bench/.cache/). For each it prints frames/s and peak RSS of:
+
+  * decode-only, the anchor: PyAV decoding every frame, no conversion (as bench/decode.py);
+  * our decode to analysis frames (the default backend, no stage);
+  * decode + shots (the classic detector);
+  * decode + shots + animation analysis (the whole ``animevid analyze``);
+
+each in its own subprocess, best of --rounds interleaved rounds, with the ratio to the anchor
+(target: the whole pipeline >= 0.8x). For the synthetic episode it also prints how many shots
+the analysis got right per field (animevid.analysis.evaluate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from decode import REAL_1080P, measure_decode_only  # noqa: E402  (bench/decode.py)
+
+KINDS = ("decode-only", "decode", "shots", "analysis")
+
+
+def measure(kind: str, path: str) -> dict[str, Any]:
+    """One measurement of ``kind`` on ``path`` (run in a fresh process)."""
+    if kind == "decode-only":
+        result = measure_decode_only(path)
+    else:
+        from animevid.analysis import AnimationStage
+        from animevid.config import Config
+        from animevid.decode import open_video
+        from animevid.pipeline import run_pass
+        from animevid.shots import make_detector
+
+        config = Config(device="cpu")
+        started = time.perf_counter()
+        source = open_video(path, config=config.decode)
+        stages: list[Any] = []
+        if kind in ("shots", "analysis"):
+            stages.append(make_detector(config, "cpu"))
+        if kind == "analysis":
+            stages.append(AnimationStage())
+        records = run_pass(source, stages)
+        if kind == "analysis":
+            stages[1].summarise(records["shots"], source.info.fps_float)
+        result = {"frames": source.frames_decoded, "seconds": time.perf_counter() - started}
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def run_child(kind: str, path: Path) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True)
+    if proc.returncode:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1]}
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def synthetic(seconds: float) -> Path:
+    from animevid.config import SynthConfig
+    from animevid.synth import generate_episode
+
+    folder = HERE / ".cache" / f"analysis-720p-{seconds:g}s"
+    path = folder / "ep101.mp4"
+    if not path.exists():
+        print(f"(generating synthetic 720p episode 101, {seconds:g} s, into {folder})", file=sys.stderr, flush=True)
+        generate_episode(folder, seed=101, seconds=seconds, config=SynthConfig(width=1280, height=720))
+    return path
+
+
+def accuracy(path: Path) -> str:
+    from animevid.analysis import analyze_episode
+    from animevid.analysis.evaluate import FIELDS, score_analysis
+    from animevid.synth import load_truth
+
+    truth = load_truth(path.with_suffix(".truth.json"))
+    score = score_analysis(analyze_episode(path, device="cpu").analyses, truth, tolerance=2)
+    fields = ", ".join(f"{name} {score.right[name]}/{score.paired}" for name in FIELDS)
+    paired = f"{score.paired}/{score.shots} paired shots"
+    return f"  accuracy over {paired}: {fields}; loops across cuts: {score.loops_across_cuts}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("videos", nargs="*", type=Path)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the synthetic episode")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child[0], args.child[1])))
+        return
+    videos = list(args.videos)
+    if not videos:
+        if REAL_1080P.exists():
+            videos.append(REAL_1080P)
+        else:
+            print(f"(skipping the real 1080p clip: {REAL_1080P} not found)")
+        videos.append(synthetic(args.seconds))
+    best: dict[tuple[Path, str], dict[str, Any]] = {}
+    for r in range(args.rounds):
+        for video in videos:
+            for kind in KINDS:
+                result = run_child(kind, video)
+                old = best.get((video, kind))
+                if old is None or "error" in old or result.get("seconds", 1e9) < old.get("seconds", 1e9):
+                    best[(video, kind)] = result
+        print(f"(round {r + 1}/{args.rounds} done)", file=sys.stderr, flush=True)
+    print(f"machine: {len(__import__('os').sched_getaffinity(0))} cores; best of {args.rounds} interleaved rounds")
+    for video in videos:
+        anchor = best[(video, "decode-only")]
+        print(f"\n{video.name}  ({anchor.get('frames', '?')} frames)")
+        print(f"  {'run':34s} {'frames/s':>9s} {'x decode-only':>14s} {'peak RSS MB':>12s}")
+        for kind in KINDS:
+            n = best[(video, kind)]
+            if "error" in n:
+                print(f"  {kind:34s} error: {n['error']}")
+                continue
+            fps = n["frames"] / n["seconds"]
+            ratio = fps / (anchor["frames"] / anchor["seconds"])
+            label = {"decode-only": "decode-only (anchor, PyAV)", "decode": "decode to analysis frames",
+                     "shots": "decode + shots", "analysis": "decode + shots + analysis"}[kind]  # fmt: skip
+            print(f"  {label:34s} {fps:9.1f} {ratio:14.2f} {n['peak_rss_mb']:12.0f}")
+        if video.with_suffix(".truth.json").exists():
+            print(accuracy(video))
+
+
+if __name__ == "__main__":
+    main()
