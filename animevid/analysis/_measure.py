@@ -82,7 +82,7 @@ class AnimationMeter:
             reference (moving camera) under which it is unchanged.
     """
 
-    def __init__(self, *, held_levels: float = 6.0, moved_levels: float = 20.0) -> None:
+    def __init__(self, *, held_levels: float = 6.0, moved_levels: float = 25.0) -> None:
         self.held_levels = held_levels
         self.moved_levels = moved_levels
         self.measures = Measures()
@@ -92,6 +92,7 @@ class AnimationMeter:
         self._labels = 0
         self._memory: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=MEMORY)
         self._window: np.ndarray | None = None
+        self._full_window: np.ndarray | None = None
         self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
         self._ref_palette = np.zeros((PALETTE_QUANTILES, 3), np.float32)
         self._altered_run = 0
@@ -153,17 +154,20 @@ class AnimationMeter:
             return
         static = blocks >= self.held_levels
         changed, residual, motion = static, blocks, (0.0, 0.0, 1.0)
-        dx, dy, scale = self._global_motion(ref, cur)
-        if _everywhere(static) and (abs(dx) >= 0.3 or abs(dy) >= 0.3 or abs(scale - 1) >= 0.003):
-            moved, margin = self._moved_residual(ref, cur, dx, dy, scale)
-            inside = np.zeros_like(moved, dtype=bool)
-            inside[margin:-margin, margin:-margin] = True
-            moved_changed = (moved >= self.moved_levels) & inside
-            # the move must explain the change: a character's motion can pull the correlation too
-            if moved_changed.mean() < 0.5 * static.mean():
-                changed, residual, motion = moved_changed, moved, (dx, dy, scale)
-                if changed.sum() < MIN_MOVED_BLOCKS:
-                    changed = np.zeros_like(changed)
+        if _everywhere(static):
+            dx, dy, scale = self._global_motion(ref, cur)
+            if abs(dx) >= 0.3 or abs(dy) >= 0.3 or abs(scale - 1) >= 0.003:
+                moved_changed, moved = self._moved_changes(ref, cur, dx, dy, scale)
+                if moved_changed.sum() >= MIN_MOVED_BLOCKS:  # refine once: quadrant estimates can be ~1 px off
+                    ex, ey = self._residual_shift(ref, cur, dx, dy, scale)
+                    retry_changed, retry = self._moved_changes(ref, cur, dx + ex, dy + ey, scale)
+                    if retry_changed.sum() < moved_changed.sum():
+                        moved_changed, moved, dx, dy = retry_changed, retry, dx + ex, dy + ey
+                # the move must explain the change: a character's motion can pull the correlation too
+                if moved_changed.mean() < 0.5 * static.mean():
+                    changed, residual, motion = moved_changed, moved, (dx, dy, scale)
+                    if changed.sum() < MIN_MOVED_BLOCKS:
+                        changed = np.zeros_like(changed)
         if not changed.any():
             self._accept(luma, grid, new=False, motion=motion, share=0.0, level=0.0, regions=0)
             return
@@ -213,16 +217,15 @@ class AnimationMeter:
         h, w = cur.shape
         if self._window is None or self._window.shape != (h // 2, w // 2):
             self._window = cv2.createHanningWindow((w // 2, h // 2), cv2.CV_32F)
-        window = self._window
         shifts, points = [], []
         for y0 in (0, h // 2):
             for x0 in (0, w // 2):
                 a = np.ascontiguousarray(ref[y0 : y0 + h // 2, x0 : x0 + w // 2])
                 b = np.ascontiguousarray(cur[y0 : y0 + h // 2, x0 : x0 + w // 2])
-                (sx, sy), _ = cv2.phaseCorrelate(a, b, window)
+                (sx, sy), _ = cv2.phaseCorrelate(a, b, self._window)
                 shifts.append((sx, sy))
                 points.append((x0 + w / 4 - w / 2, y0 + h / 4 - h / 2))
-        d = np.array([(s[0], s[1]) for s in shifts])
+        d = np.array(shifts)
         p = np.array(points)
         tx, ty = (float(v) for v in d.mean(0))
         # d = t + (s - 1) * p: least squares for the scale with t at the mean (p sums to 0)
@@ -235,28 +238,61 @@ class AnimationMeter:
             scale = 1.0
         return tx, ty, scale
 
+    def _moved_changes(
+        self, ref: np.ndarray, cur: np.ndarray, dx: float, dy: float, scale: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Changed 4x4 blocks (away from the uncovered borders) and the block residual under a move."""
+        moved, margin = self._moved_residual(ref, cur, dx, dy, scale)
+        inside = np.zeros_like(moved, dtype=bool)
+        inside[margin:-margin, margin:-margin] = True
+        return (moved >= self.moved_levels) & inside, moved
+
+    def _residual_shift(
+        self, ref: np.ndarray, cur: np.ndarray, dx: float, dy: float, scale: float
+    ) -> tuple[float, float]:
+        """What translation is left between ``cur`` and ``ref`` moved by the estimate (whole frame)."""
+        h, w = cur.shape
+        warped = cv2.warpAffine(ref, _matrix(w, h, dx, dy, scale), (w, h), borderMode=cv2.BORDER_REPLICATE)
+        if self._full_window is None or self._full_window.shape != (h, w):
+            self._full_window = cv2.createHanningWindow((w, h), cv2.CV_32F)
+        (ex, ey), _ = cv2.phaseCorrelate(warped, cur, self._full_window)
+        return float(ex), float(ey)
+
     def _moved_residual(
         self, ref: np.ndarray, cur: np.ndarray, dx: float, dy: float, scale: float
     ) -> tuple[np.ndarray, int]:
         """Change outside the envelope of the warped reference, per 4x4 block, and the border to skip."""
         h, w = cur.shape
-        cx, cy = w / 2, h / 2
-        matrix = np.array([[scale, 0, (1 - scale) * cx + dx], [0, scale, (1 - scale) * cy + dy]], np.float32)
-        warped = cv2.warpAffine(ref, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.warpAffine(
+            ref, _matrix(w, h, dx, dy, scale), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        # soften both: analysis frames are scaled down fast, so thin ink lines alias differently
+        # at every camera position; a drawing change survives a 3x3 blur, aliasing does not
+        warped = cv2.GaussianBlur(warped, (3, 3), 0)
+        cur = cv2.GaussianBlur(cur, (3, 3), 0)
         kernel = np.ones((3, 3), np.uint8)
         low = cv2.erode(warped, kernel)
         high = cv2.dilate(warped, kernel)
         outside = np.maximum(np.maximum(low - cur, cur - high), 0)
-        reach = max(abs(dx), abs(dy)) + abs(scale - 1) * max(cx, cy) + 2
+        reach = max(abs(dx), abs(dy)) + abs(scale - 1) * max(w, h) / 2 + 2
         return _block_means(outside, 4), max(1, int(np.ceil(reach / 4)))
+
+
+def _matrix(w: int, h: int, dx: float, dy: float, scale: float) -> np.ndarray:
+    """Affine matrix of a scale about the frame centre followed by a shift."""
+    cx, cy = w / 2, h / 2
+    return np.array([[scale, 0, (1 - scale) * cx + dx], [0, scale, (1 - scale) * cy + dy]], np.float32)
 
 
 def _palette(rgb: np.ndarray) -> np.ndarray:
     """Per-channel quantiles of a 64x36 copy: where the colours are does not matter, only which."""
     small = cv2.resize(rgb, (64, 36), interpolation=cv2.INTER_AREA).reshape(-1, 3)
-    ordered = np.sort(small, axis=0)
-    picks = ((np.arange(PALETTE_QUANTILES) + 0.5) * len(ordered) / PALETTE_QUANTILES).astype(int)
-    return ordered[picks].astype(np.float32)
+    picks = ((np.arange(PALETTE_QUANTILES) + 0.5) * len(small) / PALETTE_QUANTILES).astype(int)
+    out = np.empty((PALETTE_QUANTILES, 3), np.float32)
+    for c in range(3):  # the value at each sorted position, from the cumulative histogram (no sort)
+        cumulative = np.cumsum(np.bincount(small[:, c], minlength=256))
+        out[:, c] = np.searchsorted(cumulative, picks, side="right")
+    return out
 
 
 def _everywhere(changed: np.ndarray) -> bool:

@@ -111,10 +111,13 @@ def _blend(grid: np.ndarray, boundary: int) -> slice:
     if norm < 1e-6:
         return slice(0, 0)
     weights = ((grid[lo : hi + 1] - a) @ axis) / norm
-    inside = np.flatnonzero((weights > 0.03) & (weights < 0.97)) + lo
-    if not len(inside):
-        return slice(0, 0)
-    return slice(int(inside.min()), int(inside.max()) + 1)
+    # the blend is the run of frames around the boundary whose weight climbs frame by frame
+    first = last = boundary - lo
+    while first > 0 and weights[first - 1] > 0.04 and weights[first] - weights[first - 1] > 0.04:
+        first -= 1
+    while last + 1 < len(weights) and weights[last + 1] < 0.96 and weights[last + 1] - weights[last] > 0.04:
+        last += 1
+    return slice(lo + first, lo + last + 1)
 
 
 def summarise(measures: Measures, shots: Sequence[Shot], fps: float, *, frame_width: int) -> list[ShotAnalysis]:
@@ -249,11 +252,28 @@ def cadence_mix(regions: np.ndarray, cadence: str) -> tuple[str, ...]:
         changes = (regions >> r) & 1
         if changes.sum() < 3:
             continue
-        labels = np.cumsum(changes).tolist()
-        name = cadence_of(labels)
-        if name in CADENCES.values():
+        name = _region_cadence(hold_runs(np.cumsum(changes).tolist()))
+        if name is not None:
             found.add(name)
     return tuple(sorted(found)) if len(found) >= 2 else ()
+
+
+def _region_cadence(runs: list[int]) -> str | None:
+    """A region's steady cadence, or None.
+
+    A region sees only part of a character, so a change that stays under the block threshold
+    there merges two holds: twos and threes are read when every inner hold is a multiple of the
+    step and the step is the commonest hold; ones only when every hold is one frame.
+    """
+    inner = runs[1:-1]
+    if len(inner) < 2:
+        return None
+    if all(r == 1 for r in inner):
+        return "ones"
+    for step in (2, 3):
+        if all(r % step == 0 for r in inner) and max(set(inner), key=inner.count) == step:
+            return CADENCES[step]
+    return None
 
 
 def sakuga_score(

@@ -61,6 +61,7 @@ def open_video(path: str | Path, *, config: DecodeConfig | None = None, device: 
         prefetch_batches=config.prefetch_batches,
         interpolation=config.interpolation,
         device=device,
+        skip_loop_filter=config.skip_loop_filter,
     )
 
 

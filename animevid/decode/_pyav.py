@@ -60,6 +60,8 @@ class PyAVSource(FrameSource):
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             stream.codec_context.thread_count = self.threads
+            if self.skip_loop_filter:
+                stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
             yield from self._decode_packets(container, stream)
         finally:
             container.close()

@@ -92,6 +92,7 @@ class FrameSource(ABC):
         prefetch_batches: int = 2,
         interpolation: str = "fast_bilinear",
         device: str = "cpu",
+        skip_loop_filter: bool = False,
     ) -> None:
         if batch_frames < 1 or analysis_width < 2:
             raise ValueError("batch_frames must be >= 1 and analysis_width >= 2")
@@ -104,6 +105,8 @@ class FrameSource(ABC):
         self.threads = threads
         self.prefetch_batches = prefetch_batches
         self.interpolation = interpolation
+        self.skip_loop_filter = skip_loop_filter
+        """Ask the decoder to skip its deblocking filter (backends that can: pyav)."""
         self.device = torch.device(device)
         self.frames_decoded = 0
         """Frames handed out so far."""
