@@ -22,6 +22,7 @@ from animevid.decode import open_video
 from animevid.model import Loop
 from animevid.pipeline import index_episodes, run_pass
 from animevid.synth import SynthEpisode, generate_episode
+from tests.conftest import real_file
 
 SEED = 101
 SECONDS = 40.0
@@ -154,3 +155,21 @@ def test_index_stores_the_analysis(episode: SynthEpisode, tmp_path: Path) -> Non
     assert [a.as_dict() for a in stored] == [a.as_dict() for a in measured]
     assert frame["cadence"].tolist() == [a.cadence for a in measured]
     assert sum(len(v) for v in frame["loops"]) == sum(len(a.loops) for a in measured) > 0
+
+
+# -- real clips: drawings counted by eye (tests/data/drawing_counts.json) -------------------------
+
+EYE_COUNTS = Path(__file__).parent / "data" / "drawing_counts.json"
+
+
+@pytest.mark.real
+def test_onepiece_new_drawings_match_the_eye() -> None:
+    """Every frame counted by eye as a new drawing is found; the count is within 5 %."""
+    counts = json.loads(EYE_COUNTS.read_text(encoding="utf-8"))["clips"]["realesrgan_onepiece_demo.mp4"]
+    eye = {f for shot in counts["shots"] for f in shot["new_frames"]}
+    stage = AnimationStage()
+    run_pass(open_video(real_file("video", "realesrgan_onepiece_demo.mp4")), [stage])
+    stage.finish()
+    ours = {i for i, new in enumerate(stage.measures.new) if new}
+    assert eye <= ours
+    assert abs(len(ours) - counts["shown"]) <= 0.05 * counts["shown"]
