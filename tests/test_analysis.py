@@ -173,3 +173,23 @@ def test_onepiece_new_drawings_match_the_eye() -> None:
     ours = {i for i, new in enumerate(stage.measures.new) if new}
     assert eye <= ours
     assert abs(len(ours) - counts["shown"]) <= 0.05 * counts["shown"]
+    result = analyze_episode(real_file("video", "realesrgan_onepiece_demo.mp4"), device="cpu")
+    distinct = sum(a.drawings for a in result.analyses)
+    assert abs(distinct - counts["distinct"]) <= 0.05 * counts["distinct"]  # its burned-in subtitles are no drawings
+
+
+def test_a_line_of_burned_in_text_is_not_a_drawing() -> None:
+    from animevid.analysis._measure import _caption_only
+
+    changed = np.zeros((18, 32), dtype=bool)
+    changed[16, 11:21] = True  # a subtitle line near the bottom
+    assert _caption_only(changed)
+    mouth = np.zeros_like(changed)
+    mouth[15:17, 14:16] = True  # a lip flap low in a close-up: compact
+    assert not _caption_only(mouth)
+    both = changed.copy()
+    both[5, 5] = True  # the line plus a change elsewhere: a drawing changed too
+    assert not _caption_only(both)
+    top = np.zeros_like(changed)
+    top[1, 4:14] = True  # a sign or caption at the top edge
+    assert _caption_only(top)

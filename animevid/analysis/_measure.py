@@ -159,6 +159,9 @@ class AnimationMeter:
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return
         static = blocks >= self.held_levels
+        if _caption_only(static):  # burned-in subtitles came, went or changed: not a drawing
+            self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
+            return
         changed, residual, motion = static, blocks, (0.0, 0.0, 1.0)
         if _everywhere(static):
             dx, dy, scale = self._global_motion(ref, cur)
@@ -214,7 +217,8 @@ class AnimationMeter:
             cur = luma.astype(np.float32)
             for k in near:
                 label, _, seen = self._memory[int(k)]
-                if _block_means(cv2.absdiff(cur, seen.astype(np.float32)), self.held_block).max() < self.held_levels:
+                differ = _block_means(cv2.absdiff(cur, seen.astype(np.float32)), self.held_block) >= self.held_levels
+                if not differ.any() or _caption_only(differ):
                     return label
         label = self._labels
         self._labels += 1
@@ -325,6 +329,27 @@ def _palette(small: np.ndarray) -> np.ndarray:
         cumulative = np.cumsum(np.bincount(small[:, c], minlength=256))
         out[:, c] = np.searchsorted(cumulative, picks, side="right")
     return out
+
+
+def _caption_only(changed: np.ndarray) -> bool:
+    """The change is a line of burned-in text: a wide, flat strip near the top or bottom edge, nothing else.
+
+    Subtitles and on-screen captions span a good part of the width but only a text line's height;
+    a drawing change (a mouth, a hand) is compact. Anything changed outside the strip means a drawing.
+    """
+    rows = np.flatnonzero(changed.any(1))
+    if len(rows) == 0 or changed.sum() < 5:
+        return False
+    h, w = changed.shape
+    top, bottom = int(rows[0]), int(rows[-1])
+    cols = np.flatnonzero(changed.any(0))
+    near_edge = top >= 0.65 * h or bottom < 0.25 * h
+    span = cols[-1] - cols[0] + 1
+    flat = bottom - top + 1 <= max(2, round(0.12 * h))  # a text line or two
+    wide = span >= 0.15 * w
+    lit = np.asarray(changed[top : bottom + 1].any(axis=0))
+    dense = float(lit[cols[0] : cols[-1] + 1].mean()) >= 0.6  # letters side by side
+    return bool(near_edge and flat and wide and dense)
 
 
 def _everywhere(changed: np.ndarray) -> bool:
