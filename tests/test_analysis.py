@@ -81,6 +81,7 @@ def test_tags_follow_the_measures(result: Any) -> None:
         assert (a.camera in a.tags) == (a.camera != "static")
         if a.cadence in ("ones", "twos", "threes"):
             assert f"on-{a.cadence}" in a.tags
+        assert not any(t.startswith("mostly-on-") for t in a.tags) or a.cadence == "mixed"
         assert 0.0 <= a.sakuga_score <= 1.0
     action = max(result.analyses, key=lambda a: a.sakuga_score)
     assert action.cadence == "ones" and "impact-frames" in action.tags
@@ -176,6 +177,14 @@ def test_onepiece_new_drawings_match_the_eye() -> None:
     result = analyze_episode(real_file("video", "realesrgan_onepiece_demo.mp4"), device="cpu")
     distinct = sum(a.drawings for a in result.analyses)
     assert abs(distinct - counts["distinct"]) <= 0.05 * counts["distinct"]  # its burned-in subtitles are no drawings
+
+
+def test_main_hold_reads_a_mostly_steady_shot() -> None:
+    from animevid.analysis._shots import main_hold
+
+    assert main_hold([2, 3, 3, 3, 3, 4, 2, 3, 3, 3, 12, 5]) == 3  # threes with a 4+2 pair and a long hold
+    assert main_hold([1, 2, 3, 12, 20, 2, 1]) is None  # mostly held: no cadence to speak of
+    assert main_hold([3]) is None
 
 
 def test_a_line_of_burned_in_text_is_not_a_drawing() -> None:

@@ -179,7 +179,7 @@ def summarise(measures: Measures, shots: Sequence[Shot], fps: float, *, frame_wi
             flash_frames=flashes,
             loops=loops,
         )
-        out.append(analysis.with_tags(tags_of(analysis, fps)))
+        out.append(analysis.with_tags(tags_of(analysis, fps, main_hold(runs))))
     return out
 
 
@@ -304,13 +304,30 @@ HIGH_MOTION = 0.15
 """Motion share from which a shot is tagged ``high-motion``."""
 
 
-def tags_of(a: ShotAnalysis, fps: float) -> tuple[str, ...]:
+def main_hold(runs: list[int]) -> int | None:
+    """The hold (1, 2 or 3 frames) that covers most of the shot's inner frames, if half or more.
+
+    Real shots are rarely steady: a shot on threes with one 4+2 pair and a long final hold is
+    ``mixed`` by the strict definition, yet mostly on threes.
+    """
+    inner = runs[1:-1]
+    total = sum(inner)
+    if not total:
+        return None
+    cover = {c: c * inner.count(c) for c in CADENCES}
+    best = max(cover, key=lambda c: cover[c])
+    return best if cover[best] >= 0.5 * total else None
+
+
+def tags_of(a: ShotAnalysis, fps: float, hold: int | None = None) -> tuple[str, ...]:
     """Tags from the measured values (documented in the README's analysis section)."""
     tags = []
     if a.cadence in ("ones", "twos", "threes"):
         tags.append(f"on-{a.cadence}")
     elif a.cadence == "still":
         tags.append("still")
+    elif hold is not None:
+        tags.append(f"mostly-on-{CADENCES[hold]}")
     if a.cadence_mix:
         tags.append("mixed-cadence")
     if a.cadence != "still" and a.drawings_per_second <= fps / 3 + 1e-6 and not a.cadence_mix:
