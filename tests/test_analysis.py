@@ -179,6 +179,16 @@ def test_onepiece_new_drawings_match_the_eye() -> None:
     assert abs(distinct - counts["distinct"]) <= 0.05 * counts["distinct"]  # its burned-in subtitles are no drawings
 
 
+@pytest.mark.real
+def test_popteamepic_is_one_held_drawing_under_a_slow_tilt() -> None:
+    """60 fps container, duplicated pictures, a sub-pixel tilt with parallax: the eye sees one drawing."""
+    counts = json.loads(EYE_COUNTS.read_text(encoding="utf-8"))["clips"]["anime4k_web_input_popteamepic.mp4"]
+    result = analyze_episode(real_file("video", "anime4k_web_input_popteamepic.mp4"), device="cpu")
+    (shot,) = result.analyses
+    assert shot.drawings == counts["distinct"] == 1
+    assert shot.cadence == "still" and "still" in shot.tags
+
+
 def test_main_hold_reads_a_mostly_steady_shot() -> None:
     from animevid.analysis._shots import main_hold
 

@@ -163,20 +163,21 @@ class AnimationMeter:
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return
         changed, residual, motion = static, blocks, (0.0, 0.0, 1.0)
-        if _everywhere(static):
-            dx, dy, scale = self._global_motion(ref, cur)
-            if abs(dx) >= 0.3 or abs(dy) >= 0.3 or abs(scale - 1) >= 0.003:
-                moved_changed, moved = self._moved_changes(ref, cur, dx, dy, scale)
-                if moved_changed.sum() >= MIN_MOVED_BLOCKS:  # refine once: quadrant estimates can be ~1 px off
-                    ex, ey = self._residual_shift(ref, cur, dx, dy, scale)
-                    retry_changed, retry = self._moved_changes(ref, cur, dx + ex, dy + ey, scale)
-                    if retry_changed.sum() < moved_changed.sum():
-                        moved_changed, moved, dx, dy = retry_changed, retry, dx + ex, dy + ey
-                # the move must explain the change: a character's motion can pull the correlation too
-                if moved_changed.mean() < 0.5 * static.mean():
-                    changed, residual, motion = moved_changed, moved, (dx, dy, scale)
-                    if changed.sum() < MIN_MOVED_BLOCKS:
-                        changed = np.zeros_like(changed)
+        estimate = self._global_motion(ref, cur) if _everywhere(static) else None
+        if estimate is not None:
+            # even a sub-pixel move (a slow tilt) changes every edge; the envelope absorbs it
+            dx, dy, scale = estimate
+            moved_changed, moved = self._moved_changes(ref, cur, dx, dy, scale)
+            if moved_changed.sum() >= MIN_MOVED_BLOCKS:  # refine once: quadrant estimates can be ~1 px off
+                ex, ey = self._residual_shift(ref, cur, dx, dy, scale)
+                retry_changed, retry = self._moved_changes(ref, cur, dx + ex, dy + ey, scale)
+                if retry_changed.sum() < moved_changed.sum():
+                    moved_changed, moved, dx, dy = retry_changed, retry, dx + ex, dy + ey
+            # the move must explain the change: a character's motion can pull the correlation too
+            if moved_changed.mean() < 0.5 * static.mean():
+                changed, residual, motion = moved_changed, moved, (dx, dy, scale)
+                if changed.sum() < MIN_MOVED_BLOCKS:
+                    changed = np.zeros_like(changed)
         if not changed.any():
             self._accept(luma, grid, new=False, motion=motion, share=0.0, level=0.0, regions=0)
             return
@@ -225,8 +226,8 @@ class AnimationMeter:
         self._memory.append((label, thumb, luma))
         return label
 
-    def _global_motion(self, ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, float]:
-        """Translation (dx, dy) and scale about the centre taking ``ref`` onto ``cur``.
+    def _global_motion(self, ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, float] | None:
+        """Translation (dx, dy) and scale about the centre taking ``ref`` onto ``cur``; None if none fits.
 
         A first pass at half resolution (a quarter of the work) drops frames whose quadrants
         clearly disagree (a character on ones over a still background); the others are measured
@@ -238,11 +239,9 @@ class AnimationMeter:
             cv2.resize(ref, half, interpolation=cv2.INTER_AREA), cv2.resize(cur, half, interpolation=cv2.INTER_AREA)
         )
         if _similarity(coarse[0] * 2, coarse[1] * 2, 3 * CONSENSUS_PX) is None:
-            return 0.0, 0.0, 1.0
-        fit = _similarity(*self._quadrant_shifts(ref, cur), CONSENSUS_PX)
-        if fit is None:
-            return 0.0, 0.0, 1.0  # the quadrants disagree: things move in the picture, the camera does not
-        return fit
+            return None
+        # None when the quadrants disagree: things move in the picture, the camera does not
+        return _similarity(*self._quadrant_shifts(ref, cur), CONSENSUS_PX)
 
     def _quadrant_shifts(self, ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Phase-correlation shift of each quadrant and the quadrant centres (from the frame centre)."""
