@@ -47,6 +47,8 @@ CONSENSUS_PX = 1.0
 """Largest disagreement (pixels) between a quadrant's shift and the fitted camera move."""
 MIN_MOVED_BLOCKS = 2
 """Fewest changed 4x4 blocks that make a new drawing under a moving camera (one is resampling noise)."""
+RECOGNISE_CANDIDATES = 6
+"""Earlier drawings, closest first, compared in full with a new one."""
 MEMORY = 48
 """Drawings kept to recognise a drawing that comes back."""
 
@@ -96,6 +98,7 @@ class AnimationMeter:
         self._label = -1
         self._labels = 0
         self._memory: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=MEMORY)
+        self._thumbs = np.zeros((0, 18, 32), np.float32)
         self._windows: dict[tuple[int, int], np.ndarray] = {}
         self._full_window: np.ndarray | None = None
         self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
@@ -212,9 +215,10 @@ class AnimationMeter:
         """The label of an earlier drawing this frame shows again, else a fresh label."""
         thumb = cv2.resize(luma, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
         if self._memory:
-            thumbs = np.stack([t for _, t, _ in self._memory])
-            # cheap pre-check on 32x18 copies, newest first: most drawings are clearly another picture
-            near = np.flatnonzero(np.abs(thumbs - thumb).mean(axis=(1, 2)) <= 2.0)[::-1]
+            # cheap pre-check on 32x18 copies: most drawings are clearly another picture; the
+            # closest few are compared in full
+            distance = np.abs(self._thumbs[: len(self._memory)] - thumb).mean(axis=(1, 2))
+            near = [k for k in np.argsort(distance, kind="stable")[:RECOGNISE_CANDIDATES] if distance[k] <= 2.0]
             cur = luma.astype(np.float32)
             for k in near:
                 label, _, seen = self._memory[int(k)]
@@ -224,6 +228,7 @@ class AnimationMeter:
         label = self._labels
         self._labels += 1
         self._memory.append((label, thumb, luma))
+        self._thumbs = np.stack([t for _, t, _ in self._memory])  # once per new drawing, not per lookup
         return label
 
     def _global_motion(self, ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, float] | None:
