@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from animevid.analysis._shots import SAKUGA_CANDIDATE, SCORE_WEIGHTS, sakuga_sco
 from animevid.config import Config
 from animevid.decode import FrameBatch
 from animevid.model import Shot, ShotAnalysis
+from animevid.shots import ShotResult
 from animevid.stages import STAGES, Stage
 
 __all__ = [
@@ -73,18 +74,10 @@ class AnimationStage(Stage):
 
 
 @dataclass(frozen=True)
-class AnalysisResult:
-    """The shots of one video and how each is animated."""
+class AnalysisResult(ShotResult):
+    """The shots of one video (see :class:`~animevid.shots.ShotResult`) and how each is animated."""
 
-    video: str
-    """The video file."""
-    fps: float
-    """Nominal frame rate."""
-    frames: int
-    """Frames decoded."""
-    shots: list[Shot]
-    """Shots in order."""
-    analyses: list[ShotAnalysis]
+    analyses: list[ShotAnalysis] = field(default_factory=list)
     """One per shot, same order."""
 
     def as_dict(self) -> dict[str, Any]:
