@@ -62,7 +62,15 @@ def _ycc(rgb: np.ndarray) -> np.ndarray:
 
 
 def _resize(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Area-average every (h, w, 3) uint8 frame to (height, width)."""
+    """Area-average every (h, w, 3) uint8 frame to (height, width).
+
+    When the height shrinks by a whole factor, the frames are stacked and resized in one call
+    (no output row then mixes two frames); otherwise frame by frame.
+    """
+    n, h, w = frames.shape[:3]
+    if h % height == 0:
+        stacked = np.ascontiguousarray(frames).reshape(n * h, w, 3)
+        return cv2.resize(stacked, (width, n * height), interpolation=cv2.INTER_AREA).reshape(n, height, width, 3)
     return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
 
 
@@ -96,8 +104,10 @@ def hue_histogram(rgb: np.ndarray, hue_bins: int = 12, sat_bins: int = 3, grey_b
     """
     n = len(rgb)
     luts = _LUTS if (hue_bins, sat_bins) == (12, 3) else _hist_luts(hue_bins, sat_bins)
-    parts = np.stack([cv2.LUT(cv2.cvtColor(f, cv2.COLOR_RGB2HSV_FULL), luts) for f in rgb])
-    grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in rgb]) // (256 // grey_bins)
+    h, w = rgb.shape[1:3]
+    stacked = np.ascontiguousarray(rgb).reshape(n * h, w, 3)  # per-pixel conversions: one call per batch
+    parts = cv2.LUT(cv2.cvtColor(stacked, cv2.COLOR_RGB2HSV_FULL), luts).reshape(n, h, w, 3)
+    grey = cv2.cvtColor(stacked, cv2.COLOR_RGB2GRAY).reshape(n, h, w) // (256 // grey_bins)
     sat = parts[..., 1]
     coloured = (sat != 255) & (parts[..., 2] == 1)
     idx = np.where(coloured, parts[..., 0] + sat, hue_bins * sat_bins + grey)
