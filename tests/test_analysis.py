@@ -123,7 +123,7 @@ def test_cli_table_and_loop_export(episode: SynthEpisode, tmp_path: Path) -> Non
 def test_exported_loop_is_one_seamless_period(episode: SynthEpisode, tmp_path: Path) -> None:
     walk = next(lp for lp in episode.truth["loops"] if lp["period_frames"] == 8)
     loop = Loop(walk["start_frame"], walk["end_frame"], walk["period_frames"], walk["repeats"])
-    gif, mp4 = export_loops(episode.mp4, [loop], tmp_path, fmt="gif")[0], None
+    (gif,) = export_loops(episode.mp4, [loop], tmp_path, fmt="gif")
     with Image.open(gif) as image:
         assert image.n_frames == 8 and image.info.get("loop") == 0
         frames = []

@@ -62,7 +62,7 @@ class Measures:
     luma_grid: list[np.ndarray] = field(default_factory=list)
     """9x16 mean luma (float16), for the fade test that looks forward as well."""
     new: list[bool] = field(default_factory=list)
-    """A new drawing (False for held, altered and the very first frame... which is new)."""
+    """The frame shows a new drawing (the first frame does; held and altered frames do not)."""
     label: list[int] = field(default_factory=list)
     """Drawing label (-1 for altered frames)."""
     motion: list[tuple[float, float, float]] = field(default_factory=list)

@@ -11,6 +11,7 @@ the frames inside loops: it is an explicit export step, not a pipeline stage.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -59,7 +60,7 @@ def export_loops(
         raise AnimevidError(f"unknown loop format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not loops:
         return []
-    cfg = DecodeConfig(**{**(config or DecodeConfig()).__dict__, "analysis_width": width - width % 2})
+    cfg = replace(config or DecodeConfig(), analysis_width=width - width % 2)
     wanted = {f for loop in loops for f in _frames_of(loop, fmt)}
     last = max(wanted)
     source = open_video(video, config=cfg)
