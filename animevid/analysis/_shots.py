@@ -78,10 +78,13 @@ def _ramp(grid: np.ndarray, boundary: int, step: int) -> slice:
     n = len(grid)
     frames = range(boundary - 1, -1, -1) if step < 0 else range(boundary, n)
     ramp: list[int] = []
+    near = [float(grid[k].mean()) for k in range(max(0, boundary - 4), min(n, boundary + 4)) if grid[k].std() < 8.0]
+    blank = near[0] if near else None  # brightness of the fade's blank frames (the boundary can be off by one)
     for i in frames:
         std = float(grid[i].std())
         if std < 8.0:  # the fade's own blank frames
             ramp.append(i)
+            blank = float(grid[i].mean()) if blank is None else blank
             continue
         j = i + step
         if not 0 <= j < n or float(grid[j].std()) < 8.0:
@@ -89,8 +92,10 @@ def _ramp(grid: np.ndarray, boundary: int, step: int) -> slice:
                 ramp.append(i)
                 continue
             break
-        # a ramp frame has less contrast than its neighbour further from the blank
-        if float(grid[j].std()) > 1.04 * std and len(ramp) < 12:
+        # a ramp frame has less contrast than its neighbour further from the blank, and is nearer
+        # the blank's brightness (a drawing on ones can lose contrast from one frame to the next)
+        toward = 1.0 if blank is None else float(grid[i].mean() - grid[j].mean()) * (1 if blank > 128 else -1)
+        if float(grid[j].std()) > 1.04 * std and toward > 0.5 and len(ramp) < 12:
             ramp.append(i)
             continue
         break
@@ -113,7 +118,9 @@ def _blend(grid: np.ndarray, boundary: int) -> slice:
     weights = ((grid[lo : hi + 1] - a) @ axis) / norm
     # the blend is the run of frames around the boundary whose weight climbs frame by frame
     first = last = boundary - lo
-    while first > 0 and weights[first - 1] > 0.04 and weights[first] - weights[first - 1] > 0.04:
+    # a frame belongs to the blend when it climbed from the frame before it (a new drawing just
+    # before the blend can carry some weight without having climbed)
+    while first > 1 and weights[first - 1] > 0.04 and weights[first - 1] - weights[first - 2] > 0.04:
         first -= 1
     while last + 1 < len(weights) and weights[last + 1] < 0.96 and weights[last + 1] - weights[last] > 0.04:
         last += 1
