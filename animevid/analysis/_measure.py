@@ -274,10 +274,11 @@ class AnimationMeter:
         thumb = cv2.resize(luma, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
         if self._memory:
             # cheap pre-check on 32x18 copies: most drawings are clearly another picture; the
-            # closest few are compared in full. A quantile, not the mean, so that a subtitle that
-            # came or went (a strip of the picture) does not hide the drawing under it
-            distance = np.quantile(np.abs(self._thumbs[: len(self._memory)] - thumb), 0.75, axis=(1, 2))
-            near = [k for k in np.argsort(distance, kind="stable")[:RECOGNISE_CANDIDATES] if distance[k] <= 2.0]
+            # closest few are compared in full. The share of pixels off by more than 2 levels (at
+            # most a quarter), not the mean difference, so that a subtitle that came or went (a
+            # strip of the picture) does not hide the drawing under it
+            distance = (np.abs(self._thumbs[: len(self._memory)] - thumb) > 2.0).mean(axis=(1, 2))
+            near = [k for k in np.argsort(distance, kind="stable")[:RECOGNISE_CANDIDATES] if distance[k] <= 0.25]
             cur = luma.astype(np.float32)
             for k in near:
                 label, _, seen = self._memory[int(k)]
@@ -447,8 +448,30 @@ def _soft(ref: np.ndarray, cur: np.ndarray, changed: np.ndarray, block: int) -> 
     flicker keeps the fine detail within 2.4 levels, every drawing the eye counts changes it by 3.5
     or more (one glow-lit tear at 2.2 excepted).
     """
-    fine = cv2.absdiff(cur - cv2.GaussianBlur(cur, (0, 0), 1.0), ref - cv2.GaussianBlur(ref, (0, 0), 1.0))
-    return bool(_block_means(fine, block)[changed].max() < SOFT_LEVELS)
+    spots = np.argwhere(changed)
+    if len(spots) == 0:
+        return False
+    # a few spots first: a drawn change shows lines in nearly any of them, and a big one costs
+    # the whole test otherwise; light has to be soft everywhere it changed
+    picks = spots[np.linspace(0, len(spots) - 1, min(len(spots), 4)).astype(int)]
+    if any(_fine_change(ref, cur, r, r + 1, c, c + 1, block).max() >= SOFT_LEVELS for r, c in picks):
+        return False
+    if len(spots) <= 4:
+        return True
+    (r0, c0), (r1, c1) = spots.min(0), spots.max(0) + 1
+    fine = _fine_change(ref, cur, r0, r1, c0, c1, block)
+    return bool(fine[changed[r0:r1, c0:c1]].max() < SOFT_LEVELS)
+
+
+def _fine_change(ref: np.ndarray, cur: np.ndarray, r0: int, r1: int, c0: int, c1: int, block: int) -> np.ndarray:
+    """Block means of the change in fine detail over blocks ``[r0, r1) x [c0, c1)``."""
+    margin = 4  # the blur's reach: the crop keeps what the blocks' pixels need
+    y0, x0 = max(0, r0 * block - margin), max(0, c0 * block - margin)
+    a = np.ascontiguousarray(cur[y0 : r1 * block + margin, x0 : c1 * block + margin])
+    b = np.ascontiguousarray(ref[y0 : r1 * block + margin, x0 : c1 * block + margin])
+    fine = cv2.absdiff(a - cv2.GaussianBlur(a, (0, 0), 1.0), b - cv2.GaussianBlur(b, (0, 0), 1.0))
+    oy, ox = r0 * block - y0, c0 * block - x0
+    return _block_means(fine[oy : oy + (r1 - r0) * block, ox : ox + (c1 - c0) * block], block)
 
 
 def _everywhere(changed: np.ndarray) -> bool:
