@@ -39,8 +39,8 @@ def result(episode: SynthEpisode) -> Any:
     return analyze_episode(episode.mp4, device="cpu")
 
 
-EXACT = ("cadence", "cadence_mix", "camera", "loops")
-"""Fields measured exactly on the synthetic episode; drawings and flash frames miss one action shot."""
+EXACT = FIELDS
+"""Every field is measured exactly on the synthetic episode (distinct drawings and impact frames too)."""
 
 
 def test_synthetic_episode_is_measured(result: Any, episode: SynthEpisode) -> None:
@@ -51,9 +51,6 @@ def test_synthetic_episode_is_measured(result: Any, episode: SynthEpisode) -> No
     kinds = {s["animation"] for s in truth["shots"]}
     assert {"dialogue", "duet", "loop", "pan", "zoom", "impact", "action", "motion"} <= kinds  # all were checked
     assert all(score.accuracy(name) == 1.0 for name in EXACT), score.wrong
-    assert all(score.accuracy(name) >= 0.95 for name in FIELDS), score.wrong
-    # what is still off is the action shot on ones: one drawing and one extra impact frame
-    assert {w["animation"] for w in score.wrong} <= {"action"}, score.wrong
 
 
 def test_grain_and_a_larger_frame_keep_cycles_and_camera(tmp_path: Path) -> None:
@@ -62,7 +59,18 @@ def test_grain_and_a_larger_frame_keep_cycles_and_camera(tmp_path: Path) -> None
     measured = analyze_episode(ep.mp4, device="cpu")
     score = score_analysis(measured.analyses, ep.truth, tolerance=2)
     assert score.paired >= 0.9 * score.shots  # pairing needs the shot ends within 2 frames
-    assert all(score.accuracy(name) == 1.0 for name in ("cadence_mix", "camera", "loops")), score.wrong
+    assert all(score.accuracy(name) == 1.0 for name in FIELDS), score.wrong
+
+
+def test_a_dissolve_out_of_a_pan_starts_the_next_shot_as_its_own_drawing(tmp_path: Path) -> None:
+    """Seed 105 dissolves out of a slow pan: every blended frame is absorbed by the moving camera's
+    envelope, so the next shot's first drawing must be remembered as the camera showed it last,
+    or its return later in the shot reads as a new drawing."""
+    ep = generate_episode(tmp_path, seed=105, seconds=40.0)
+    score = score_analysis(analyze_episode(ep.mp4, device="cpu").analyses, ep.truth, tolerance=2)
+    assert any(s["transition"] == "dissolve" and s["animation"] == "dialogue" for s in ep.truth["shots"])
+    assert score.paired >= 0.85 * score.shots
+    assert all(score.accuracy(name) == 1.0 for name in FIELDS), score.wrong
 
 
 def test_analysis_on_true_shots_is_exact_where_shots_do_not_matter(episode: SynthEpisode) -> None:

@@ -259,6 +259,8 @@ class AnimationMeter:
         m = self.measures
         if new:
             self._label = self._recognise(luma)
+        elif motion != (0.0, 0.0, 1.0):
+            self._remember_view(luma)
         m.altered.append(False)
         m.new.append(new)
         m.label.append(self._label)
@@ -268,6 +270,19 @@ class AnimationMeter:
         m.regions.append(regions)
         if not keep_ref:
             self._ref, self._ref_grid = luma, grid
+
+    def _remember_view(self, luma: np.ndarray) -> None:
+        """Remember the held drawing as the moving camera now shows it.
+
+        Recognition compares unwarped frames, so a drawing that comes back after a pan (or after a
+        slow dissolve that every frame's envelope absorbed) is matched with its latest view.
+        """
+        for k, (label, _, _) in enumerate(self._memory):
+            if label == self._label:
+                thumb = cv2.resize(luma, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+                self._memory[k] = (label, thumb, luma)
+                self._thumbs[k] = thumb
+                return
 
     def _recognise(self, luma: np.ndarray) -> int:
         """The label of an earlier drawing this frame shows again, else a fresh label."""
