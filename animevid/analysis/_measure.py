@@ -55,6 +55,8 @@ CONSENSUS_PX = 1.0
 """Largest disagreement (pixels) between a quadrant's shift and the fitted camera move."""
 MIN_MOVED_BLOCKS = 2
 """Fewest changed 4x4 blocks that make a new drawing under a moving camera (one is resampling noise)."""
+STEADY_PX = 0.25
+"""Largest change (pixels) between the last two frames' camera moves for the move to be steady."""
 RECOGNISE_CANDIDATES = 6
 """Earlier drawings, closest first, compared in full with a new one."""
 QUADRANTS = 3
@@ -207,7 +209,13 @@ class AnimationMeter:
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0, keep_ref=True)
             return
         changed, residual, motion = static, blocks, (0.0, 0.0, 1.0)
-        estimate = self._global_motion(ref, cur) if _everywhere(static) else None
+        everywhere = _everywhere(static)
+        steady = self._steady_move() if everywhere else None
+        if steady is not None and self._moved_changes(ref, cur, *steady)[0].sum() < MIN_MOVED_BLOCKS:
+            # the camera moved as it did over the last frames and that explains everything: held
+            self._accept(luma, grid, new=False, motion=steady, share=0.0, level=0.0, regions=0)
+            return
+        estimate = self._global_motion(ref, cur) if everywhere else None
         if estimate is not None:
             # even a sub-pixel move (a slow tilt) changes every edge; the envelope absorbs it
             dx, dy, scale = estimate
@@ -228,6 +236,20 @@ class AnimationMeter:
         regions = _region_bits(changed)
         level = float(residual[changed].mean())
         self._accept(luma, grid, new=True, motion=motion, share=float(changed.mean()), level=level, regions=regions)
+
+    def _steady_move(self) -> tuple[float, float, float] | None:
+        """The camera move of the last two frames when they agree (a steady pan or zoom), else None.
+
+        Checking that move first spares the phase correlation on most frames of a pan; a drawing
+        change, a shake or a change of speed fails the check and is measured in full.
+        """
+        moves = self.measures.motion[-2:]
+        if len(moves) < 2 or moves[-1] == (0.0, 0.0, 1.0):
+            return None
+        (ax, ay, az), (bx, by, bz) = moves
+        if abs(ax - bx) > STEADY_PX or abs(ay - by) > STEADY_PX or abs(az - bz) > 0.002:
+            return None
+        return moves[-1]
 
     def _reverts(self, ref: np.ndarray, cur: np.ndarray, changed: np.ndarray) -> bool:
         """The next frame undoes the change and the one after does not redo it: a one-frame blip.
