@@ -126,13 +126,24 @@ def index(
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: from config, auto).")] = None,
     backend: Annotated[str | None, typer.Option(help="Decoder: pyav, decord, torchcodec (default: pyav).")] = None,
     force: Annotated[bool, typer.Option(help="Re-index episodes already in the library.")] = False,
+    subs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Subtitle file for the one episode given (default: a same-named .ass/.ssa/.srt/.vtt "
+            "beside each episode, else its own subtitle track).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Decode each episode once and store what was found in the library's catalog.
 
-    A bad file is recorded as failed and the batch goes on; episodes already indexed
-    with the same options are skipped, so re-running a batch resumes it.
+    Shots, animation, scenes and search descriptors come from the one pass; subtitles
+    (beside the episode, inside it, or --subs) are aligned to the cuts and stored with
+    the scenes. A bad file is recorded as failed and the batch goes on; episodes already
+    indexed with the same options are skipped, so re-running a batch resumes it (use
+    --force after adding subtitles to an indexed episode).
 
     Example: animevid index season1/ --library ~/anime-lib
     """
@@ -151,7 +162,13 @@ def index(
                     progress.console.print(f"[red]failed:[/] {escape(result.error)}", highlight=False)
 
             results = index_episodes(
-                paths, library=folder, config=cfg, force=force, progress=_frame_bar(progress), on_result=done
+                paths,
+                library=folder,
+                config=cfg,
+                force=force,
+                progress=_frame_bar(progress),
+                on_result=done,
+                subs=subs,
             )
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] episodes finished so far are kept; run the same command again to resume")
@@ -338,6 +355,64 @@ def analyze(
         out.print(f"loop written: {escape(path)}")
 
 
+@app.command()
+@_handles_errors
+def scenes(
+    episode: Annotated[Path, typer.Argument(help="An episode file.", show_default=False)],
+    subs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Subtitle file (ass, ssa, srt...): dialogue across cuts holds scenes together.", show_default=False
+        ),
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Group the shots of an episode into scenes, in one decode pass with the shot detector.
+
+    Cues: how shots look (palette, background layout), fades and dissolves, and with --subs the
+    dialogue running across cuts and the silences between lines.
+
+    Example: animevid scenes ep01.mkv --subs ep01.ass --json
+    """
+    from animevid.decode import probe
+    from animevid.scenes import find_scenes
+
+    cfg = load_config(config)
+    lines: list[Any] = []
+    if subs is not None:
+        from animevid.subs import read_lines
+
+        lines = read_lines(subs)
+    with _progress(json_output) as progress:
+        advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
+        result = find_scenes(episode, lines=lines, config=cfg, device=device, progress=advance)
+    if json_output:
+        _emit_json(result.as_dict())
+    else:
+        _print_scenes_table(result, episode)
+
+
+def _print_scenes_table(result: Any, episode: Path) -> None:
+    from animevid.scenes import lines_in
+
+    title = f"{escape(str(episode))}: {len(result.scenes)} scenes, {len(result.shots)} shots, {result.frames} frames"
+    table = Table(title=title)
+    for column in ("#", "frames", "seconds", "shots", "dialogue"):
+        table.add_column(column, justify="left" if column == "dialogue" else "right")
+    for number, scene in enumerate(result.scenes):
+        spoken = " / ".join(line.text.replace("\n", " ") for line in lines_in(scene, result.lines))
+        table.add_row(
+            str(number),
+            f"{scene.start_frame}-{scene.end_frame}",
+            f"{scene.start_seconds:.2f}-{scene.end_seconds:.2f}",
+            f"{scene.first_shot}-{scene.last_shot}",
+            escape(spoken),
+        )
+    out.print(table)
+
+
 def _info_dict(info: Any) -> dict[str, Any]:
     return {
         "video": str(info.path),
@@ -429,6 +504,192 @@ def _print_demo(report: dict[str, Any]) -> None:
     out.print("outputs:")
     for name, path in report["outputs"].items():
         out.print(f"  {name:>8}: {escape(str(path))}")
+
+
+subs_app = typer.Typer(
+    help="Subtitle files and tracks: list an episode's tracks, align a file to the episode's cuts.",
+    no_args_is_help=True,
+)
+app.add_typer(subs_app, name="subs")
+
+TrackOption = Annotated[
+    int | None, typer.Option("--track", help="Stream index of the subtitle track to read.", show_default=False)
+]
+LanguageOption = Annotated[
+    str | None, typer.Option("--language", help="Language of the subtitle track to read (eng, en).", show_default=False)
+]
+
+
+@subs_app.command("align")
+@_handles_errors
+def subs_align(
+    episode: Annotated[Path, typer.Argument(help="The episode to align to (its cuts).", show_default=False)],
+    subs: Annotated[
+        Path | None,
+        typer.Argument(help="Subtitle file (.ass .ssa .srt .vtt) or a video (default: EPISODE).", show_default=False),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the re-timed file here (.ass .ssa .srt .vtt).", show_default=False),
+    ] = None,
+    track: TrackOption = None,
+    language: LanguageOption = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of SUBS (default: detected).", show_default=False)
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Align subtitles to an episode: find the offset and frame-rate drift, snap lines to cuts.
+
+    Lines timed by fansubbers start and end on cuts; the offset and ratio that put most of them
+    back on the episode's cuts are applied, then dialogue and signs are snapped to cuts within a
+    few frames (Aegisub's timing post-processor; thresholds in the config's subs section).
+
+    Example: animevid subs align ep01.mkv ep01.ass -o ep01.aligned.ass --json
+    """
+    from animevid.decode import probe
+    from animevid.subs import align_subtitles
+
+    cfg = load_config(config)
+    with _progress(json_output) as progress:
+        advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
+        result = align_subtitles(
+            episode, subs, config=cfg, output=output, encoding=encoding, track=track, language=language,
+            device=device, progress=advance,
+        )  # fmt: skip
+    data = result.as_dict()
+    if json_output:
+        _emit_json(data)
+        return
+    table = Table(show_header=False, title=escape(f"{data['subtitles']} -> {episode}"))
+    for key in ("offset_seconds", "ratio", "reliable", "lines", "snapped", "snapped_starts", "snapped_ends"):
+        table.add_row(key, str(data[key]))
+    for key in ("retimed", "matched_boundaries", "boundaries", "cuts", "output"):
+        table.add_row(key, escape(str(data[key])))
+    table.add_row("kinds", ", ".join(f"{n} {kind}" for kind, n in data["kinds"].items()))
+    out.print(table)
+    if not data["reliable"]:
+        out.print("[yellow]note:[/] few line boundaries sit on cuts, so the offset and ratio are a best guess")
+
+
+@subs_app.command("tracks")
+@_handles_errors
+def subs_tracks(
+    episode: Annotated[Path, typer.Argument(help="A video (mkv, mp4, mks).", show_default=False)],
+    json_output: JsonOption = False,
+) -> None:
+    """List the subtitle tracks of a video (pass an index to `subs align --track`).
+
+    Example: animevid subs tracks ep01.mkv --json
+    """
+    from dataclasses import asdict
+
+    from animevid.subs import subtitle_tracks
+
+    tracks = subtitle_tracks(episode)
+    if json_output:
+        _emit_json({"video": str(episode), "tracks": [asdict(t) for t in tracks]})
+        return
+    table = Table(title=escape(f"{episode}: {len(tracks)} subtitle tracks"))
+    for column in ("index", "codec", "language", "title"):
+        table.add_column(column, justify="right" if column == "index" else "left")
+    for t in tracks:
+        table.add_row(str(t.index), t.codec, t.language, escape(t.title))
+    out.print(table)
+
+
+@app.command()
+@_handles_errors
+def search(
+    image: Annotated[
+        Path | None, typer.Argument(help="Screenshot (png, jpg, webp), short clip or GIF.", show_default=False)
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="Search subtitle dialogue instead (any language).", show_default=False)
+    ] = None,
+    library: Annotated[
+        Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="At most this many hits.")] = 5,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Also write a page with the query and each hit.", show_default=False)
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Find which episode and time a screenshot, clip or line of dialogue comes from.
+
+    Screenshots may be re-compressed, resized, cropped, letterboxed, mirrored, carry burned-in
+    subtitles or be pasted inside a larger picture. A best score below the threshold is reported
+    as no confident match.
+
+    Example: animevid search shot.png --library ~/anime-lib --top 3 --json
+    """
+    from animevid.device import resolve_device
+    from animevid.pipeline import resolve_library
+    from animevid.search import search_image, search_text
+
+    cfg = load_config(config, overrides={"device": device})
+    folder = resolve_library(library, cfg)
+    if (image is None) == (text is None):
+        raise typer.BadParameter("give either an IMAGE or --text, not both or neither")
+    if text is not None:
+        hits = search_text(text, library=folder, top=top)
+        data: dict[str, Any] = {"results": [h.as_dict() for h in hits]}
+        result = None
+    else:
+        assert image is not None
+        result = search_image(image, library=folder, top=top, config=cfg.search, device=resolve_device(cfg.device))
+        data = result.as_dict()
+        if not result.confident:
+            data["message"] = f"no confident match: best score below {result.threshold:.2f}"
+    if html_out is not None:
+        data["html"] = str(_search_page(html_out, data, result, folder, image, text, cfg))
+    if json_output:
+        _emit_json(data)
+        return
+    _print_search(data, text is not None)
+
+
+def _search_page(
+    out_path: Path, data: dict[str, Any], result: Any, folder: Path, image: Path | None, text: str | None, cfg: Any
+) -> Path:
+    from animevid.search import SearchResult, load_image, open_search_index
+    from animevid.search._html import write_html
+    from animevid.search._query import SearchHit
+
+    if result is None:  # text hits shown as hits with a full score
+        hits = tuple(
+            SearchHit(r["episode_id"], r["episode"], r["frame"], r["seconds"], r["end_seconds"], 1.0)
+            for r in data["results"]
+        )
+        result = SearchResult(hits, cfg.search.threshold)
+    query = (
+        load_image(image)
+        if image is not None and image.suffix.lower() not in {".gif", ".mp4", ".mkv", ".webm"}
+        else None
+    )
+    index = open_search_index(folder, config=cfg.search)
+    return write_html(out_path, result, index, query=query, title=f"search: {text if text is not None else image}")
+
+
+def _print_search(data: dict[str, Any], is_text: bool) -> None:
+    table = Table()
+    for column in ("#", "episode", "seconds", "frame", "text" if is_text else "score"):
+        table.add_column(column, justify="left" if column in ("episode", "text") else "right")
+    for rank, r in enumerate(data["results"], 1):
+        last = escape(r["text"]) if is_text else f"{r['score']:.3f}"
+        table.add_row(str(rank), escape(Path(r["episode"]).name), f"{r['seconds']:.3f}", str(r["frame"]), last)
+    out.print(table)
+    if "message" in data:
+        out.print(f"[yellow]{escape(data['message'])}[/]")
+    if not data["results"]:
+        out.print("no hits")
+    if "html" in data:
+        out.print(f"page written: {escape(data['html'])}")
 
 
 def main() -> None:

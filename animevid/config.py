@@ -122,6 +122,160 @@ class SynthConfig:
 
 
 @dataclass(frozen=True)
+class ScenesConfig:
+    """How shots are grouped into scenes (see :func:`animevid.scenes.segment_scenes`)."""
+
+    compare_shots: int = 4
+    """Last shots of the current scene a new shot is compared with (shot/reverse-shot alternates A-B-A-B)."""
+    palette_weight: float = 0.7
+    """Share of the palette (colour histogram) in the look distance; the rest is the background layout."""
+    same_distance: float = 0.35
+    """Look distance (0..1) up to which two shots count as the same place: no visual evidence of a new scene."""
+    split_distance: float = 0.5
+    """Look distance (0..1) at which the visual change alone starts a new scene (evidence 1)."""
+    fade_weight: float = 1.0
+    """Evidence of a fade through black or white (a fade alone starts a new scene)."""
+    dissolve_weight: float = 0.25
+    """Evidence of a dissolve (it starts a new scene when the picture also changes)."""
+    dialogue_weight: float = 1.0
+    """Evidence against a new scene when dialogue runs across the cut."""
+    dialogue_gap_seconds: float = 1.0
+    """Dialogue lines closer than this across a cut bind its shots, as does a line spanning it."""
+    silence_seconds: float = 6.0
+    """No dialogue or song line this long on both sides of a cut is a pause between scenes (with subtitles only)."""
+    silence_weight: float = 0.2
+    """Evidence of such a silence."""
+    montage_seconds: float = 1.5
+    """Consecutive would-be scenes each shorter than this merge into one (recaps, montages)."""
+    tolerance_frames: int = 2
+    """Evaluation tolerance: a scene boundary within this many frames of a true one counts as found."""
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "compare_shots", "split_distance")
+        _check_non_negative(
+            self,
+            "same_distance",
+            "fade_weight",
+            "dissolve_weight",
+            "dialogue_weight",
+            "dialogue_gap_seconds",
+            "silence_seconds",
+            "silence_weight",
+            "montage_seconds",
+            "tolerance_frames",
+        )
+        if not 0.0 <= self.palette_weight <= 1.0:
+            raise ConfigError(f"scenes.palette_weight must be within 0..1, got {self.palette_weight}")
+        if not self.same_distance < self.split_distance <= 1.0:
+            raise ConfigError(
+                f"scenes.same_distance ({self.same_distance}) must be below scenes.split_distance "
+                f"({self.split_distance}), which must be <= 1"
+            )
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How frames are indexed for search and how a screenshot is looked up (``animevid search``)."""
+
+    backend: str = "auto"
+    """Vector index backend: auto (faiss-gpu on CUDA when installed, else faiss-cpu), faiss-cpu, faiss-gpu."""
+    exact_max_vectors: int = 200000
+    """Up to this many indexed frames the search is exact; above, a compressed IVF-PQ index is built."""
+    ivf_lists: int = 0
+    """IVF-PQ coarse clusters; 0 picks 4 x sqrt(vectors)."""
+    pq_bytes: int = 32
+    """IVF-PQ bytes per compressed descriptor (64 numbers)."""
+    nprobe: int = 24
+    """IVF-PQ clusters visited per query."""
+    min_gap_seconds: float = 0.1
+    """Least time between two kept frames (bounds vectors per second in fast action)."""
+    max_gap_seconds: float = 0.5
+    """Most time between two kept frames while anything beyond noise changes (places hits within 1 s)."""
+    neighbours: int = 8
+    """Nearest descriptors fetched per query hypothesis (crop, mirror, region)."""
+    rerank: int = 64
+    """Candidates given the finer check (template correlation against stored thumbnails)."""
+    threshold: float = 0.85
+    """Score (0..1) below which the best hit is not a confident match (bench/search.py: 0.6 % of
+    out-of-library queries pass it, 2.7 % of right hits fall below it)."""
+    merge_seconds: float = 2.0
+    """Hits of one episode closer than this are one hit (the best kept)."""
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "pq_bytes", "nprobe", "neighbours", "rerank", "min_gap_seconds", "max_gap_seconds")
+        _check_non_negative(self, "ivf_lists", "merge_seconds")
+        if self.exact_max_vectors < 10240:
+            raise ConfigError(
+                f"search.exact_max_vectors must be >= 10240 (IVF-PQ needs that many to train), "
+                f"got {self.exact_max_vectors}"
+            )
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"search.threshold must be within 0..1 (exclusive), got {self.threshold}")
+
+
+@dataclass(frozen=True)
+class SubsConfig:
+    """How subtitles are aligned to an episode's cuts (``animevid subs align``).
+
+    The snapping thresholds follow Aegisub's timing post-processor ("keyframe snapping"): its
+    defaults are 200/150/200/250 ms (start before/after, end before/after), i.e. 5/4/5/6 frames
+    at 23.976 fps, the frame counts Aegisub 2.x used.
+    """
+
+    snap_start_before_frames: int = 5
+    """A line that starts up to this many frames before a cut has its start moved onto the cut."""
+    snap_start_after_frames: int = 4
+    """A line that starts up to this many frames after a cut has its start moved back onto it."""
+    snap_end_before_frames: int = 5
+    """A line that ends up to this many frames before a cut has its end moved onto the cut."""
+    snap_end_after_frames: int = 6
+    """A line that ends up to this many frames after a cut has its end moved back onto it."""
+    snap_signs: bool = True
+    """Snap signs (typeset text) as well as dialogue; songs and comments are never snapped."""
+    max_offset_seconds: float = 60.0
+    """Largest offset between the subtitles and the video that the search considers."""
+    drift_ratios: str = "25/23.976, 23.976/25, 24/23.976, 23.976/24"
+    """Frame-rate ratios tried besides 1 (a/b, comma-separated; 24/23.976 = 30/29.97); empty: no drift search."""
+    match_tolerance_seconds: float = 0.02
+    """A line boundary this close to a cut (after the offset) counts as timed to it."""
+    min_matches: int = 3
+    """Boundaries on cuts needed to apply an estimated offset; below, times are only snapped."""
+    min_lead: int = 2
+    """Boundaries on cuts the best offset needs beyond any rival offset to be reported reliable."""
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self, "snap_start_before_frames", "snap_start_after_frames")
+        _check_non_negative(self, "snap_end_before_frames", "snap_end_after_frames")
+        _check_positive(self, "max_offset_seconds", "match_tolerance_seconds", "min_matches", "min_lead")
+        parse_ratios(self.drift_ratios)
+
+
+def parse_ratios(text: str) -> list[float]:
+    """The ratios of a comma-separated ``a/b`` list (NTSC rates such as 23.976 read as 24000/1001).
+
+    Raises:
+        ConfigError: An entry is not ``a/b`` with positive numbers.
+    """
+    ratios = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        parts = item.split("/")
+        try:
+            num, den = (_ntsc(float(x)) for x in parts) if len(parts) == 2 else (0.0, 0.0)
+        except ValueError:
+            num = den = 0.0
+        if num <= 0 or den <= 0:
+            raise ConfigError(f"subs.drift_ratios entry {item!r} is not a/b with positive numbers (e.g. 25/23.976)")
+        ratios.append(num / den)
+    return ratios
+
+
+def _ntsc(rate: float) -> float:
+    """23.976 -> 24000/1001 (the rate it stands for); other numbers unchanged."""
+    whole = round(rate * 1.001)
+    return whole / 1.001 if whole and abs(rate - whole / 1.001) < 5e-4 and rate != whole else rate
+
+
+@dataclass(frozen=True)
 class Config:
     """Every option of animevid, one section per part of the pipeline."""
 
@@ -135,6 +289,12 @@ class Config:
     """Library folder options."""
     synth: SynthConfig = field(default_factory=SynthConfig)
     """Synthetic episode generator options."""
+    subs: SubsConfig = field(default_factory=SubsConfig)
+    """Subtitle alignment options."""
+    search: SearchConfig = field(default_factory=SearchConfig)
+    """Screenshot and dialogue search options."""
+    scenes: ScenesConfig = field(default_factory=ScenesConfig)
+    """Scene segmentation options."""
 
 
 def _check_positive(obj: object, *names: str) -> None:

@@ -17,12 +17,15 @@ In a batch, one bad episode becomes a recorded failure, not a dead run.
     │   ├── NoVideoStreamError       a container with no video stream (audio only)
     │   ├── UnsupportedCodecError    the video codec has no decoder here
     │   └── CorruptVideoError        decoding failed before any frame came out
+    ├── SubtitleError            a subtitle file or track cannot be read (names the file and line)
     ├── SynthError               the synthetic episode generator was misused
-    └── CatalogError             the catalog cannot be opened, migrated or written
+    ├── CatalogError             the catalog cannot be opened, migrated or written
+    └── SearchError              the search index is missing, stale or cannot answer
 
 Warnings (not errors):
 
     TruncatedVideoWarning        decoding stopped early; the frames before are kept
+    SubtitleLineWarning          a bad subtitle line was skipped (names its line number)
 """
 
 from __future__ import annotations
@@ -91,6 +94,21 @@ class CorruptVideoError(VideoError):
     """Decoding failed before any frame came out."""
 
 
+class SubtitleError(AnimevidError):
+    """A subtitle file or track cannot be read; the message names the file, the line and what to do."""
+
+    def __init__(self, path: str | Path, problem: str, *, line: int = 0, hint: str = "") -> None:
+        self.path = Path(path)
+        self.line = line
+        self.problem = problem
+        self.hint = hint
+        where = f"subtitle file {self.path}" + (f": line {line}" if line else "")
+        message = f"{where}: {problem}"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message)
+
+
 class SynthError(AnimevidError):
     """The synthetic episode generator was given options it cannot honour."""
 
@@ -99,5 +117,13 @@ class CatalogError(AnimevidError):
     """The catalog database cannot be opened, migrated or written."""
 
 
+class SearchError(AnimevidError):
+    """The search index is missing, stale or cannot answer the query; the message says how to fix it."""
+
+
 class TruncatedVideoWarning(UserWarning):
     """Decoding stopped before the container's end; the frames before were kept."""
+
+
+class SubtitleLineWarning(UserWarning):
+    """A subtitle line could not be read and was skipped; the message names the file and line number."""

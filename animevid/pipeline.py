@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,8 +26,17 @@ from animevid.config import Config, config_as_dict
 from animevid.decode import DECODERS, FrameSource, open_video
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.device import resolve_device
-from animevid.errors import AnimevidError, TruncatedVideoWarning, VideoNotFoundError
-from animevid.model import Episode, content_hash
+from animevid.errors import (
+    AnimevidError,
+    ConfigError,
+    SubtitleError,
+    SubtitleLineWarning,
+    TruncatedVideoWarning,
+    VideoNotFoundError,
+)
+from animevid.model import Episode, Shot, SubtitleLine, content_hash
+from animevid.scenes import ShotLookStage, segment_scenes
+from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.shots import SHOT_DETECTORS, make_detector
 from animevid.stages import FrameDiff, FrameDiffStage, Stage
 
@@ -81,7 +90,15 @@ def _natural_key(path: Path) -> list[object]:
 
 def config_fingerprint(config: Config) -> str:
     """Hash of everything that changes what indexing stores (options and code version)."""
-    relevant = {"version": __version__, "decode": config_as_dict(config.decode), "shots": config_as_dict(config.shots)}
+    relevant: dict[str, Any] = {
+        "version": __version__,
+        "decode": config_as_dict(config.decode),
+        "shots": config_as_dict(config.shots),
+        "scenes": config_as_dict(config.scenes),
+        "subs": config_as_dict(config.subs),
+    }
+    search = config.search  # what the descriptor stage keeps changes the index
+    relevant["search"] = f"{SearchIndex.descriptor_version}/{search.min_gap_seconds}/{search.max_gap_seconds}"
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -173,8 +190,12 @@ def index_episodes(
     force: bool = False,
     progress: ProgressFactory | None = None,
     on_result: Callable[[IndexResult], None] | None = None,
+    subs: str | Path | None = None,
 ) -> list[IndexResult]:
     """Index episodes into a library; a bad episode is recorded as failed and the batch goes on.
+
+    Each episode's subtitles (``subs``, else a same-named file beside it, else its own text
+    track) are aligned to its cuts and stored with its scenes.
 
     Args:
         paths: Episode files, in the order to process them.
@@ -183,6 +204,7 @@ def index_episodes(
         force: Re-index episodes already indexed with the same options.
         progress: Makes a per-episode progress callback (e.g. a progress bar).
         on_result: Called with each episode's result as soon as it is done.
+        subs: A subtitle file for the one episode given (not for a batch).
 
     Returns:
         One result per path, in order.
@@ -190,7 +212,10 @@ def index_episodes(
     Raises:
         UnknownNameError: The configured decoder does not exist (before any episode is touched).
         BackendUnavailableError: The decoder or device is not available here.
+        ConfigError: ``subs`` was given with more than one episode, or does not exist.
     """
+    paths = list(paths)
+    subs_path = _check_subs(subs, paths)
     DECODERS.get(config.decode.backend)  # a wrong option fails the batch, not each episode
     SHOT_DETECTORS.get(config.shots.detector)
     device = resolve_device(config.device)
@@ -200,7 +225,7 @@ def index_episodes(
         for path in map(Path, paths):
             started = time.perf_counter()
             try:
-                result = _index_one(path, catalog, config, device, fingerprint, force, progress)
+                result = _index_one(path, catalog, config, device, fingerprint, force, progress, subs_path)
             except AnimevidError as exc:
                 catalog.record_failure(path, str(exc))
                 result = IndexResult(path=path, status="failed", error=str(exc))
@@ -211,6 +236,19 @@ def index_episodes(
     return results
 
 
+def _check_subs(subs: str | Path | None, paths: list[str | Path]) -> Path | None:
+    if subs is None:
+        return None
+    if len(paths) != 1:
+        raise ConfigError(
+            f"--subs {subs} names one subtitle file but {len(paths)} episodes were given; index one episode "
+            "with --subs, or put each episode's subtitles beside it under the same name (ep01.mkv, ep01.ass)"
+        )
+    if not Path(subs).is_file():
+        raise ConfigError(f"--subs {subs}: no such file; give the path of an .ass, .ssa, .srt or .vtt file")
+    return Path(subs)
+
+
 def _index_one(
     path: Path,
     catalog: Catalog,
@@ -219,6 +257,7 @@ def _index_one(
     fingerprint: str,
     force: bool,
     progress: ProgressFactory | None,
+    subs: Path | None = None,
 ) -> IndexResult:
     source = open_video(path, config=config.decode, device=device)  # probes: bad files fail here
     digest = content_hash(path)
@@ -227,8 +266,11 @@ def _index_one(
     callback = progress(path, source.info.frames_estimate) if progress else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedVideoWarning)
-        animation = AnimationStage(device=device)
-        stages = [FrameDiffStage(device=device), make_detector(config, device), animation]
+        animation, looks = AnimationStage(device=device), ShotLookStage(device=device)
+        search = FrameDescriptorStage(
+            device=device, min_gap_seconds=config.search.min_gap_seconds, max_gap_seconds=config.search.max_gap_seconds
+        )
+        stages = [FrameDiffStage(device=device), make_detector(config, device), animation, looks, search]
         records = run_pass(source, stages, progress=callback)
     messages = [str(w.message) for w in caught if issubclass(w.category, TruncatedVideoWarning)]
     for other in caught:  # not ours to keep: hand them on as if never caught
@@ -236,15 +278,27 @@ def _index_one(
             warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     episode = _episode_record(path, digest, source)
     shots = records["shots"]
-    analyses = animation.summarise(shots, source.info.fps_float)
+    fps = source.info.fps_float
+    lines, subtitles, notes = episode_lines(path, shots, fps, config, subs=subs)
+    messages += notes
+    scenes = segment_scenes(shots, looks.summarise(shots), lines, config=config.scenes)
     extra = {
         "decode": _decode_summary(source, records["frame-diff"]),
         "shots": {"detector": config.shots.detector, "count": len(shots)},
+        "subtitles": subtitles,
         "warnings": messages,
     }
     episode_id = catalog.put_episode(
-        episode, shots=shots, analyses=analyses, config_fingerprint=fingerprint, extra=extra
+        episode,
+        shots=shots,
+        scenes=scenes,
+        subtitle_lines=lines,
+        analyses=animation.summarise(shots, fps),
+        config_fingerprint=fingerprint,
+        extra=extra,
     )
+    kept = EpisodeFrames.from_records(records[search.name], episode.duration_seconds)
+    SearchIndex.in_library(catalog.path.parent, config=config.search, device=device).put_episode(episode_id, kept)
     return IndexResult(path=path, status="indexed", episode_id=episode_id, frames=episode.frames, warnings=messages)
 
 
@@ -275,3 +329,46 @@ def _decode_summary(source: FrameSource, diffs: list[FrameDiff]) -> dict[str, An
         "held_frames": held,
         "held_fraction": round(held / max(1, len(diffs) - 1), 4),
     }
+
+
+def episode_lines(
+    path: Path, shots: Sequence[Shot], fps: float, config: Config, *, subs: Path | None = None
+) -> tuple[list[SubtitleLine], dict[str, Any], list[str]]:
+    """The episode's subtitle lines aligned to its cuts, what was used, and warnings for the result.
+
+    The subtitles are ``subs`` when given, else a same-named file beside the episode, else the
+    episode's own text track (:func:`animevid.subs.episode_subtitles`). The offset and drift
+    found against the cuts are applied only when the fit is reliable (a short clip can fit a
+    wrong offset by chance); lines are then snapped to nearby cuts. A subtitle file that cannot
+    be read is a warning: the episode's pictures are still indexed.
+    """
+    from animevid.subs import align_lines, cut_seconds, episode_subtitles, read_lines
+
+    found = (subs, None, f"file {subs.name}") if subs is not None else episode_subtitles(path)
+    if found is None:
+        return [], {"source": None}, []
+    source, track, what = found
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SubtitleLineWarning)
+        try:
+            lines = read_lines(source, track=track)
+        except SubtitleError as exc:
+            return [], {"source": what, "error": str(exc)}, [f"subtitles not used: {exc}"]
+    messages = [str(w.message) for w in caught if issubclass(w.category, SubtitleLineWarning)]
+    for other in caught:
+        if not issubclass(other.category, SubtitleLineWarning):
+            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    cuts = cut_seconds(shots)
+    aligned = align_lines(lines, cuts, fps=fps, config=config.subs)
+    if not aligned.fit.reliable:  # keep the file's own clock; snapping alone is safe
+        kept = replace(aligned.fit, offset_seconds=0.0, ratio=1.0)
+        aligned = align_lines(lines, cuts, fps=fps, config=config.subs, fit=kept)
+    summary = {
+        "source": what,
+        "lines": len(aligned.lines),
+        "offset_seconds": round(aligned.fit.offset_seconds, 6),
+        "ratio": round(aligned.fit.ratio, 9),
+        "reliable": aligned.fit.reliable,
+        "snapped": aligned.snapped,
+    }
+    return list(aligned.lines), summary, messages

@@ -1,0 +1,161 @@
+"""Frame descriptors: what is stored per indexed frame and how a query region is described.
+
+Two things are kept per indexed frame, both from the analysis frame (any width, e.g. 256 px):
+
+- a **thumbnail**: the frame in grey at 128x72 pixels (9,216 bytes), for the finer check (run at
+  64x36 on every candidate, then at 128x72 on the few that tie);
+- a **descriptor**: the 63 lowest 2-D DCT frequencies (DC left out) of the *core* of the frame
+  (its central 60 % in each direction) in grey at 32x32, L2-normalised, padded to 64 numbers.
+
+The core is what survives: a crop that keeps 80 % of each side, wherever it sits, still holds the
+core, and burned-in subtitles and letterbox bars mostly fall outside it. Dropping DC and
+normalising makes the descriptor blind to brightness and contrast shifts; luma makes it nearly
+blind to hue shifts. Mirroring a picture negates the DCT coefficients of odd horizontal
+frequency, so a mirrored query costs a sign flip, not a second transform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+THUMB_SIZE = (128, 72)
+"""(width, height) of the stored grey thumbnails behind the finer check."""
+COARSE_SIZE = (64, 36)
+"""(width, height) the finer check first runs at, on every candidate."""
+DESCRIPTOR_DIM = 64
+"""Numbers per descriptor (63 DCT coefficients and one zero)."""
+CORE_MARGIN = 0.2
+"""Share of the frame's width and height left out on every side of the described core."""
+SHIFT_MARGIN = 0.06
+"""Share of the query trimmed on every side for the shift-tolerant part of the finer check."""
+_DCT_SIDE = 32
+_KEEP = 8
+# DCT coefficient (row v, column u) with u odd changes sign when the picture is mirrored.
+_MIRROR_SIGNS = np.array(
+    [[-1.0 if u % 2 else 1.0 for u in range(_KEEP)] for _ in range(_KEEP)], dtype=np.float32
+).ravel()[1:]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a query picture sits inside the original frame (a crop hypothesis)."""
+
+    scale: float
+    """Width (and height) of the query as a share of the original frame's, 0..1."""
+    x: float
+    """Left edge of the query in original frame widths."""
+    y: float
+    """Top edge of the query in original frame heights."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.scale <= 1.0 or not 0.0 <= self.x <= 1.0 - self.scale + 1e-6:
+            raise ValueError(f"placement {self} does not fit inside the frame")
+
+
+FULL = Placement(1.0, 0.0, 0.0)
+"""The query is the whole frame."""
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    """(h, w, 3) or (n, h, w, 3) uint8 RGB to grey (BT.601 luma), uint8, in one OpenCV call."""
+    if rgb.ndim == 3:
+        return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    n, h, w = rgb.shape[:3]
+    stacked = np.ascontiguousarray(rgb).reshape(n * h, w, 3)
+    return cv2.cvtColor(stacked, cv2.COLOR_RGB2GRAY).reshape(n, h, w)
+
+
+def thumbnails(grey_frames: np.ndarray, size: tuple[int, int] = THUMB_SIZE) -> np.ndarray:
+    """(n, h, w) uint8 grey frames to (n, height, width) uint8 thumbnails (area average)."""
+    width, height = size
+    return np.stack([cv2.resize(g, (width, height), interpolation=cv2.INTER_AREA) for g in grey_frames])
+
+
+def _dct_code(patch: np.ndarray) -> np.ndarray:
+    """63 low DCT frequencies of a grey patch (any size), L2-normalised, plus one zero."""
+    small = cv2.resize(patch, (_DCT_SIDE, _DCT_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    coefficients = cv2.dct(small)[:_KEEP, :_KEEP].ravel()[1:]
+    norm = float(np.linalg.norm(coefficients))
+    out = np.zeros(DESCRIPTOR_DIM, np.float32)
+    if norm > 1e-3:  # a flat picture has no descriptor: it matches nothing rather than everything
+        out[:63] = coefficients / norm
+    return out
+
+
+def frame_descriptors(grey_frames: np.ndarray) -> np.ndarray:
+    """Descriptors of whole frames: (n, h, w) uint8 grey to (n, 64) float32."""
+    h, w = grey_frames.shape[1:3]
+    y0, y1 = round(h * CORE_MARGIN), round(h * (1 - CORE_MARGIN))
+    x0, x1 = round(w * CORE_MARGIN), round(w * (1 - CORE_MARGIN))
+    return np.stack([_dct_code(g[y0:y1, x0:x1]) for g in grey_frames]).astype(np.float32)
+
+
+def query_descriptor(grey_query: np.ndarray, placement: Placement) -> np.ndarray:
+    """Descriptor of the original frame's core, cut out of a query under a crop hypothesis.
+
+    Args:
+        grey_query: The query picture (already trimmed of borders), grey uint8.
+        placement: Where the query sits in the original frame.
+
+    Returns:
+        (64,) float32; all zeros when the core does not lie inside the query.
+    """
+    h, w = grey_query.shape
+    s = placement.scale
+    left, right = (CORE_MARGIN - placement.x) / s, (1 - CORE_MARGIN - placement.x) / s
+    top, bottom = (CORE_MARGIN - placement.y) / s, (1 - CORE_MARGIN - placement.y) / s
+    if left < -0.02 or top < -0.02 or right > 1.02 or bottom > 1.02:
+        return np.zeros(DESCRIPTOR_DIM, np.float32)
+    x0, x1 = max(0, round(left * w)), min(w, round(right * w))
+    y0, y1 = max(0, round(top * h)), min(h, round(bottom * h))
+    return _dct_code(grey_query[y0:y1, x0:x1])
+
+
+def mirrored(descriptors: np.ndarray) -> np.ndarray:
+    """Descriptors of the horizontally mirrored pictures (sign flip of odd horizontal frequencies)."""
+    out = descriptors.copy()
+    out[..., :63] *= _MIRROR_SIGNS
+    return out
+
+
+def placements(scales: tuple[float, ...], step: float) -> list[Placement]:
+    """Crop hypotheses: every scale, with the query's corner on a grid of ``step`` frame shares."""
+    found: list[Placement] = []
+    for scale in scales:
+        room = 1.0 - scale
+        offsets = np.linspace(0.0, room, max(1, round(room / step) + 1)) if room > 1e-6 else np.zeros(1)
+        found.extend(Placement(scale, float(x), float(y)) for y in offsets for x in offsets)
+    return found
+
+
+def match_score(query_thumb: np.ndarray, frame_thumb: np.ndarray, scales: tuple[float, ...]) -> float:
+    """The finer check: best normalised correlation of the query inside a stored thumbnail.
+
+    The query, scaled to each hypothesised share of the frame, slides over the thumbnail at every
+    whole-pixel offset (OpenCV template matching), so the crop position need not be known. Its
+    centre (``SHIFT_MARGIN`` trimmed) slides too, which absorbs a few percent of camera pan
+    between the query's frame and the nearest kept one.
+
+    Args:
+        query_thumb: The query in grey, float32, at the thumbnail's size.
+        frame_thumb: A thumbnail, float32.
+        scales: Shares of the frame the query may cover.
+
+    Returns:
+        Correlation in -1..1 (1: the same picture up to brightness and contrast).
+    """
+    height, width = frame_thumb.shape
+    best = -1.0
+    for scale in scales:
+        size = (max(8, round(width * scale)), max(8, round(height * scale)))
+        template = query_thumb if scale == 1.0 else cv2.resize(query_thumb, size, interpolation=cv2.INTER_AREA)
+        mx, my = round(size[0] * SHIFT_MARGIN), round(size[1] * SHIFT_MARGIN)
+        for part in (template, template[my:-my, mx:-mx]):
+            if float(part.std()) < 1.0:
+                continue
+            result = cv2.matchTemplate(frame_thumb, part, cv2.TM_CCOEFF_NORMED)
+            best = max(best, float(np.nan_to_num(result, nan=-1.0).max()))
+    return min(best, 1.0)

@@ -1,0 +1,235 @@
+"""Looking up a screenshot: regions, crop and mirror hypotheses, the finer check, merging.
+
+1. **Regions**: the whole query, the query with flat or blurred borders trimmed, and a pasted
+   screenshot's rectangle when one is found.
+2. **Candidates**: for each region, the descriptor of the original frame's core under the
+   no-crop hypothesis, and its mirror, fetch the nearest indexed frames. When the finer check
+   is not sure after that, crop hypotheses (the query covers 90 % or 80 % of the frame, corner
+   on a 5 % grid) fetch more.
+3. **Finer check**: the query's grey thumbnail slides over each candidate's stored thumbnail
+   (normalised correlation) at 64x36; candidates within ``TIE_SCORE`` of the best are checked
+   again at 128x72 (confetti, lip flaps and slow zooms are invisible at 64x36). The best value
+   is the hit's score, comparable across hypotheses.
+4. **Merging**: hits of one episode within ``merge_seconds`` are one hit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from animevid.config import SearchConfig
+from animevid.search._describe import (
+    COARSE_SIZE,
+    FULL,
+    THUMB_SIZE,
+    Placement,
+    grey,
+    match_score,
+    mirrored,
+    placements,
+    query_descriptor,
+)
+from animevid.search._normalize import find_pasted, trim_borders
+from animevid.search._store import SearchIndex
+
+SURE_SCORE = 0.96
+"""A first-round score this high skips the crop hypotheses. Lower, a zoomed neighbour of a cropped
+frame (seen at 0.92-0.95) stops the search before the crop hypothesis finds the frame itself
+(0.97-0.99)."""
+TIE_SCORE = 0.03
+"""Candidates this close to the best coarse score are checked again at full thumbnail size."""
+TIE_CHECKS = 8
+"""At most this many candidates get the full-size check."""
+CROP_PLACEMENTS = tuple(placements((0.9, 0.8), 0.05))
+"""Crop hypotheses of the second round (9 + 25)."""
+_WORK_WIDTH = 320
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One place in the library a query was found."""
+
+    episode_id: int
+    """The episode's catalog id."""
+    episode: str
+    """The episode file."""
+    frame: int
+    """The indexed frame that matched (0-based decode order)."""
+    seconds: float
+    """Its presentation time."""
+    until_seconds: float
+    """The matched picture shows until this time."""
+    score: float
+    """Match score, 0..1 (normalised correlation of the finer check)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "episode": self.episode,
+            "episode_id": self.episode_id,
+            "seconds": round(self.seconds, 3),
+            "until_seconds": round(self.until_seconds, 3),
+            "frame": self.frame,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits for one query, best first, and whether the best is a confident match."""
+
+    hits: tuple[SearchHit, ...]
+    """Hits, best first."""
+    threshold: float
+    """Score below which the best hit is not a confident match."""
+
+    @property
+    def confident(self) -> bool:
+        """The best hit scores at least ``threshold``."""
+        return bool(self.hits) and self.hits[0].score >= self.threshold
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"results": [...], "confident", "threshold"}``."""
+        return {
+            "results": [h.as_dict() for h in self.hits],
+            "confident": self.confident,
+            "threshold": self.threshold,
+        }
+
+
+@dataclass(frozen=True)
+class _Region:
+    """One guess of where the picture is inside the query."""
+
+    grey: np.ndarray
+    coarse: np.ndarray
+    """Float32 grey at COARSE_SIZE."""
+    fine: np.ndarray
+    """Float32 grey at THUMB_SIZE."""
+
+    def thumb(self, size: tuple[int, int], flip: bool) -> np.ndarray:
+        """The region's thumbnail at a stored size, mirrored when asked."""
+        thumb = self.coarse if size == COARSE_SIZE else self.fine
+        return np.ascontiguousarray(thumb[:, ::-1]) if flip else thumb
+
+
+def _region(picture: np.ndarray) -> _Region:
+    coarse = cv2.resize(picture, COARSE_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    fine = cv2.resize(picture, THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return _Region(picture, coarse, fine)
+
+
+def query_regions(rgb: np.ndarray) -> list[_Region]:
+    """The whole query and the rectangles the border and paste finders propose."""
+    g = grey(rgb)
+    h, w = g.shape
+    if w > _WORK_WIDTH:
+        g = cv2.resize(g, (_WORK_WIDTH, max(8, round(h * _WORK_WIDTH / w))), interpolation=cv2.INTER_AREA)
+    regions, seen = [_region(g)], [(0, 0, g.shape[1], g.shape[0])]
+    for finder in (trim_borders, find_pasted):
+        box = finder(g)
+        if box is None or any(max(abs(a - b) for a, b in zip(box, s, strict=True)) <= 2 for s in seen):
+            continue
+        x0, y0, x1, y1 = box
+        if x1 - x0 >= 16 and y1 - y0 >= 9:
+            regions.append(_region(g[y0:y1, x0:x1]))
+            seen.append(box)
+    return regions
+
+
+_Candidate = tuple[float, int, bool, float]
+"""(descriptor score, region, mirrored, scale)."""
+
+
+def _candidates(
+    index: SearchIndex, regions: list[_Region], hypotheses: tuple[Placement, ...], k: int
+) -> dict[int, _Candidate]:
+    keys, codes = [], []
+    for r, region in enumerate(regions):
+        for placement in hypotheses:
+            code = query_descriptor(region.grey, placement)
+            if code.any():
+                keys += [(r, False, placement.scale), (r, True, placement.scale)]
+                codes += [code, mirrored(code)]
+    found: dict[int, _Candidate] = {}
+    if not codes:
+        return found
+    scores, ids = index.search(np.stack(codes), k)
+    for (r, flip, scale), row_scores, row_ids in zip(keys, scores, ids, strict=True):
+        for score, vid in zip(row_scores, row_ids, strict=True):
+            if vid >= 0 and (vid not in found or score > found[vid][0]):
+                found[int(vid)] = (float(score), r, flip, scale)
+    return found
+
+
+def _coarse(
+    index: SearchIndex, regions: list[_Region], found: dict[int, _Candidate], count: int
+) -> dict[int, tuple[float, _Candidate]]:
+    """The finer check at 64x36 on the ``count`` candidates with the best descriptor scores."""
+    best = sorted(found.items(), key=lambda item: -item[1][0])[:count]
+    checked = {}
+    for vid, candidate in best:
+        _, r, flip, scale = candidate
+        stored = cv2.resize(index.thumbnail(vid), COARSE_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+        checked[vid] = (max(0.0, match_score(regions[r].thumb(COARSE_SIZE, flip), stored, _scales(scale))), candidate)
+    return checked
+
+
+def _break_ties(
+    index: SearchIndex, regions: list[_Region], checked: dict[int, tuple[float, _Candidate]]
+) -> dict[int, float]:
+    """Scores; the candidates within ``TIE_SCORE`` of the best are scored again at 128x72."""
+    scores = {vid: score for vid, (score, _) in checked.items()}
+    top = max(scores.values(), default=0.0)
+    ties = sorted((v for v, s in scores.items() if s >= top - TIE_SCORE), key=lambda v: -scores[v])[:TIE_CHECKS]
+    if len(ties) > 1:
+        for vid in ties:
+            _, r, flip, scale = checked[vid][1]
+            stored = index.thumbnail(vid).astype(np.float32)
+            scores[vid] = max(0.0, match_score(regions[r].thumb(THUMB_SIZE, flip), stored, _scales(scale)))
+    return scores
+
+
+def _scales(scale: float) -> tuple[float, ...]:
+    return tuple(sorted({min(1.0, scale + d) for d in (-0.05, 0.0, 0.05)}, reverse=True))
+
+
+def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> dict[int, float]:
+    """Score the indexed frames that could be the query picture.
+
+    Args:
+        index: The open search index.
+        rgb: (h, w, 3) uint8 RGB query.
+        config: Search options.
+
+    Returns:
+        Vector id -> finer-check score (0..1) for every candidate checked.
+    """
+    regions = query_regions(rgb)
+    checked = _coarse(index, regions, _candidates(index, regions, (FULL,), config.neighbours), config.rerank)
+    if max((score for score, _ in checked.values()), default=0.0) < SURE_SCORE:
+        more = _candidates(index, regions, CROP_PLACEMENTS, config.neighbours)
+        for vid, (score, candidate) in _coarse(index, regions, more, config.rerank).items():
+            if score > checked.get(vid, (-1.0, candidate))[0]:  # keep each frame's best hypothesis
+                checked[vid] = (score, candidate)
+    return _break_ties(index, regions, checked)
+
+
+def merge_hits(
+    index: SearchIndex, scored: dict[int, float], *, top: int, merge_seconds: float
+) -> list[tuple[int, float]]:
+    """Best hits first, keeping one per episode and ``merge_seconds`` window."""
+    kept: list[tuple[int, float]] = []
+    for vid, score in sorted(scored.items(), key=lambda item: -item[1]):
+        ref = index.ref(vid)
+        near = (index.ref(k) for k, _ in kept)
+        if any(o.episode_id == ref.episode_id and abs(o.pts_seconds - ref.pts_seconds) < merge_seconds for o in near):
+            continue
+        kept.append((vid, score))
+        if len(kept) == top:
+            break
+    return kept

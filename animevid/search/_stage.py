@@ -1,0 +1,133 @@
+"""The frame-descriptor stage: picks the frames worth indexing on the one decode pass."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from animevid.decode import FrameBatch
+from animevid.search._describe import COARSE_SIZE, frame_descriptors, grey, thumbnails
+from animevid.stages import STAGES, Stage
+
+
+@dataclass(frozen=True)
+class IndexedFrame:
+    """One frame kept for search, with what is stored about it."""
+
+    frame_index: int
+    """The frame (0-based decode order)."""
+    pts_seconds: float
+    """Its presentation time."""
+    descriptor: np.ndarray
+    """(64,) float32 L2-normalised descriptor of the frame's core."""
+    thumbnail: np.ndarray
+    """(72, 128) uint8 grey thumbnail for the finer check."""
+
+
+@dataclass(frozen=True)
+class EpisodeFrames:
+    """Every frame of one episode kept for search, as arrays (what the index stores)."""
+
+    frames: np.ndarray
+    """(n,) int64 frame indices, increasing."""
+    seconds: np.ndarray
+    """(n,) float64 presentation times."""
+    until_seconds: np.ndarray
+    """(n,) float64: the picture (up to small changes) shows until this time, the next kept frame's."""
+    descriptors: np.ndarray
+    """(n, 64) float32 descriptors."""
+    thumbnails: np.ndarray
+    """(n, 72, 128) uint8 grey thumbnails."""
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @classmethod
+    def from_records(cls, records: Sequence[IndexedFrame], end_seconds: float) -> EpisodeFrames:
+        """Gather a stage's records; ``end_seconds`` (the episode's length) closes the last span."""
+        seconds = np.array([r.pts_seconds for r in records], np.float64)
+        until = np.append(seconds[1:], max(end_seconds, seconds[-1]) if len(seconds) else end_seconds)
+        return cls(
+            frames=np.array([r.frame_index for r in records], np.int64),
+            seconds=seconds,
+            until_seconds=until[: len(seconds)],
+            descriptors=np.stack([r.descriptor for r in records]) if records else np.zeros((0, 64), np.float32),
+            thumbnails=np.stack([r.thumbnail for r in records]) if records else np.zeros((0, 72, 128), np.uint8),
+        )
+
+
+@STAGES.register("frame-descriptors")
+class FrameDescriptorStage(Stage):
+    """Keep the frames a screenshot could come from and describe them for search.
+
+    A frame is kept when its thumbnail correlates less than ``keep_correlation`` with the last
+    kept one and ``min_gap_seconds`` passed (a new picture, or a move that a screenshot would no
+    longer match), at once when it correlates less than ``cut_correlation`` (a cut: every shot's
+    first frame is kept), or when anything beyond encoder noise changed and ``max_gap_seconds``
+    passed (places a hit within a second in slow scenes). Exact repeats of a held drawing are never
+    kept: the kept frame's span simply grows. Descriptors are computed with OpenCV on the CPU
+    (torch is 10-20x slower on frames this small).
+
+    Args:
+        device: Device the batches arrive on (frames are copied to the CPU).
+        keep_correlation: Correlation with the last kept thumbnail below which a frame is new.
+        cut_correlation: Correlation below which a frame is kept whatever the gap.
+        noise_levels: Change of the most-changed 4x4 thumbnail block (0..255) below which the
+            picture counts as held.
+        min_gap_seconds: Least time between two kept frames (bounds vectors per second in action).
+        max_gap_seconds: Most time between two kept frames while anything changes.
+    """
+
+    name = "frame-descriptors"
+
+    def __init__(
+        self,
+        *,
+        device: str | torch.device = "cpu",
+        keep_correlation: float = 0.9,
+        cut_correlation: float = 0.5,
+        noise_levels: float = 2.5,
+        min_gap_seconds: float = 0.1,
+        max_gap_seconds: float = 0.5,
+    ) -> None:
+        super().__init__(device=device)
+        self.keep_correlation, self.cut_correlation = keep_correlation, cut_correlation
+        self.noise_levels = noise_levels
+        self.min_gap_seconds, self.max_gap_seconds = min_gap_seconds, max_gap_seconds
+        self._last: np.ndarray | None = None
+        self._last_unit = np.zeros(0, np.float32)
+        self._last_seconds = -1e9
+
+    def process(self, batch: FrameBatch) -> Sequence[IndexedFrame]:
+        """The kept frames of ``batch``, with descriptors and thumbnails."""
+        greys = grey(batch.frames.cpu().numpy())
+        fine = thumbnails(greys)
+        thumbs = thumbnails(fine, COARSE_SIZE)
+        flat = thumbs.reshape(len(thumbs), -1).astype(np.float32)
+        flat -= flat.mean(axis=1, keepdims=True)
+        flat /= np.linalg.norm(flat, axis=1, keepdims=True) + 1e-3
+        kept = [i for i in range(len(thumbs)) if self._keep(thumbs[i], flat[i], float(batch.pts_seconds[i]))]
+        if not kept:
+            return []
+        descriptors = frame_descriptors(greys[kept])
+        return [
+            IndexedFrame(int(batch.frame_indices[i]), float(batch.pts_seconds[i]), descriptors[j], fine[i])
+            for j, i in enumerate(kept)
+        ]
+
+    def _keep(self, thumb: np.ndarray, unit: np.ndarray, seconds: float) -> bool:
+        if self._last is not None:
+            gap = seconds - self._last_seconds
+            correlation = float(unit @ self._last_unit)
+            diff = np.abs(thumb.astype(np.int16) - self._last).astype(np.float32)
+            moved = float(diff.reshape(9, 4, 16, 4).mean(axis=(1, 3)).max()) > self.noise_levels
+            keep = correlation < self.cut_correlation and moved
+            keep |= correlation < self.keep_correlation and moved and gap >= self.min_gap_seconds - 1e-6
+            keep |= moved and gap >= self.max_gap_seconds - 1e-6
+            if not keep:
+                return False
+        self._last, self._last_unit, self._last_seconds = thumb.astype(np.int16), unit, seconds
+        return True
