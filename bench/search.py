@@ -1,0 +1,379 @@
+"""Find any frame: top-1 accuracy per screenshot distortion, ours against a trace.moe-style baseline;
+confidence threshold calibration; index build time, size and latency grown to 1M vectors.
+
+Usage: python bench/search.py [--queries 200] [--seeds 1,2] [--seconds 60] [--vectors 1000000] [--json OUT]
+
+Library: every video in ../shared/data/real/video/ (skipped with a message when absent) plus synthetic
+episodes (seeds --seeds, --seconds long), indexed with `index_episodes` into a temporary library.
+
+Queries: --queries source frames drawn with a seeded generator uniformly over every frame of the library
+(decoded at 640 px wide, the frame numbers and times the pipeline uses), each distorted once by every type
+(animevid/search/_distort.py: jpeg, downscale-320, crop-10, crop-20, letterbox, blurred-border, mirror,
+subtitle, colour-shift, pasted). Blank source frames (grey standard deviation < 8 levels: black, white,
+fades, flashes; nothing to find) are not drawn. A hit is right ("ours %") when it names the query's episode
+and lies within +-1 s of the query's time, or when the frame it names shows the same picture as the query's
+frame within 1 s of the hit (mean absolute grey difference < 2 levels at 128x72): a held drawing, a loop or a
+lip-flap cycle repeats its picture exactly, as OP, ED and recaps do across episodes, and any of its showings is a
+right answer. The baseline is scored by the same rules. "ours +-1s" counts the time rule alone.
+
+Baseline: the MPEG-7 colour layout descriptor (33 numbers, L2, exact) of *every* decoded frame, as
+trace.moe indexes it; the query's colour layout, top-1.
+
+Confidence: out-of-library queries are frames of a synthetic episode of another series and the real
+still images in ../shared/data/real/images, each distorted by a random type. The score distributions of
+in-library (best hit) and out-of-library queries are printed with the false-accept and false-reject rates
+at a range of thresholds and at the configured one.
+
+Scale: the index is grown to --vectors with *synthetic vectors*: the library's own descriptors, perturbed
+with Gaussian noise and re-normalised, plus random unit vectors (the latency of FAISS depends on the
+dimension and the count, not on the videos). Build time (IVF-PQ training + adding), index bytes per
+indexed hour of video (from the library's measured kept frames per hour) and single-query latency p50/p99
+(one 64-number descriptor, nprobe from the config, 1 thread and all threads) on the CPU are printed. The
+whole-query latency (regions, hypotheses, finer check) is measured on the real library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import faiss
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from animevid.config import Config, DecodeConfig, SearchConfig  # noqa: E402
+from animevid.decode import open_video  # noqa: E402
+from animevid.pipeline import index_episodes  # noqa: E402
+from animevid.search import FrameDescriptorStage, SearchIndex, color_layout, load_image, search_image  # noqa: E402
+from animevid.search._distort import DISTORTIONS  # noqa: E402
+from animevid.search._faiss import IndexKind  # noqa: E402
+from animevid.synth import generate_episode  # noqa: E402
+
+REAL = ROOT.parent / "shared/data/real"
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".gif"}
+
+
+def build_library(work: Path, seeds: list[int], seconds: float) -> tuple[Path, list[Path], dict[str, float]]:
+    """Index real clips and synthetic episodes; time the descriptor stage per frame."""
+    videos = (
+        sorted(p for p in (REAL / "video").glob("*") if p.suffix in VIDEO_SUFFIXES) if (REAL / "video").is_dir() else []
+    )
+    if not videos:
+        print(f"real clips not found in {REAL / 'video'}: synthetic episodes only")
+    videos += [generate_episode(work / "synth", seed=s, seconds=seconds).mp4 for s in seeds]
+    spent = {"seconds": 0.0, "frames": 0.0}
+    original = FrameDescriptorStage.process
+
+    def timed(self: FrameDescriptorStage, batch: Any) -> Any:
+        started = time.perf_counter()
+        out = original(self, batch)
+        spent["seconds"] += time.perf_counter() - started
+        spent["frames"] += len(batch)
+        return out
+
+    FrameDescriptorStage.process = timed  # type: ignore[method-assign]
+    library = work / "library"
+    started = time.perf_counter()
+    results = index_episodes(videos, library=library, config=Config(device="cpu"))
+    spent["index_seconds"] = time.perf_counter() - started
+    FrameDescriptorStage.process = original  # type: ignore[method-assign]
+    failed = [r for r in results if r.status != "indexed"]
+    if failed:
+        raise SystemExit(f"indexing failed: {[(str(r.path), r.error) for r in failed]}")
+    return library, videos, spent
+
+
+def decode_sources(
+    videos: list[Path], count: int, rng: np.random.Generator
+) -> tuple[list[dict[str, Any]], np.ndarray, list[tuple[int, float]], dict[tuple[int, int], np.ndarray]]:
+    """Pick ``count`` frames uniformly over all frames; also every frame's colour layout (the baseline)."""
+    config = DecodeConfig(analysis_width=640, interpolation="area", prefetch_batches=0)
+    frames_seen: dict[tuple[int, int], np.ndarray] = {}
+    candidates: list[dict[str, Any]] = []
+    layouts, layout_refs = [], []
+    for episode, video in enumerate(videos):
+        for batch in open_video(video, config=config).batches():
+            for i, rgb in enumerate(batch.frames.numpy()):
+                frame, seconds = int(batch.frame_indices[i]), float(batch.pts_seconds[i])
+                layouts.append(color_layout(rgb))
+                layout_refs.append((episode, seconds))
+                small = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (128, 72), interpolation=cv2.INTER_AREA)
+                frames_seen[(episode, frame)] = small
+                candidates.append({"episode": episode, "frame": frame, "seconds": seconds})
+    usable = [c for c in candidates if frames_seen[(c["episode"], c["frame"])].std() >= 8.0]
+    print(f"{len(candidates) - len(usable)} of {len(candidates)} frames are blank and never drawn as queries")
+    picks = sorted(rng.choice(len(usable), count, replace=False).tolist())
+    sources = [usable[p] for p in picks]
+    for source in sources:  # decode the picked frames again at full analysis size (only those are kept)
+        source["rgb"] = None
+    wanted = {(s["episode"], s["frame"]): s for s in sources}
+    for episode, video in enumerate(videos):
+        if not any(e == episode for e, _ in wanted):
+            continue
+        for batch in open_video(video, config=config).batches():
+            for i, rgb in enumerate(batch.frames.numpy()):
+                if (episode, int(batch.frame_indices[i])) in wanted:
+                    wanted[(episode, int(batch.frame_indices[i]))]["rgb"] = rgb
+    return sources, np.stack(layouts), layout_refs, frames_seen
+
+
+def evaluate(
+    library: Path,
+    videos: list[Path],
+    sources: list[dict[str, Any]],
+    layouts: np.ndarray,
+    layout_refs: list[tuple[int, float]],
+    frames_seen: dict[tuple[int, int], np.ndarray],
+    rng: np.random.Generator,
+    config: SearchConfig,
+) -> dict[str, Any]:
+    index = SearchIndex.in_library(library, config=config)
+    baseline = faiss.IndexFlatL2(layouts.shape[1])
+    baseline.add(layouts)
+    names = [str(v.resolve()) for v in videos]
+    fps = [open_video(v).info.fps_float for v in videos]
+    rows, in_scores, latencies = {}, [], []
+    for name, distort in DISTORTIONS.items():
+        ours = {"strict": 0, "right": 0}
+        base = 0
+        failures: list[tuple[Any, ...]] = []
+        for source in sources:
+            query = distort(source["rgb"], rng)
+            started = time.perf_counter()
+            result = search_image(query, library=library, index=index, config=config, top=1)
+            latencies.append(time.perf_counter() - started)
+            hit = result.hits[0] if result.hits else None
+            same = hit is not None and hit.episode == names[source["episode"]]
+            t = source["seconds"]
+            strict = hit is not None and same and abs(hit.seconds - t) <= 1.0
+            picture = frames_seen[(source["episode"], source["frame"])].astype(np.float32)
+            hit_episode = names.index(hit.episode) if hit is not None and hit.episode in names else -1
+            same_picture = hit is not None and _shows(frames_seen, hit_episode, hit.seconds, picture, fps)
+            right = strict or same_picture
+            ours["strict"] += strict
+            ours["right"] += right
+            if hit is not None and right:
+                in_scores.append(hit.score)
+            elif len(failures) < 3 and not right:
+                failures.append(
+                    (
+                        Path(names[source["episode"]]).name,
+                        round(t, 2),
+                        hit and Path(hit.episode).name,
+                        hit and round(hit.seconds, 2),
+                        hit and round(hit.score, 3),
+                    )
+                )
+            _, ids = baseline.search(color_layout(query)[None], 1)
+            episode, seconds = layout_refs[int(ids[0, 0])]
+            base_picture = _shows(frames_seen, episode, seconds, picture, fps)
+            base += (episode == source["episode"] and abs(seconds - t) <= 1.0) or base_picture
+        n = len(sources)
+        rows[name] = {
+            "queries": n,
+            "ours": ours["right"] / n,
+            "ours_strict": ours["strict"] / n,
+            "baseline": base / n,
+            "failures": failures,
+        }
+        print(
+            f"{name:>15} {n:>6} {100 * ours['right'] / n:>9.1f} {100 * ours['strict'] / n:>9.1f} "
+            f"{100 * base / n:>9.1f}   {failures[:2] if failures else ''}",
+            flush=True,
+        )
+    lat = np.array(latencies) * 1000
+    return {
+        "distortions": rows,
+        "in_scores": in_scores,
+        "query_ms_p50": float(np.percentile(lat, 50)),
+        "query_ms_p99": float(np.percentile(lat, 99)),
+    }
+
+
+def _shows(
+    frames_seen: dict[tuple[int, int], np.ndarray], episode: int, seconds: float, picture: np.ndarray, fps: list[float]
+) -> bool:
+    """Whether ``episode`` shows ``picture`` (mean grey difference < 2 levels) within 1 s of ``seconds``."""
+    if episode < 0:
+        return False
+    centre, radius = round(seconds * fps[episode]), round(fps[episode])
+    near = (frames_seen.get((episode, f)) for f in range(centre - radius, centre + radius + 1))
+    return any(g is not None and float(np.abs(g - picture).mean()) < 2.0 for g in near)
+
+
+def foreign_queries(work: Path, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Pictures that are not in the library: another series' episode and real still images."""
+    episode = generate_episode(work / "foreign", seed=3, seconds=30.0, series_seed=9).mp4
+    config = DecodeConfig(analysis_width=640, interpolation="area", prefetch_batches=0)
+    frames = [f for b in open_video(episode, config=config).batches() for f in b.frames.numpy()]
+    pictures = [frames[i] for i in rng.choice(len(frames), min(count, len(frames)), replace=False)]
+    if (REAL / "images").is_dir():
+        pictures += [load_image(p) for p in sorted((REAL / "images").glob("*.png"))]
+    kinds = list(DISTORTIONS.values())
+    return [kinds[int(rng.integers(len(kinds)))](p, rng) for p in pictures]
+
+
+def calibrate(library: Path, in_scores: list[float], foreign: list[np.ndarray], config: SearchConfig) -> dict[str, Any]:
+    index = SearchIndex.in_library(library, config=config)
+    out_scores = []
+    for picture in foreign:
+        result = search_image(picture, library=library, index=index, config=config, top=1)
+        out_scores.append(result.hits[0].score if result.hits else 0.0)
+    inside, outside = np.array(in_scores), np.array(out_scores)
+    pct = [1, 5, 25, 50, 75, 95, 99]
+    print(
+        f"\nscores of right hits (in-library, n={len(inside)}): "
+        + " ".join(f"p{p}={np.percentile(inside, p):.3f}" for p in pct)
+    )
+    print(
+        f"scores of out-of-library queries (n={len(outside)}): "
+        + " ".join(f"p{p}={np.percentile(outside, p):.3f}" for p in pct)
+    )
+    table = {}
+    for threshold in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, config.threshold):
+        far, frr = float((outside >= threshold).mean()), float((inside < threshold).mean())
+        table[f"{threshold:.2f}"] = {"false_accept": far, "false_reject": frr}
+    for label, rates in sorted(table.items()):
+        mark = "  <- configured" if float(label) == config.threshold else ""
+        print(
+            f"threshold {label}: false-accept {100 * rates['false_accept']:.1f} %, "
+            f"false-reject {100 * rates['false_reject']:.1f} %{mark}"
+        )
+    return {"in_scores": inside.tolist(), "out_scores": outside.tolist(), "rates": table}
+
+
+def scale(
+    library: Path, target: int, config: SearchConfig, vectors_per_hour: float, rng: np.random.Generator
+) -> dict[str, Any]:
+    index = SearchIndex.in_library(library, config=config)
+    real = np.concatenate([index.episode(e).descriptors for e in index.episode_ids()])
+    half = target // 2
+    perturbed = real[rng.integers(0, len(real), half)] + rng.normal(0, 0.08, (half, real.shape[1])).astype(np.float32)
+    noise = rng.normal(0, 1, (target - half, real.shape[1])).astype(np.float32)
+    vectors = np.concatenate([perturbed, noise])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    kind: IndexKind = "exact" if target <= config.exact_max_vectors else "ivfpq"
+    started = time.perf_counter()
+    built = index.build(vectors, kind)
+    trained = time.perf_counter() - started
+    built.add_with_ids(vectors, np.arange(target, dtype=np.int64))
+    build_seconds = time.perf_counter() - started
+    size = len(faiss.serialize_index(built))
+    hours = target / vectors_per_hour
+    thumbs_per_hour = vectors_per_hour * (36 * 64 + 64 * 4 + 24)
+    ivf = faiss.try_extract_index_ivf(built)
+    if ivf is not None:
+        ivf.nprobe = config.nprobe
+    queries = real[rng.integers(0, len(real), 300)] + rng.normal(0, 0.05, (300, real.shape[1])).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    out: dict[str, Any] = {
+        "vectors": target,
+        "kind": kind,
+        "train_seconds": trained,
+        "build_seconds": build_seconds,
+        "index_bytes": size,
+        "index_bytes_per_hour": size / hours,
+        "episode_files_bytes_per_hour": thumbs_per_hour,
+    }
+    for threads in (1, faiss.omp_get_max_threads()):
+        faiss.omp_set_num_threads(threads)
+        times = []
+        for q in queries:
+            started = time.perf_counter()
+            built.search(q[None], 8)
+            times.append(time.perf_counter() - started)
+        ms = np.array(times[20:]) * 1000
+        out[f"p50_ms_{threads}t"], out[f"p99_ms_{threads}t"] = (
+            float(np.percentile(ms, 50)),
+            float(np.percentile(ms, 99)),
+        )
+    for batch in (6, 204):  # one image: no-crop round (3 regions x mirror), crop round (34 x 3 x 2)
+        times = []
+        for start in range(0, 300 - batch + 1, max(1, batch // 2))[:20]:
+            began = time.perf_counter()
+            built.search(queries[start : start + batch], 8)
+            times.append(time.perf_counter() - began)
+        out[f"batch{batch}_ms"] = 1000 * float(np.median(times))
+    exact = faiss.IndexFlatIP(real.shape[1])
+    exact.add(vectors)
+    _, truth = exact.search(queries, 1)
+    _, found = built.search(queries, 8)
+    out["recall_at_8"] = float(np.mean([truth[i, 0] in found[i] for i in range(len(queries))]))
+    print(
+        f"\n{target} vectors ({kind}, {config.pq_bytes} B codes, nprobe {config.nprobe}): build {build_seconds:.1f} s "
+        f"(training {trained:.1f} s); index {size / 1e6:.1f} MB = {size / hours / 1e6:.2f} MB per indexed hour "
+        f"({vectors_per_hour:.0f} vectors/hour) + {thumbs_per_hour / 1e6:.1f} MB/hour of episode files (thumbnails)"
+    )
+    print(
+        f"single-descriptor latency: 1 thread p50 {out['p50_ms_1t']:.2f} ms p99 {out['p99_ms_1t']:.2f} ms; "
+        f"{faiss.omp_get_max_threads()} threads p50 {out[f'p50_ms_{threads}t']:.2f} ms "
+        f"p99 {out[f'p99_ms_{threads}t']:.2f} ms; "
+        f"recall@8 of the exact nearest {100 * out['recall_at_8']:.1f} %; one image's batch of 6 descriptors "
+        f"{out['batch6_ms']:.2f} ms, of 204 (crop round) {out['batch204_ms']:.1f} ms"
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", type=int, default=200, help="source frames (each distorted by every type)")
+    parser.add_argument("--seeds", default="1,2", help="synthetic episode seeds")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each synthetic episode")
+    parser.add_argument("--foreign", type=int, default=150, help="out-of-library frames of a foreign episode")
+    parser.add_argument("--vectors", type=int, default=1_000_000, help="grow the index to this many vectors (0: skip)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the query generator")
+    parser.add_argument("--json", type=Path, help="write every number here")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    config = SearchConfig()
+    report: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="animevid-bench-search-") as tmp:
+        work = Path(tmp)
+        library, videos, spent = build_library(work, [int(s) for s in args.seeds.split(",")], args.seconds)
+        index = SearchIndex.in_library(library, config=config)
+        kept = index.count
+        hours = sum(float(index.episode(e).until_seconds[-1]) for e in index.episode_ids()) / 3600
+        print(
+            f"library: {len(videos)} videos, {spent['frames']:.0f} frames, {kept} kept frames "
+            f"({kept / hours / 3600:.2f} per second); "
+            f"descriptor stage {1000 * spent['seconds'] / spent['frames']:.3f} ms/frame; "
+            f"indexing {spent['index_seconds']:.1f} s"
+        )
+        report["library"] = {
+            "videos": len(videos),
+            "frames": spent["frames"],
+            "kept": kept,
+            "hours": hours,
+            "stage_ms_per_frame": 1000 * spent["seconds"] / spent["frames"],
+        }
+        sources, layouts, layout_refs, frames_seen = decode_sources(videos, args.queries, rng)
+        print(
+            f"\n{'distortion':>15} {'queries':>6} {'ours %':>9} {'ours +-1s':>9} "
+            f"{'colour-layout %':>9}   (first misses)"
+        )
+        report["accuracy"] = evaluate(library, videos, sources, layouts, layout_refs, frames_seen, rng, config)
+        print(
+            f"whole-query latency on this library: p50 {report['accuracy']['query_ms_p50']:.1f} ms, "
+            f"p99 {report['accuracy']['query_ms_p99']:.1f} ms"
+        )
+        report["calibration"] = calibrate(
+            library, report["accuracy"].pop("in_scores"), foreign_queries(work, args.foreign, rng), config
+        )
+        if args.vectors:
+            report["scale"] = scale(library, args.vectors, config, kept / hours, rng)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    main()

@@ -1,0 +1,192 @@
+"""Find any frame: descriptors on the one pass, the FAISS index, screenshot, clip and dialogue search."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import av
+import cv2
+import faiss
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from animevid.catalog import Catalog
+from animevid.cli import app
+from animevid.config import Config, DecodeConfig, SearchConfig
+from animevid.decode import open_video
+from animevid.errors import SearchError
+from animevid.model import Episode, SubtitleLine
+from animevid.pipeline import index_episodes
+from animevid.search import SearchIndex, color_layout, fold_text, search_image, search_text
+from animevid.search._distort import DISTORTIONS
+from tests.conftest import real_file
+
+
+def _frames_at(path: Path, wanted: set[int], width: int = 320) -> dict[int, tuple[float, np.ndarray]]:
+    found = {}
+    for batch in open_video(path, config=DecodeConfig(analysis_width=width, prefetch_batches=0)).batches():
+        for i in range(len(batch)):
+            if int(batch.frame_indices[i]) in wanted:
+                found[int(batch.frame_indices[i])] = (float(batch.pts_seconds[i]), batch.frames[i].numpy())
+    return found
+
+
+@pytest.fixture(scope="module")
+def library(synth_episode, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 20 s synthetic episode indexed into a fresh library."""
+    folder = tmp_path_factory.mktemp("search-library")
+    [result] = index_episodes([synth_episode.mp4], library=folder, config=Config(device="cpu"))
+    assert result.status == "indexed", result.error
+    return folder
+
+
+@pytest.fixture(scope="module")
+def queries(synth_episode, library: Path) -> dict[int, tuple[float, np.ndarray]]:
+    """A few kept frames with detail (grey std >= 20) spread over the episode."""
+    kept = SearchIndex.in_library(library).episode(1)
+    detailed = [int(f) for f, t in zip(kept.frames, kept.thumbnails, strict=True) if np.asarray(t).std() >= 20]
+    picks = {detailed[i] for i in np.linspace(0, len(detailed) - 1, 5).astype(int)}
+    return _frames_at(synth_episode.mp4, picks)
+
+
+def test_descriptor_stage_keeps_few_frames_with_spans(library: Path, synth_episode) -> None:
+    kept = SearchIndex.in_library(library).episode(1)
+    frames = synth_episode.truth["frames"]
+    assert 0 < len(kept) < frames / 2  # held drawings are not kept again
+    assert np.all(np.diff(kept.frames) > 0) and np.all(kept.until_seconds >= kept.seconds)
+    assert kept.descriptors.shape == (len(kept), 64) and kept.thumbnails.shape == (len(kept), 72, 128)
+
+
+@pytest.mark.parametrize("name", list(DISTORTIONS))
+def test_distorted_frames_are_found_at_the_right_time(library: Path, queries, name: str) -> None:
+    rng = np.random.default_rng(5)
+    index = SearchIndex.in_library(library)
+    right = 0
+    for seconds, rgb in queries.values():
+        result = search_image(DISTORTIONS[name](rgb, rng), library=library, index=index, top=3)
+        right += bool(result.hits) and abs(result.hits[0].seconds - seconds) <= 1.0 and result.confident
+    assert right >= len(queries) - 1, f"{name}: {right} of {len(queries)} found"
+
+
+def test_a_foreign_picture_is_no_confident_match(library: Path) -> None:
+    rng = np.random.default_rng(1)
+    canvas = np.zeros((180, 320, 3), np.uint8)
+    for _ in range(12):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        centre = (int(rng.integers(0, 320)), int(rng.integers(0, 180)))
+        cv2.circle(canvas, centre, int(rng.integers(10, 60)), colour, -1)
+    result = search_image(canvas, library=library)
+    assert not result.confident
+    assert result.as_dict()["confident"] is False
+
+
+def test_add_and_remove_an_episode(library: Path, tmp_path: Path, queries) -> None:
+    copy = tmp_path / "lib"
+    shutil.copytree(library, copy)
+    index = SearchIndex.in_library(copy)
+    before = index.count
+    index.put_episode(42, index.episode(1))
+    assert index.count == 2 * before and index.episode_ids() == [1, 42]
+    _, rgb = next(iter(queries.values()))
+    episodes = {hit.episode_id for hit in search_image(rgb, library=copy, index=index, top=5).hits}
+    assert episodes == {1, 42}
+    index.put_episode(42, index.episode(1))  # re-indexing replaces, never duplicates
+    assert index.count == 2 * before
+    assert index.remove_episode(42) and not index.remove_episode(42)
+    reopened = SearchIndex.in_library(copy)
+    assert reopened.count == before
+    assert {hit.episode_id for hit in search_image(rgb, library=copy, index=reopened, top=5).hits} == {1}
+
+
+def test_exact_and_approximate_indexes_agree(library: Path) -> None:
+    config = SearchConfig(ivf_lists=64, nprobe=16)
+    index = SearchIndex.in_library(library, config=config)
+    own = index.episode(1).descriptors
+    rng = np.random.default_rng(0)
+    filler = rng.normal(0, 1, (12000, 64)).astype(np.float32)
+    vectors = np.concatenate([own, filler / np.linalg.norm(filler, axis=1, keepdims=True)])
+    ids = np.arange(len(vectors), dtype=np.int64)
+    exact, approximate = index.build(vectors, "exact"), index.build(vectors, "ivfpq")
+    exact.add_with_ids(vectors, ids)
+    approximate.add_with_ids(vectors, ids)
+    faiss.extract_index_ivf(approximate).nprobe = 16
+    _, a = exact.search(own, 1)
+    _, b = approximate.search(own, 8)  # the search fetches 8 per hypothesis, then checks them finely
+    assert np.mean([a[i, 0] in b[i] for i in range(len(own))]) >= 0.95
+
+
+def test_searching_a_library_without_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(SearchError, match="animevid index"):
+        search_image(np.zeros((90, 160, 3), np.uint8), library=tmp_path)
+
+
+def test_text_search_ignores_case_accents_and_width(tmp_path: Path) -> None:
+    lines = ["Un CAFÉ au lait, s'il vous plaît", "ＡＢＣ full width", "がっこうへ行こう", "我们走吧", "Straße"]
+    episode = Episode(
+        path=str(tmp_path / "ep.mkv"), content_hash="x" * 64, size_bytes=1, container="matroska", codec="h264",
+        width=320, height=180, fps=24.0, frames=240, duration_seconds=10.0,
+    )  # fmt: skip
+    subtitles = [SubtitleLine(start_seconds=i + 0.5, end_seconds=i + 1.0, text=t) for i, t in enumerate(lines)]
+    with Catalog.in_library(tmp_path) as catalog:
+        catalog.put_episode(episode, subtitle_lines=subtitles)
+    found = {
+        q: [h.text for h in search_text(q, library=tmp_path)]
+        for q in ("cafe", "Plait", "abc", "がっこう", "走吧", "strasse")
+    }
+    assert found["cafe"] == [lines[0]] and found["Plait"] == [lines[0]] and found["abc"] == [lines[1]]
+    assert found["がっこう"] == [lines[2]] and found["走吧"] == [lines[3]] and found["strasse"] == [lines[4]]
+    assert search_text("かっこう", library=tmp_path) == []  # kana voicing marks change the word
+    assert search_text("走吧", library=tmp_path)[0].frame == 84
+    assert fold_text("Ｃａｆé") == "cafe"
+
+
+def test_cli_json_and_html(library: Path, queries, tmp_path: Path) -> None:
+    seconds, rgb = next(iter(queries.values()))
+    shot = tmp_path / "shot.png"
+    cv2.imwrite(str(shot), cv2.cvtColor(DISTORTIONS["crop-10"](rgb, np.random.default_rng(0)), cv2.COLOR_RGB2BGR))
+    page = tmp_path / "hits.html"
+    runner = CliRunner()
+    done = runner.invoke(
+        app, ["search", str(shot), "--library", str(library), "--top", "2", "--json", "--html", str(page)]
+    )
+    assert done.exit_code == 0, done.output
+    data = json.loads(done.stdout)
+    best = data["results"][0]
+    assert set(best) >= {"episode", "seconds", "frame", "score"} and abs(best["seconds"] - seconds) <= 1.0
+    assert data["confident"] and page.read_text().count("<img") == 1 + len(data["results"])
+    missing = runner.invoke(app, ["search", str(shot), "--library", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "animevid index" in missing.output
+
+
+def test_a_short_clip_is_found_by_votes(library: Path, synth_episode, tmp_path: Path, queries) -> None:
+    start = min(queries)
+    frames = _frames_at(synth_episode.mp4, set(range(start, start + 24)))
+    clip = tmp_path / "clip.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for _, rgb in (frames[f] for f in sorted(frames)):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb[:, ::-1].copy(), format="rgb24")))
+        container.mux(stream.encode())
+    result = search_image(clip, library=library)
+    assert result.hits and abs(result.hits[0].seconds - queries[start][0]) <= 1.5
+
+
+def test_colour_layout_baseline_has_33_numbers() -> None:
+    picture = np.random.default_rng(0).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    assert color_layout(picture).shape == (33,)
+
+
+def test_a_real_clip_is_found(tmp_path: Path) -> None:
+    clip = real_file("video", "realesrgan_onepiece_demo.mp4")
+    [result] = index_episodes([clip], library=tmp_path, config=Config(device="cpu"))
+    assert result.status == "indexed"
+    frames = _frames_at(clip, {60, 150}, width=640)
+    rng = np.random.default_rng(3)
+    for seconds, rgb in frames.values():
+        found = search_image(DISTORTIONS["mirror"](DISTORTIONS["crop-10"](rgb, rng), rng), library=tmp_path)
+        hit = found.hits[0]  # a held picture is indexed once: the query's time lies in the hit's span
+        assert found.confident and hit.seconds - 1.0 <= seconds <= hit.until_seconds + 1.0
