@@ -28,6 +28,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/shots.py
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/scenes.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
