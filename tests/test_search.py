@@ -52,10 +52,12 @@ def queries(synth_episode, library: Path) -> dict[int, tuple[float, np.ndarray]]
     return _frames_at(synth_episode.mp4, picks)
 
 
-def test_descriptor_stage_keeps_few_frames_with_spans(library: Path, synth_episode) -> None:
+def test_descriptor_stage_keeps_new_pictures_only_with_spans(library: Path, synth_episode) -> None:
     kept = SearchIndex.in_library(library).episode(1)
-    frames = synth_episode.truth["frames"]
-    assert 0 < len(kept) < frames / 2  # held drawings are not kept again
+    same = synth_episode.truth["same_image_as_previous"]
+    new_pictures = sum(not s for s in same)
+    assert 0 < len(kept) <= new_pictures < len(same)
+    assert not any(same[f] for f in kept.frames if f > 0)  # a held drawing is never kept again
     assert np.all(np.diff(kept.frames) > 0) and np.all(kept.until_seconds >= kept.seconds)
     assert kept.descriptors.shape == (len(kept), 64) and kept.thumbnails.shape == (len(kept), 72, 128)
 
@@ -188,5 +190,10 @@ def test_a_real_clip_is_found(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     for seconds, rgb in frames.values():
         found = search_image(DISTORTIONS["mirror"](DISTORTIONS["crop-10"](rgb, rng), rng), library=tmp_path)
-        hit = found.hits[0]  # a held picture is indexed once: the query's time lies in the hit's span
-        assert found.confident and hit.seconds - 1.0 <= seconds <= hit.until_seconds + 1.0
+        hit = found.hits[0]
+        assert found.confident
+        if abs(hit.seconds - seconds) > 1.0:  # then the same drawing shown elsewhere (a lip-flap cycle comes round)
+            shown = _frames_at(clip, {hit.frame}, width=640)[hit.frame][1]
+            grey = [cv2.resize(cv2.cvtColor(p, cv2.COLOR_RGB2GRAY), (128, 72)).astype(np.float32) for p in (shown, rgb)]
+            # most of the picture is the same (a burned-in subtitle line may differ)
+            assert float(np.quantile(np.abs(grey[0] - grey[1]), 0.75)) < 3.0, (seconds, hit)

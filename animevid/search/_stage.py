@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from animevid.config import SearchConfig
 from animevid.decode import FrameBatch
 from animevid.search._describe import COARSE_SIZE, frame_descriptors, grey, thumbnails
 from animevid.stages import STAGES, Stage
@@ -67,8 +68,10 @@ class FrameDescriptorStage(Stage):
     kept one and ``min_gap_seconds`` passed (a new picture, or a move that a screenshot would no
     longer match), at once when it correlates less than ``cut_correlation`` (a cut: every shot's
     first frame is kept), or when anything beyond encoder noise changed and ``max_gap_seconds``
-    passed (places a hit within a second in slow scenes). Exact repeats of a held drawing are never
-    kept: the kept frame's span simply grows. Descriptors are computed with OpenCV on the CPU
+    passed. With the defaults (both gaps 0.03 s) every new picture is kept: a screenshot between two
+    kept frames of a lip flap or of an action shot on ones otherwise matches a look-alike a second
+    away. Exact repeats of a held drawing are never kept: the kept frame's span simply grows.
+    Descriptors are computed with OpenCV on the CPU
     (torch is 10-20x slower on frames this small).
 
     Args:
@@ -90,8 +93,8 @@ class FrameDescriptorStage(Stage):
         keep_correlation: float = 0.9,
         cut_correlation: float = 0.5,
         noise_levels: float = 2.5,
-        min_gap_seconds: float = 0.1,
-        max_gap_seconds: float = 0.5,
+        min_gap_seconds: float = SearchConfig.min_gap_seconds,
+        max_gap_seconds: float = SearchConfig.max_gap_seconds,
     ) -> None:
         super().__init__(device=device)
         self.keep_correlation, self.cut_correlation = keep_correlation, cut_correlation
