@@ -197,3 +197,11 @@ def test_a_real_clip_is_found(tmp_path: Path) -> None:
             grey = [cv2.resize(cv2.cvtColor(p, cv2.COLOR_RGB2GRAY), (128, 72)).astype(np.float32) for p in (shown, rgb)]
             # most of the picture is the same (a burned-in subtitle line may differ)
             assert float(np.quantile(np.abs(grey[0] - grey[1]), 0.75)) < 3.0, (seconds, hit)
+
+
+def test_a_frame_in_the_middle_of_a_taller_or_wider_picture_is_a_region() -> None:
+    from animevid.search._query import _centred_frame
+
+    assert _centred_frame(np.zeros((180, 320), np.uint8)) is None  # already 16:9
+    assert _centred_frame(np.zeros((320, 180), np.uint8)) == (0, 109, 180, 210)  # a vertical repost
+    assert _centred_frame(np.zeros((180, 400), np.uint8)) == (40, 0, 360, 180)  # pillarboxed

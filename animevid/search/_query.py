@@ -47,6 +47,8 @@ TIE_CHECKS = 8
 CROP_PLACEMENTS = tuple(placements((0.9, 0.8), 0.05))
 """Crop hypotheses of the second round (9 + 25)."""
 _WORK_WIDTH = 320
+FRAME_ASPECT = 16 / 9
+"""Shape of TV anime frames, for the centred-frame guess."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def query_regions(rgb: np.ndarray) -> list[_Region]:
     if w > _WORK_WIDTH:
         g = cv2.resize(g, (_WORK_WIDTH, max(8, round(h * _WORK_WIDTH / w))), interpolation=cv2.INTER_AREA)
     regions, seen = [_region(g)], [(0, 0, g.shape[1], g.shape[0])]
-    for finder in (trim_borders, find_pasted):
+    for finder in (trim_borders, find_pasted, _centred_frame):
         box = finder(g)
         if box is None or any(max(abs(a - b) for a, b in zip(box, s, strict=True)) <= 2 for s in seen):
             continue
@@ -139,6 +141,21 @@ def query_regions(rgb: np.ndarray) -> list[_Region]:
             regions.append(_region(g[y0:y1, x0:x1]))
             seen.append(box)
     return regions
+
+
+def _centred_frame(g: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The largest centred 16:9 box when the query is not 16:9 itself.
+
+    Vertical-video reposts and letterboxed screenshots put a TV frame in the middle of a taller or
+    wider picture; when the borders are too busy (a blurred copy of the frame) or the frame's own
+    edges too plain for the border finder, the shape of the query still says where the frame is.
+    """
+    h, w = g.shape
+    if abs(w / h - FRAME_ASPECT) <= 0.03 * FRAME_ASPECT:
+        return None
+    bw, bh = (w, round(w / FRAME_ASPECT)) if w / h < FRAME_ASPECT else (round(h * FRAME_ASPECT), h)
+    x0, y0 = (w - bw) // 2, (h - bh) // 2
+    return x0, y0, x0 + bw, y0 + bh
 
 
 _Candidate = tuple[float, int, bool, float]
