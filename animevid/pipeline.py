@@ -272,10 +272,7 @@ def _index_one(
         )
         stages = [FrameDiffStage(device=device), make_detector(config, device), animation, looks, search]
         records = run_pass(source, stages, progress=callback)
-    messages = [str(w.message) for w in caught if issubclass(w.category, TruncatedVideoWarning)]
-    for other in caught:  # not ours to keep: hand them on as if never caught
-        if not issubclass(other.category, TruncatedVideoWarning):
-            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    messages = _kept_warnings(caught, TruncatedVideoWarning)
     episode = _episode_record(path, digest, source)
     shots = records["shots"]
     fps = source.info.fps_float
@@ -300,6 +297,14 @@ def _index_one(
     kept = EpisodeFrames.from_records(records[search.name], episode.duration_seconds)
     SearchIndex.in_library(catalog.path.parent, config=config.search, device=device).put_episode(episode_id, kept)
     return IndexResult(path=path, status="indexed", episode_id=episode_id, frames=episode.frames, warnings=messages)
+
+
+def _kept_warnings(caught: list[warnings.WarningMessage], category: type[Warning]) -> list[str]:
+    """The messages of the caught warnings of ``category``; the others are handed on as if never caught."""
+    for other in caught:
+        if not issubclass(other.category, category):
+            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    return [str(w.message) for w in caught if issubclass(w.category, category)]
 
 
 def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
@@ -354,10 +359,7 @@ def episode_lines(
             lines = read_lines(source, track=track)
         except SubtitleError as exc:
             return [], {"source": what, "error": str(exc)}, [f"subtitles not used: {exc}"]
-    messages = [str(w.message) for w in caught if issubclass(w.category, SubtitleLineWarning)]
-    for other in caught:
-        if not issubclass(other.category, SubtitleLineWarning):
-            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    messages = _kept_warnings(caught, SubtitleLineWarning)
     cuts = cut_seconds(shots)
     aligned = align_lines(lines, cuts, fps=fps, config=config.subs)
     if not aligned.fit.reliable:  # keep the file's own clock; snapping alone is safe

@@ -120,7 +120,7 @@ def segment_scenes(
         if scene_cues(shots, looks, i, starts[-1], (speech, sound), cfg).total >= 1.0:
             starts.append(i)
     starts = _merge_montages(starts, shots, cfg.montage_seconds)
-    return [_scene(shots, a, b - 1) for a, b in zip(starts, [*starts[1:], len(shots)], strict=True)]
+    return [scene_of(shots, a, b - 1) for a, b in zip(starts, [*starts[1:], len(shots)], strict=True)]
 
 
 def scene_cues(
@@ -164,7 +164,8 @@ def _merge_montages(starts: list[int], shots: Sequence[Shot], seconds: float) ->
     return [s for k, s in enumerate(starts) if not (k and short[k] and short[k - 1] and shots[s].transition != "fade")]
 
 
-def _scene(shots: Sequence[Shot], first: int, last: int) -> Scene:
+def scene_of(shots: Sequence[Shot], first: int, last: int) -> Scene:
+    """The scene made of ``shots[first..last]`` (inclusive)."""
     return Scene(
         start_frame=shots[first].start_frame,
         end_frame=shots[last].end_frame,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from animevid.model import Scene, Shot, SubtitleLine
+from animevid.scenes._segment import scene_of
 from animevid.shots.evaluate import Score, score_cuts
 
 __all__ = [
@@ -84,14 +85,4 @@ def _scenes_from(shots: Sequence[Shot], starts: list[int]) -> list[Scene]:
         return []
     firsts = [0, *starts]
     lasts = [*(k - 1 for k in starts), len(shots) - 1]
-    return [
-        Scene(
-            start_frame=shots[a].start_frame,
-            end_frame=shots[b].end_frame,
-            start_seconds=shots[a].start_seconds,
-            end_seconds=shots[b].end_seconds,
-            first_shot=a,
-            last_shot=b,
-        )
-        for a, b in zip(firsts, lasts, strict=True)
-    ]
+    return [scene_of(shots, a, b) for a, b in zip(firsts, lasts, strict=True)]
