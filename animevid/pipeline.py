@@ -349,13 +349,14 @@ def episode_lines(
     """
     from animevid.subs import align_lines, cut_seconds, episode_subtitles, read_lines
 
-    found = (subs, None, f"file {subs.name}") if subs is not None else episode_subtitles(path)
-    if found is None:
-        return [], {"source": None}, []
-    source, track, what = found
+    what = f"file {subs.name}" if subs is not None else "its own track"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SubtitleLineWarning)
         try:
+            found = (subs, None, what) if subs is not None else episode_subtitles(path)
+            if found is None:
+                return [], {"source": None}, []
+            source, track, what = found
             lines = read_lines(source, track=track)
         except SubtitleError as exc:
             return [], {"source": what, "error": str(exc)}, [f"subtitles not used: {exc}"]
