@@ -39,8 +39,11 @@ def run_demo(out_dir: Path, *, config: Config, progress: ProgressFactory | None 
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     with Catalog.in_library(library) as catalog:
         row = catalog.episodes().set_index("episode_id").loc[result.episode_id]
+        stored = _stored(catalog, int(result.episode_id or 0))
+    checks = _checks(truth, row, probe(episode)) + _content_checks(truth, stored)
+    checks.append(_search_check(episode, truth, library, config))
     report = {
-        "checks": _checks(truth, row, probe(episode)),
+        "checks": checks,
         "decode": {"frames": result.frames, "seconds": round(result.seconds, 3)},
         "outputs": _outputs(episode, truth_path, library, out_dir),
     }
@@ -72,6 +75,56 @@ def _checks(truth: dict[str, Any], row: Any, info: Any) -> list[dict[str, Any]]:
         {"name": "held frames (repeat the previous image)", "truth": held_truth, "measured": decode["held_frames"]},
         {"name": "subtitle tracks in the mkv", "truth": 1, "measured": len(info.subtitle_tracks)},
     ]
+
+
+def _stored(catalog: Catalog, episode_id: int) -> dict[str, Any]:
+    return {
+        "shots": catalog.get_shots(episode_id),
+        "analyses": catalog.get_shot_analyses(episode_id),
+        "scenes": catalog.get_scenes(episode_id),
+        "lines": catalog.get_subtitle_lines(episode_id),
+    }
+
+
+def _content_checks(truth: dict[str, Any], stored: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the one pass found (shots, drawings, scenes) and the subtitles stored beside it."""
+    return [
+        {"name": "shots", "truth": len(truth["shots"]), "measured": len(stored["shots"])},
+        {
+            "name": "distinct drawings (sum over shots)",
+            "truth": sum(len(s["drawings"]) for s in truth["shots"]),
+            "measured": sum(a.drawings for a in stored["analyses"]),
+        },
+        {"name": "scenes", "truth": len(truth["scenes"]), "measured": len(stored["scenes"])},
+        {
+            "name": "subtitle lines (ep1.ass beside the episode)",
+            "truth": len(truth["subtitles"]),
+            "measured": len(stored["lines"]),
+        },
+    ]
+
+
+def _search_check(episode: Path, truth: dict[str, Any], library: Path, config: Config) -> dict[str, Any]:
+    """A frame from the middle of the longest shot, mirrored and cropped, searched for in the library."""
+    from animevid.decode import open_video
+    from animevid.search import search_image
+
+    shot = max(truth["shots"], key=lambda s: s["end_frame"] - s["start_frame"])
+    frame = (shot["start_frame"] + shot["end_frame"]) // 2
+    picture = next(
+        batch.frames[batch.frame_indices.tolist().index(frame)].cpu().numpy()
+        for batch in open_video(episode, config=config.decode).batches()
+        if frame in batch.frame_indices.tolist()
+    )
+    h, w = picture.shape[:2]
+    query = picture[h // 10 : h - h // 10, w // 10 : w - w // 10, :][:, ::-1].copy()  # 80 % crop, mirrored
+    result = search_image(query, library=library, config=config.search, top=1)
+    found = f"{result.hits[0].seconds:.2f}" if result.hits and result.confident else "no confident match"
+    return {
+        "name": "screenshot (cropped, mirrored) found at (s)",
+        "truth": f"{truth['pts_seconds'][frame]:.2f} +-1",
+        "measured": found,
+    }
 
 
 def _outputs(episode: Path, truth: Path, library: Path, out_dir: Path) -> dict[str, str]:

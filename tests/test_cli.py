@@ -123,6 +123,15 @@ def test_demo_reports_measurements_against_truth(tmp_path: Path) -> None:
         checks["held frames (repeat the previous image)"]["truth"]
         == checks["held frames (repeat the previous image)"]["measured"]
     )
+    for name in (
+        "shots",
+        "distinct drawings (sum over shots)",
+        "scenes",
+        "subtitle lines (ep1.ass beside the episode)",
+    ):
+        assert checks[name]["truth"] == checks[name]["measured"], checks[name]
+    found = checks["screenshot (cropped, mirrored) found at (s)"]
+    assert abs(float(found["measured"]) - float(found["truth"].split()[0])) <= 1.0, found
     assert Path(report["outputs"]["catalog"]).is_file()
     assert "outputs:" in result.stdout
 
