@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from animevid.config import Config, DecodeConfig, SearchConfig  # noqa: E402
 from animevid.decode import open_video  # noqa: E402
+from animevid.decode._probe import VIDEO_SUFFIXES  # noqa: E402
 from animevid.pipeline import index_episodes  # noqa: E402
 from animevid.search import FrameDescriptorStage, SearchIndex, color_layout, load_image, search_image  # noqa: E402
 from animevid.search._distort import DISTORTIONS  # noqa: E402
@@ -59,7 +60,6 @@ from animevid.search._faiss import IndexKind  # noqa: E402
 from animevid.synth import generate_episode  # noqa: E402
 
 REAL = ROOT.parent / "shared/data/real"
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".gif"}
 
 
 def build_library(work: Path, seeds: list[int], seconds: float) -> tuple[Path, list[Path], dict[str, float]]:

@@ -196,13 +196,7 @@ class AnimationMeter:
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return
         static = blocks >= self.held_levels
-        if _caption_only(static):  # burned-in subtitles came, went or changed: not a drawing
-            self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
-            return
-        if _particles(static):  # rain, confetti, sparkles falling over a held drawing
-            self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
-            return
-        if _soft(ref, cur, static, self.held_block):  # light changed (a glow, shading), no line moved
+        if _not_drawn(ref, cur, static, self.held_block):  # subtitles, rain or confetti, a glow: no drawing
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return
         if self._reverts(ref, cur, static):  # a particle or glint flickered: the drawing stays the reference

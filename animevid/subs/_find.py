@@ -6,9 +6,7 @@ import glob
 from pathlib import Path
 
 from animevid.subs import _mkv
-
-SIDECAR_SUFFIXES = (".ass", ".ssa", ".srt", ".vtt")
-"""Subtitle file suffixes looked for next to an episode, in order of preference."""
+from animevid.subs._load import SUBTITLE_SUFFIXES
 
 
 def sidecar_subtitles(episode: str | Path) -> Path | None:
@@ -18,14 +16,14 @@ def sidecar_subtitles(episode: str | Path) -> Path | None:
     (e.g. ``ep01.en.ass``, ``ep01.eng.forced.srt``), the first in name order.
     """
     path = Path(episode)
-    for suffix in SIDECAR_SUFFIXES:
+    for suffix in SUBTITLE_SUFFIXES:
         exact = path.with_suffix(suffix)
         if exact.is_file() and exact != path:
             return exact
     tagged = sorted(
         p
         for p in path.parent.glob(glob.escape(path.stem) + ".*")
-        if p.suffix.lower() in SIDECAR_SUFFIXES and p.is_file() and p != path
+        if p.suffix.lower() in SUBTITLE_SUFFIXES and p.is_file() and p != path
     )
     return tagged[0] if tagged else None
 

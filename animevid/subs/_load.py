@@ -16,8 +16,9 @@ from animevid.subs._classify import classify, plain_text
 from animevid.subs._text import Text, decode_bytes, split_text
 
 SubtitleFormat = Literal["ass", "ssa", "srt", "vtt"]
-SUBTITLE_SUFFIXES = frozenset({".ass", ".ssa", ".srt", ".vtt"})
-"""File endings read as subtitle text; anything else is opened as a container with subtitle tracks."""
+SUBTITLE_SUFFIXES = (".ass", ".ssa", ".srt", ".vtt")
+"""File endings read as subtitle text (anything else is opened as a container with subtitle tracks), in
+the order a file beside an episode is preferred."""
 
 _SUBSTATION_MARK = re.compile(r"^\s*(\[script info\]|\[events\]|\[v4\+? styles\+?\]|dialogue\s*:)", re.IGNORECASE)
 
