@@ -16,6 +16,7 @@ from animevid.catalog import Catalog
 from animevid.config import Config
 from animevid.pipeline import index_episodes
 from animevid.shots import SHOT_DETECTORS, detect_shots
+from animevid.shots._classic import changed_share
 from animevid.shots.evaluate import (
     EMPTY,
     cuts_of,
@@ -38,6 +39,26 @@ def test_cut_matching_is_one_to_one_within_tolerance() -> None:
     assert score_cuts([], []).f1 == 1.0
     assert score_cuts([5], [8], tolerance=2).f1 == 0.0
     assert score_gradual([15, 40], [(10, 20), (30, 35)], tolerance=2).as_dict()["tp"] == 1
+
+
+def test_changed_share_equals_the_best_of_every_shift() -> None:
+    """The early exit (unshifted first, then only frames still changed) keeps the definition exact."""
+    rng = np.random.default_rng(7)
+    previous = rng.integers(0, 256, (24, 36, 64, 3), dtype=np.uint8)
+    x = previous.copy()
+    x[:8] = np.roll(previous[:8], (1, -2), axis=(1, 2))  # a camera move within the search radius
+    x[8:16] = np.clip(previous[8:16].astype(int) + rng.integers(-40, 40, previous[8:16].shape), 0, 255)
+    x[16:20, 10:20, 20:40] = 255  # a drawn change in part of the frame; 20-23 are held
+    padded = np.pad(previous, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge").astype(int)
+    best = np.full((24, 9, 16), np.inf)
+    for dy in range(5):
+        for dx in range(5):
+            diff = np.abs(x.astype(int) - padded[:, dy : dy + 36, dx : dx + 64])
+            best = np.minimum(best, diff.reshape(24, 9, 4, 16, 4, 3).mean(axis=(2, 4, 5)))
+    expected = (np.round(best) > 10).reshape(24, -1).mean(1)
+    got = changed_share(x, previous)
+    assert np.array_equal(got, expected)
+    assert got[20:].max() == 0.0 and got[16:20].min() > 0.0 and got[8:16].min() > 0.5
 
 
 def test_labels_cover_every_real_clip_the_issue_names() -> None:

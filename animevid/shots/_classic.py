@@ -120,22 +120,31 @@ def hue_histogram(rgb: np.ndarray, hue_bins: int = 12, sat_bins: int = 3, grey_b
 def changed_share(x: np.ndarray, previous: np.ndarray, radius: int = 2, block: int = 4) -> np.ndarray:
     """Share of blocks that changed by more than 10 levels even after the best shift within ``radius``.
 
+    A block counts when every shift leaves it changed, so the unshifted comparison comes first and
+    the other shifts are tried only on the frames that still have such a block (a held drawing has
+    none: most frames of TV anime cost one comparison, not 25).
+
     Args:
         x, previous: (n, h, w, c) uint8 thumbnails, h and w multiples of ``block``.
     """
     n, h, w, c = x.shape
     padded = np.pad(previous, ((0, 0), (radius, radius), (radius, radius), (0, 0)), mode="edge")
-    flat = x.reshape(n * h, w * c)
-    best: np.ndarray | None = None
-    for dy in range(2 * radius + 1):
-        for dx in range(2 * radius + 1):
-            shifted = np.ascontiguousarray(padded[:, dy : dy + h, dx : dx + w]).reshape(n * h, w * c)
-            # rows of whole frames, columns of interleaved channels: an area resize to
-            # (n * h / block, w / block) is each block's mean over its pixels and channels
-            pooled = cv2.resize(cv2.absdiff(flat, shifted), (w // block, n * h // block), interpolation=cv2.INTER_AREA)
-            best = pooled if best is None else np.minimum(best, pooled)
-    assert best is not None
-    return (best.reshape(n, -1) > 10).mean(1)
+    x = np.ascontiguousarray(x)
+    changed = np.ones((n, h // block, w // block), dtype=bool)
+    live = np.arange(n)
+    shifts = [(radius, radius)] + [(dy, dx) for dy in range(2 * radius + 1) for dx in range(2 * radius + 1)]
+    for dy, dx in dict.fromkeys(shifts):  # the unshifted comparison first, each shift once
+        k = len(live)
+        shifted = np.ascontiguousarray(padded[live, dy : dy + h, dx : dx + w]).reshape(k * h, w * c)
+        # rows of whole frames, columns of interleaved channels: an area resize to
+        # (k * h / block, w / block) is each block's mean over its pixels and channels
+        diff = cv2.absdiff(x[live].reshape(k * h, w * c), shifted)
+        pooled = cv2.resize(diff, (w // block, k * h // block), interpolation=cv2.INTER_AREA)
+        changed[live] &= pooled.reshape(k, h // block, w // block) > 10
+        live = live[changed[live].any(axis=(1, 2))]
+        if not len(live):
+            break
+    return changed.reshape(n, -1).mean(1)
 
 
 class _Descriptors:
