@@ -439,18 +439,19 @@ def _caption_only(changed: np.ndarray) -> bool:
     a drawing change (a mouth, a hand) is compact. Anything changed outside the strip means a drawing.
     """
     rows = np.flatnonzero(changed.any(1))
-    if len(rows) == 0 or changed.sum() < 5:
-        return False
     h, w = changed.shape
+    if len(rows) == 0 or not (rows[0] >= 0.65 * h or rows[-1] < 0.25 * h):  # not near the top or bottom edge
+        return False
+    if changed.sum() < 5:
+        return False
     top, bottom = int(rows[0]), int(rows[-1])
     cols = np.flatnonzero(changed.any(0))
-    near_edge = top >= 0.65 * h or bottom < 0.25 * h
     span = cols[-1] - cols[0] + 1
     flat = bottom - top + 1 <= max(2, round(0.12 * h))  # a text line or two
     wide = span >= 0.15 * w
     lit = np.asarray(changed[top : bottom + 1].any(axis=0))
     dense = float(lit[cols[0] : cols[-1] + 1].mean()) >= 0.6  # letters side by side
-    return bool(near_edge and flat and wide and dense)
+    return bool(flat and wide and dense)
 
 
 def _not_drawn(ref: np.ndarray, cur: np.ndarray, changed: np.ndarray, block: int) -> bool:
@@ -465,7 +466,11 @@ def _particles(changed: np.ndarray) -> bool:
     spots of at most 8 4x4 blocks; a drawing change has a spot of 19 blocks or more once it has
     that many spots (a head turn, a lowered umbrella), or only a few spots (a mouth, an eye).
     """
-    count, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    mask = changed.astype(np.uint8)
+    side = int(np.sqrt(PARTICLE_SHARE * changed.size)) + 1
+    if cv2.erode(mask, np.ones((side, side), np.uint8)).any():  # a solid square bigger than any particle
+        return False
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count - 1 < PARTICLE_SPOTS:
         return False
     return int(stats[1:, cv2.CC_STAT_AREA].max()) <= PARTICLE_SHARE * changed.size
@@ -484,7 +489,7 @@ def _soft(ref: np.ndarray, cur: np.ndarray, changed: np.ndarray, block: int) -> 
         return False
     # a few spots first: a drawn change shows lines in nearly any of them, and a big one costs
     # the whole test otherwise; light has to be soft everywhere it changed
-    picks = spots[np.linspace(0, len(spots) - 1, min(len(spots), 4)).astype(int)]
+    picks = spots[(len(spots) - 1) * np.arange(4) // 3] if len(spots) > 4 else spots
     if any(_fine_change(ref, cur, r, r + 1, c, c + 1, block).max() >= SOFT_LEVELS for r, c in picks):
         return False
     if len(spots) <= 4:
