@@ -205,3 +205,41 @@ def test_a_frame_in_the_middle_of_a_taller_or_wider_picture_is_a_region() -> Non
     assert _centred_frame(np.zeros((180, 320), np.uint8)) is None  # already 16:9
     assert _centred_frame(np.zeros((320, 180), np.uint8)) == (0, 109, 180, 210)  # a vertical repost
     assert _centred_frame(np.zeros((180, 400), np.uint8)) == (40, 0, 360, 180)  # pillarboxed
+
+
+def _pan_strip(width: int = 1600, height: int = 360) -> np.ndarray:
+    """A held drawing wider than the frame: smooth blobs with sharp edges, grey uint8."""
+    rng = np.random.default_rng(7)
+    strip = np.full((height, width), 120, np.uint8)
+    for _ in range(60):
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        cv2.circle(strip, centre, int(rng.integers(10, 60)), int(rng.integers(0, 256)), -1, cv2.LINE_AA)
+    return strip
+
+
+def test_alignment_finds_a_crop_to_a_fraction_of_a_pixel() -> None:
+    from animevid.search._describe import align, match_score
+
+    frame = _pan_strip()[:, :640]
+    thumb = cv2.resize(frame, (128, 72), interpolation=cv2.INTER_AREA).astype(np.float32)
+    crop = frame[23 : 23 + 324, 37 : 37 + 576]  # 90 %, at 7.4 and 4.6 thumbnail pixels
+    start = match_score(cv2.resize(crop, (128, 72), interpolation=cv2.INTER_AREA).astype(np.float32), thumb, (0.9,))
+    score, alignment = align(crop, thumb, start)
+    assert score > max(0.99, start.score)
+    assert alignment.warp[0, 2] == pytest.approx(37 / 5, abs=0.25) and alignment.warp[1, 2] == pytest.approx(
+        23 / 5, abs=0.25
+    )
+
+
+def test_a_whole_frame_tied_across_a_pan_goes_to_the_frame_that_needs_no_move() -> None:
+    from animevid.search._describe import Alignment, refine
+    from animevid.search._query import steadiest
+
+    strip = _pan_strip()
+    frames = [strip[:, 3 * k : 3 * k + 640] for k in range(9)]  # a pan of 3 px a frame over a held drawing
+    thumbs = [cv2.resize(f, (128, 72), interpolation=cv2.INTER_AREA).astype(np.float32) for f in frames]
+    query = cv2.resize(frames[4], (128, 72), interpolation=cv2.INTER_AREA).astype(np.float32)
+    identity = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
+    aligned = {k: refine(Alignment(query, identity), thumbs[k]) for k in range(2, 7)}
+    assert min(score for score, _ in aligned.values()) > 0.97  # the neighbours fit once shifted
+    assert steadiest({k: alignment for k, (_, alignment) in aligned.items()}) == 4
