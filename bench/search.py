@@ -239,7 +239,7 @@ def calibrate(library: Path, in_scores: list[float], foreign: list[np.ndarray], 
         + " ".join(f"p{p}={np.percentile(outside, p):.3f}" for p in pct)
     )
     table = {}
-    for threshold in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, config.threshold):
+    for threshold in (0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.92, 0.95, config.threshold):
         far, frr = float((outside >= threshold).mean()), float((inside < threshold).mean())
         table[f"{threshold:.2f}"] = {"false_accept": far, "false_reject": frr}
     for label, rates in sorted(table.items()):
