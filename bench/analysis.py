@@ -12,8 +12,10 @@ Videos (default): the 1080p real clip video2x_sample_output_sakurasou.mp4 from
   * decode + shots + animation analysis (the whole ``animevid analyze``);
 
 each in its own subprocess, best of --rounds interleaved rounds, with the ratio to the anchor
-(target: the whole pipeline >= 0.8x). For the synthetic episode it also prints how many shots
-the analysis got right per field (animevid.analysis.evaluate).
+(target: the whole pipeline >= 0.8x). On a shared machine whose speed drifts between minutes, the
+ratio of two bests can swing by 20 %; the ratio within each round (the runs are next to each other
+in time) is printed too, as its range over the rounds and its median. For the synthetic episode it
+also prints how many shots the analysis got right per field (animevid.analysis.evaluate).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -111,19 +115,26 @@ def main() -> None:
             print(f"(skipping the real 1080p clip: {REAL_1080P} not found)")
         videos.append(synthetic(args.seconds))
     best: dict[tuple[Path, str], dict[str, Any]] = {}
+    paired: dict[tuple[Path, str], list[float]] = {}  # per round: fps / the anchor's fps of that round
     for r in range(args.rounds):
         for video in videos:
+            fps: dict[str, float] = {}
             for kind in KINDS:
                 result = run_child(kind, video)
                 old = best.get((video, kind))
                 if old is None or "error" in old or result.get("seconds", 1e9) < old.get("seconds", 1e9):
                     best[(video, kind)] = result
+                if "error" not in result:
+                    fps[kind] = result["frames"] / result["seconds"]
+            for kind in fps.keys() & {"decode", "shots", "analysis"}:
+                if "decode-only" in fps:
+                    paired.setdefault((video, kind), []).append(fps[kind] / fps["decode-only"])
         print(f"(round {r + 1}/{args.rounds} done)", file=sys.stderr, flush=True)
     print(f"machine: {len(__import__('os').sched_getaffinity(0))} cores; best of {args.rounds} interleaved rounds")
     for video in videos:
         anchor = best[(video, "decode-only")]
         print(f"\n{video.name}  ({anchor.get('frames', '?')} frames)")
-        print(f"  {'run':34s} {'frames/s':>9s} {'x decode-only':>14s} {'peak RSS MB':>12s}")
+        print(f"  {'run':34s} {'frames/s':>9s} {'x decode-only':>14s} {'peak RSS MB':>12s}  paired ratios (median)")
         for kind in KINDS:
             n = best[(video, kind)]
             if "error" in n:
@@ -133,7 +144,9 @@ def main() -> None:
             ratio = fps / (anchor["frames"] / anchor["seconds"])
             label = {"decode-only": "decode-only (anchor, PyAV)", "decode": "decode to analysis frames",
                      "shots": "decode + shots", "analysis": "decode + shots + analysis"}[kind]  # fmt: skip
-            print(f"  {label:34s} {fps:9.1f} {ratio:14.2f} {n['peak_rss_mb']:12.0f}")
+            ratios = sorted(paired.get((video, kind), []))
+            spread = f"  {ratios[0]:.2f}-{ratios[-1]:.2f} ({float(np.median(ratios)):.2f})" if ratios else ""
+            print(f"  {label:34s} {fps:9.1f} {ratio:14.2f} {n['peak_rss_mb']:12.0f}{spread}")
         if video.with_suffix(".truth.json").exists():
             print(accuracy(video))
 
