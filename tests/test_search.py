@@ -233,7 +233,7 @@ def test_alignment_finds_a_crop_to_a_fraction_of_a_pixel() -> None:
 
 def test_a_whole_frame_tied_across_a_pan_goes_to_the_frame_that_needs_no_move() -> None:
     from animevid.search._describe import Alignment, refine
-    from animevid.search._query import steadiest
+    from animevid.search._query import _steadiest
 
     strip = _pan_strip()
     frames = [strip[:, 3 * k : 3 * k + 640] for k in range(9)]  # a pan of 3 px a frame over a held drawing
@@ -242,4 +242,4 @@ def test_a_whole_frame_tied_across_a_pan_goes_to_the_frame_that_needs_no_move() 
     identity = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
     aligned = {k: refine(Alignment(query, identity), thumbs[k]) for k in range(2, 7)}
     assert min(score for score, _ in aligned.values()) > 0.97  # the neighbours fit once shifted
-    assert steadiest({k: alignment for k, (_, alignment) in aligned.items()}) == 4
+    assert _steadiest({k: alignment for k, (_, alignment) in aligned.items()}) == 4

@@ -12,7 +12,8 @@
    invisible at 64x36, and a crop's half-pixel misalignment hides them at 128x72). The kept
    frames within ``SCAN_SECONDS`` of the best are scanned under its alignment, and the few that
    fit best are aligned too: the true frame of a slow camera move often is not a candidate. The
-   value is the hit's score, comparable across hypotheses.
+   value is the hit's score, comparable across hypotheses. A whole frame that fits several frames
+   equally (within ``LEVEL_TIE``: a pan or a shake over a held drawing) is the one it fits unmoved.
 4. **Merging**: hits of one episode within ``merge_seconds`` are one hit.
 """
 
@@ -28,6 +29,7 @@ from animevid.config import SearchConfig
 from animevid.search._describe import (
     COARSE_SIZE,
     FULL,
+    THUMB_SIZE,
     Alignment,
     Match,
     Placement,
@@ -231,14 +233,14 @@ def _break_ties(
         scores[vid] = max(0.0, score)
     top = max(scores[vid] for vid in aligned)
     level = [vid for vid in aligned if scores[vid] >= top - LEVEL_TIE]
-    if len(level) > 1 and all(aligned[vid].template.shape == _thumb(index, vid).shape for vid in level):
+    if len(level) > 1 and all(aligned[vid].template.shape == THUMB_SIZE[::-1] for vid in level):
         # the whole frame on frames that fit equally well (a pan or a shake over a held drawing): the
         # screenshot is the frame that needs no move to fit, not a neighbour that fits once shifted
-        scores[steadiest({vid: aligned[vid] for vid in level})] = top
+        scores[_steadiest({vid: aligned[vid] for vid in level})] = top
     return scores
 
 
-def steadiest(alignments: dict[int, Alignment]) -> int:
+def _steadiest(alignments: dict[int, Alignment]) -> int:
     """The frame whose alignment moves the template's corners least (thumbnail pixels)."""
 
     def displacement(alignment: Alignment) -> float:
