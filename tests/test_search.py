@@ -243,3 +243,25 @@ def test_a_whole_frame_tied_across_a_pan_goes_to_the_frame_that_needs_no_move() 
     aligned = {k: refine(Alignment(query, identity), thumbs[k]) for k in range(2, 7)}
     assert min(score for score, _ in aligned.values()) > 0.97  # the neighbours fit once shifted
     assert _steadiest({k: alignment for k, (_, alignment) in aligned.items()}) == 4
+
+
+def test_a_pasted_screenshot_is_found_by_colour_where_grey_hides_its_border() -> None:
+    from animevid.search._normalize import find_pasted
+
+    rng = np.random.default_rng(3)
+    inside = np.full((156, 296, 3), 128, np.uint8)
+    for _ in range(30):
+        centre = (int(rng.integers(0, 296)), int(rng.integers(0, 156)))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cv2.circle(inside, centre, int(rng.integers(8, 40)), colour, -1)
+    shot = np.zeros((180, 320, 3), np.uint8)
+    shot[:] = (255, 0, 0)  # a red border strip: grey 76
+    shot[12:-12, 12:-12] = inside
+    canvas = np.zeros((360, 640, 3), np.uint8)
+    canvas[:] = (0, 130, 0)  # green of the same grey as the red
+    canvas[100:280, 200:520] = shot
+    truth = (200, 100, 520, 280)
+    found = find_pasted(canvas)
+    assert found is not None and max(abs(a - b) for a, b in zip(found, truth, strict=True)) <= 4
+    in_grey = find_pasted(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY))
+    assert in_grey is None or max(abs(a - b) for a, b in zip(in_grey, truth, strict=True)) > 4

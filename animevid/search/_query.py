@@ -149,8 +149,8 @@ def query_regions(rgb: np.ndarray) -> list[_Region]:
     if w > _WORK_WIDTH:
         g = cv2.resize(g, (_WORK_WIDTH, max(8, round(h * _WORK_WIDTH / w))), interpolation=cv2.INTER_AREA)
     regions, seen = [_region(g)], [(0, 0, g.shape[1], g.shape[0])]
-    for finder in (trim_borders, find_pasted, _centred_frame):
-        box = finder(g)
+    colour = cv2.resize(rgb, g.shape[::-1], interpolation=cv2.INTER_AREA) if rgb.shape[:2] != g.shape else rgb
+    for box in (trim_borders(g), find_pasted(colour), _centred_frame(g)):
         if box is None or any(max(abs(a - b) for a, b in zip(box, s, strict=True)) <= 2 for s in seen):
             continue
         x0, y0, x1, y1 = box
