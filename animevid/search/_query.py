@@ -43,7 +43,7 @@ from animevid.search._describe import (
     refine,
 )
 from animevid.search._normalize import find_pasted, trim_borders
-from animevid.search._store import ROW_BITS, SearchIndex, vector_ids
+from animevid.search._store import SearchIndex, split_id, vector_ids
 
 SURE_SCORE = 0.96
 """A first-round score this high skips the crop hypotheses. Lower, a zoomed neighbour of a cropped
@@ -257,7 +257,7 @@ def _thumb(index: SearchIndex, vid: int) -> np.ndarray:
 
 def _scan(index: SearchIndex, best: int, alignment: Alignment, done: set[int]) -> list[int]:
     """The ``SCAN_CHECKS`` kept frames near ``best`` in time that fit best under its alignment."""
-    episode, row = best >> ROW_BITS, best & ((1 << ROW_BITS) - 1)
+    episode, row = split_id(best)
     frames = index.episode(episode)
     near = np.abs(frames.seconds - frames.seconds[row]) <= SCAN_SECONDS
     vids = [int(v) for v in vector_ids(episode, len(frames))[near] if int(v) not in done]

@@ -56,6 +56,11 @@ def vector_ids(episode_id: int, rows: int) -> np.ndarray:
     return (np.int64(episode_id) << ROW_BITS) | np.arange(rows, dtype=np.int64)
 
 
+def split_id(vector_id: int) -> tuple[int, int]:
+    """(episode id, row) of a vector id, the inverse of :func:`vector_ids`."""
+    return vector_id >> ROW_BITS, vector_id & ((1 << ROW_BITS) - 1)
+
+
 class SearchIndex:
     """Open (creating when asked) a library's search index.
 
@@ -210,7 +215,7 @@ class SearchIndex:
 
     def ref(self, vector_id: int) -> FrameRef:
         """The episode and frame a vector id stands for."""
-        episode_id, row = vector_id >> ROW_BITS, vector_id & ((1 << ROW_BITS) - 1)
+        episode_id, row = split_id(vector_id)
         frames = self.episode(episode_id)
         return FrameRef(
             episode_id, int(frames.frames[row]), float(frames.seconds[row]), float(frames.until_seconds[row])
@@ -218,7 +223,8 @@ class SearchIndex:
 
     def thumbnail(self, vector_id: int) -> np.ndarray:
         """The stored (72, 128) uint8 grey thumbnail of a vector's frame."""
-        return self.episode(vector_id >> ROW_BITS).thumbnails[vector_id & ((1 << ROW_BITS) - 1)]
+        episode_id, row = split_id(vector_id)
+        return self.episode(episode_id).thumbnails[row]
 
     def _meta(self) -> dict[str, object]:
         path = self.folder / "vectors.json"
