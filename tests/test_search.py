@@ -265,3 +265,25 @@ def test_a_pasted_screenshot_is_found_by_colour_where_grey_hides_its_border() ->
     assert found is not None and max(abs(a - b) for a, b in zip(found, truth, strict=True)) <= 4
     in_grey = find_pasted(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY))
     assert in_grey is None or max(abs(a - b) for a, b in zip(in_grey, truth, strict=True)) > 4
+
+
+def test_a_crop_of_a_slow_tilt_is_found_at_its_own_frame(tmp_path: Path) -> None:
+    """popteamepic tilts slowly over a held drawing: every frame fits a crop once moved (0.994-0.996).
+
+    Before the walk, crops of the tilt's last second were placed 1.1-2 s early (a frame that aligns
+    on whole 64x36 pixels won the coarse check, and its neighbours were only scored under its alignment).
+    """
+    from animevid.search._query import rank_picture
+
+    clip = real_file("video", "anime4k_web_input_popteamepic.mp4")
+    [result] = index_episodes([clip], library=tmp_path, config=Config(device="cpu"))
+    assert result.status == "indexed", result.error
+    index = SearchIndex.in_library(tmp_path)
+    picks = {170: (0.1, 32, 11), 250: (0.2, 64, 23), 280: (0.2, 64, 23), 300: (0.2, 64, 23)}
+    for frame, (seconds, rgb) in _frames_at(clip, set(picks), width=640).items():
+        share, x, y = picks[frame]
+        h, w = rgb.shape[:2]
+        crop = np.ascontiguousarray(rgb[y : y + round(h * (1 - share)), x : x + round(w * (1 - share))])
+        scores = rank_picture(index, crop, SearchConfig())
+        best = max(scores, key=scores.__getitem__)
+        assert abs(index.ref(best).pts_seconds - seconds) <= 1.0, (frame, index.ref(best).pts_seconds)
