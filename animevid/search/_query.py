@@ -11,13 +11,13 @@
    again at 128x72, aligned to a fraction of a pixel (confetti, lip flaps and slow zooms are
    invisible at 64x36, and a crop's half-pixel misalignment hides them at 128x72). The kept
    frames within ``SCAN_SECONDS`` of the best are scanned under its alignment, and the few that
-   fit best are aligned too: the true frame of a slow camera move often is not a candidate. Then
-   the kept frames next to the best are aligned one by one, outward in time, each from its
-   neighbour's alignment, while they fit within ``WALK_DROP`` of it: on a slow move every frame
-   fits a crop once moved, and the true one stands out only once aligned on its own. The value is
-   the hit's score, comparable across hypotheses. A whole frame that fits several frames equally
-   (within ``LEVEL_TIE``: a pan or a shake over a held drawing) is the one it fits unmoved; a crop
-   that fits them equally goes to the middle of their run in time.
+   fit best are aligned too: the true frame of a slow camera move often is not a candidate. For a
+   crop, the kept frames next to the best are then aligned one by one, outward in time, each from
+   its neighbour's alignment, while they fit within ``WALK_DROP`` of it: on a slow move every frame
+   fits a crop once moved, and the true one stands out (by more than ``LEVEL_TIE``) only once
+   aligned on its own. The value is the hit's score, comparable across hypotheses. A whole frame
+   that fits several frames equally (within ``LEVEL_TIE``: a pan or a shake over a held drawing) is
+   the one it fits unmoved.
 4. **Merging**: hits of one episode within ``merge_seconds`` are one hit.
 """
 
@@ -61,6 +61,9 @@ queries both ways, crop-10 98.0 -> 97.5 %, crop-20 97.5 -> 98.0 %, for 10 % more
 LEVEL_TIE = 0.0005
 """Aligned scores this close to the best are equal evidence (the frames of a shaking or panning shot over
 a held drawing spread 0.0001-0.001)."""
+STEADY_PX = 0.1
+"""Alignments that move a whole frame this little more than the least moved one are equally steady (thumbnail
+pixels; the pan in tests/test_search.py moves 0.6 px a frame)."""
 SCAN_SECONDS = 1.5
 """Kept frames this close in time to the best aligned candidate are scanned under its alignment."""
 SCAN_CHECKS = 6
@@ -240,18 +243,19 @@ def _break_ties(
         score, aligned[vid] = refine(aligned[best], _thumb(index, vid))
         scores[vid] = max(0.0, score)
     top = max(scores[vid] for vid in aligned)
-    _walk(index, max(aligned, key=scores.__getitem__), top, scores, aligned)
-    top = max(scores[vid] for vid in aligned)
-    level = sorted((vid for vid in aligned if scores[vid] >= top - LEVEL_TIE), key=lambda v: -scores[v])
+    best = max(aligned, key=scores.__getitem__)
+    if aligned[best].template.shape != THUMB_SIZE[::-1]:  # a crop (a whole frame is settled by the scan)
+        walked = _walk(index, best, top, aligned)
+        # only a clearly better fit counts: frames that merely tie would hide the candidates' order
+        for vid, (score, alignment) in walked.items():
+            if score >= top + LEVEL_TIE:
+                scores[vid], aligned[vid] = score, alignment
+        top = max(scores[vid] for vid in aligned)
+    level = [vid for vid in aligned if scores[vid] >= top - LEVEL_TIE]
     if len(level) > 1 and all(aligned[vid].template.shape == THUMB_SIZE[::-1] for vid in level):
         # the whole frame on frames that fit equally well (a pan or a shake over a held drawing): the
         # screenshot is the frame that needs no move to fit, not a neighbour that fits once shifted
-        _prefer(scores, level, _steadiest({vid: aligned[vid] for vid in level}), top)
-    elif len(level) > 1:
-        # a crop that the frames of a shake over a held drawing fit alike (the crop hides the
-        # borders that would tell them apart): the middle of the run is the frame nearest to all
-        # of them (synthetic shakes, 48 crops: 32 right against 30 for the best score)
-        _prefer(scores, level, _middle(index, level), top)
+        _prefer(scores, level, _steadiest({vid: aligned[vid] for vid in level}, scores), top)
     return scores
 
 
@@ -261,47 +265,55 @@ def _prefer(scores: dict[int, float], level: list[int], chosen: int, top: float)
         scores[vid] = top if vid == chosen else min(scores[vid], top - LEVEL_TIE / 10)
 
 
-def _walk(index: SearchIndex, best: int, top: float, scores: dict[int, float], aligned: dict[int, Alignment]) -> None:
+def _walk(
+    index: SearchIndex, best: int, top: float, aligned: dict[int, Alignment]
+) -> dict[int, tuple[float, Alignment]]:
     """Align the kept frames next to ``best``, outward in time, while they fit nearly as well.
 
     On a slow camera move over a held drawing every nearby frame fits a crop once moved (0.995 over
     seconds), and the true frame stands out only by a little (0.998) and only once aligned on its own,
     not under a neighbour's alignment. Each frame starts from its neighbour's alignment, so ECC
     follows the move in a few iterations.
+
+    Returns:
+        Vector id -> (score, alignment) of the frames aligned on the way (not those in ``aligned``).
     """
     episode, row = split_id(best)
     frames = index.episode(episode)
     ids = vector_ids(episode, len(frames))
+    walked: dict[int, tuple[float, Alignment]] = {}
     for step in (-1, 1):
         current, r = aligned[best], row + step
         while 0 <= r < len(frames) and abs(frames.seconds[r] - frames.seconds[row]) <= WALK_SECONDS:
             vid = int(ids[r])
-            if vid not in aligned:
-                score, aligned[vid] = refine(current, _thumb(index, vid))
-                scores[vid] = max(0.0, score)
-            current = aligned[vid]
-            if scores[vid] < top - WALK_DROP:
-                break
+            if vid in aligned:
+                current = aligned[vid]
+            else:
+                score, current = refine(current, _thumb(index, vid))
+                walked[vid] = (max(0.0, score), current)
+                if score < top - WALK_DROP:
+                    break
             r += step
+    return walked
 
 
-def _steadiest(alignments: dict[int, Alignment]) -> int:
-    """The frame whose alignment moves the template's corners least (thumbnail pixels)."""
+def _steadiest(alignments: dict[int, Alignment], scores: dict[int, float] | None = None) -> int:
+    """The frame whose alignment moves the template's corners least (thumbnail pixels).
+
+    Frames that need no more move than it, within ``STEADY_PX`` (a drawing that came back, a held
+    drawing kept twice), are told apart by their scores: the screenshot's own frame, encoded once
+    with it, fits a little better than the same drawing encoded again.
+    """
 
     def displacement(alignment: Alignment) -> float:
         th, tw = alignment.template.shape
         corners = np.array([[0, 0, 1], [tw, 0, 1], [0, th, 1], [tw, th, 1]], np.float32)
         return float(np.abs(corners @ alignment.warp.T - corners[:, :2]).max())
 
-    return min(alignments, key=lambda vid: displacement(alignments[vid]))
-
-
-def _middle(index: SearchIndex, level: list[int]) -> int:
-    """The frame in the middle in time of equally fitting frames (of the episode most of them are in)."""
-    episodes = [split_id(vid)[0] for vid in level]
-    episode = max(set(episodes), key=episodes.count)
-    run = sorted((index.ref(vid).pts_seconds, vid) for vid in level if split_id(vid)[0] == episode)
-    return run[len(run) // 2][1]
+    moved = {vid: displacement(alignment) for vid, alignment in alignments.items()}
+    least = min(moved.values())
+    steady = [vid for vid in alignments if moved[vid] <= least + STEADY_PX]
+    return max(steady, key=lambda vid: scores[vid]) if scores else min(steady, key=moved.__getitem__)
 
 
 def _thumb(index: SearchIndex, vid: int) -> np.ndarray:
