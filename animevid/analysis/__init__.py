@@ -113,23 +113,17 @@ def analyze_episode(
         device: Device overriding ``config.device``.
         progress: Called with the number of frames after each batch.
     """
-    from animevid.decode import open_video
     from animevid.device import resolve_device
-    from animevid.pipeline import run_pass
-    from animevid.shots import make_detector
+    from animevid.shots import shot_pass
 
     cfg = config or Config()
     dev = resolve_device(device or cfg.device)
-    shots_stage = make_detector(cfg, dev)
     animation = AnimationStage(device=dev)
-    source = open_video(path, config=cfg.decode, device=dev)
-    records = run_pass(source, [shots_stage, animation], progress=progress)
-    shots = records["shots"]
-    fps = source.info.fps_float
+    found = shot_pass(path, cfg, dev, [animation], progress=progress)
     return AnalysisResult(
-        video=str(path),
-        fps=fps,
-        frames=source.frames_decoded,
-        shots=shots,
-        analyses=animation.summarise(shots, fps),
+        video=found.video,
+        fps=found.fps,
+        frames=found.frames,
+        shots=found.shots,
+        analyses=animation.summarise(found.shots, found.fps),
     )

@@ -96,23 +96,19 @@ def find_scenes(
         device: Device overriding ``config.device``.
         progress: Called with the number of frames after each batch.
     """
-    from animevid.decode import open_video
     from animevid.device import resolve_device
-    from animevid.pipeline import run_pass
-    from animevid.shots import make_detector
+    from animevid.shots import shot_pass
 
     cfg = config or Config()
     dev = resolve_device(device or cfg.device)
     looks = ShotLookStage(device=dev)
-    source = open_video(path, config=cfg.decode, device=dev)
-    records = run_pass(source, [make_detector(cfg, dev), looks], progress=progress)
-    shots = records["shots"]
-    scenes = segment_scenes(shots, looks.summarise(shots), lines, config=cfg.scenes)
+    found = shot_pass(path, cfg, dev, [looks], progress=progress)
+    scenes = segment_scenes(found.shots, looks.summarise(found.shots), lines, config=cfg.scenes)
     return SceneResult(
-        video=str(path),
-        fps=source.info.fps_float,
-        frames=source.frames_decoded,
-        shots=shots,
+        video=found.video,
+        fps=found.fps,
+        frames=found.frames,
+        shots=found.shots,
         scenes=scenes,
         lines=list(lines),
     )

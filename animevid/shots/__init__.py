@@ -10,15 +10,19 @@ whose ``finish()`` returns the episode's :class:`~animevid.model.Shot` list.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from animevid.config import Config
 from animevid.model import Shot
 from animevid.shots import _classic
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage, boundaries_to_shots
+
+if TYPE_CHECKING:
+    from animevid.device import ResolvedDevice
+    from animevid.stages import Stage
 
 with contextlib.suppress(ImportError):  # optional: "transnetv2" registers only when its package imports
     from animevid.shots import _transnet  # noqa: F401
@@ -31,6 +35,7 @@ __all__ = [
     "boundaries_to_shots",
     "detect_shots",
     "make_detector",
+    "shot_pass",
 ]
 
 del _classic
@@ -95,13 +100,36 @@ def detect_shots(
         device: Device overriding ``config.device``.
         progress: Called with the number of frames after each batch.
     """
-    from animevid.decode import open_video
     from animevid.device import resolve_device
-    from animevid.pipeline import run_pass
 
     cfg = config or Config()
-    dev = resolve_device(device or cfg.device)
-    stage = make_detector(cfg, dev, detector)
-    source = open_video(path, config=cfg.decode, device=dev)
-    records = run_pass(source, [stage], progress=progress)
+    return shot_pass(path, cfg, resolve_device(device or cfg.device), detector=detector, progress=progress)
+
+
+def shot_pass(
+    path: str | Path,
+    config: Config,
+    device: ResolvedDevice,
+    beside: Sequence[Stage] = (),
+    *,
+    detector: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ShotResult:
+    """Decode ``path`` once through the shot detector and the ``beside`` stages (which keep their records).
+
+    The one pass behind :func:`detect_shots`, ``analyze_episode`` and ``find_scenes``.
+
+    Args:
+        path: The video.
+        config: Options.
+        device: The resolved device (``cpu`` or ``cuda``) the stages run on.
+        beside: Stages that see the same batches after the detector.
+        detector: Detector name overriding ``config.shots.detector``.
+        progress: Called with the number of frames after each batch.
+    """
+    from animevid.decode import open_video
+    from animevid.pipeline import run_pass
+
+    source = open_video(path, config=config.decode, device=device)
+    records = run_pass(source, [make_detector(config, device, detector), *beside], progress=progress)
     return ShotResult(video=str(path), fps=source.info.fps_float, frames=source.frames_decoded, shots=records["shots"])
