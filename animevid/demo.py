@@ -119,9 +119,11 @@ def _search_check(episode: Path, truth: dict[str, Any], library: Path, config: C
     h, w = picture.shape[:2]
     query = picture[h // 10 : h - h // 10, w // 10 : w - w // 10, :][:, ::-1].copy()  # 80 % crop, mirrored
     result = search_image(query, library=library, config=config.search, top=1)
-    found = f"{result.hits[0].seconds:.2f}" if result.hits and result.confident else "no confident match"
+    hit = result.hits[0] if result.hits and result.confident else None
+    # a kept frame stands for its picture until the next one: a held drawing is found where it starts
+    found = f"{hit.seconds:.2f}-{hit.until_seconds:.2f}" if hit else "no confident match"
     return {
-        "name": "screenshot (cropped, mirrored) found at (s)",
+        "name": "screenshot (cropped, mirrored) shown at (s)",
         "truth": f"{truth['pts_seconds'][frame]:.2f} +-1",
         "measured": found,
     }
