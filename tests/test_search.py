@@ -242,9 +242,9 @@ def test_a_whole_frame_tied_across_a_pan_goes_to_the_frame_that_needs_no_move() 
     identity = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
     aligned = {k: refine(Alignment(query, identity), thumbs[k]) for k in range(2, 7)}
     assert min(score for score, _ in aligned.values()) > 0.97  # the neighbours fit once shifted
-    assert _steadiest({k: alignment for k, (_, alignment) in aligned.items()}) == 4
-    # scores decide only between frames that need the same move: a neighbour fitting better once shifted loses
     scores = {k: score for k, (score, _) in aligned.items()}
+    assert _steadiest({k: alignment for k, (_, alignment) in aligned.items()}, scores) == 4
+    # scores decide only between frames that need the same move: a neighbour fitting better once shifted loses
     scores[5] = scores[4] + 0.0004
     assert _steadiest({k: alignment for k, (_, alignment) in aligned.items()}, scores) == 4
 
@@ -258,7 +258,7 @@ def test_a_drawing_shown_twice_goes_to_the_showing_that_fits_best() -> None:
     nudged = np.array([[1, 0, 0.05], [0, 1, -0.04]], np.float32)  # ECC never lands exactly on zero
     alignments = {1: Alignment(template, nudged), 2: Alignment(template, still)}
     assert _steadiest(alignments, {1: 0.9998, 2: 0.9991}) == 1  # the screenshot's own frame, encoded with it
-    assert _steadiest(alignments) == 2
+    assert _steadiest(alignments, {1: 0.9991, 2: 0.9998}) == 2
 
 
 def test_a_pasted_screenshot_is_found_by_colour_where_grey_hides_its_border() -> None:

@@ -297,7 +297,7 @@ def _walk(
     return walked
 
 
-def _steadiest(alignments: dict[int, Alignment], scores: dict[int, float] | None = None) -> int:
+def _steadiest(alignments: dict[int, Alignment], scores: dict[int, float]) -> int:
     """The frame whose alignment moves the template's corners least (thumbnail pixels).
 
     Frames that need no more move than it, within ``STEADY_PX`` (a drawing that came back, a held
@@ -313,7 +313,7 @@ def _steadiest(alignments: dict[int, Alignment], scores: dict[int, float] | None
     moved = {vid: displacement(alignment) for vid, alignment in alignments.items()}
     least = min(moved.values())
     steady = [vid for vid in alignments if moved[vid] <= least + STEADY_PX]
-    return max(steady, key=lambda vid: scores[vid]) if scores else min(steady, key=moved.__getitem__)
+    return max(steady, key=scores.__getitem__)
 
 
 def _thumb(index: SearchIndex, vid: int) -> np.ndarray:
