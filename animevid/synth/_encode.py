@@ -67,7 +67,9 @@ def _video_stream(container: av.container.OutputContainer, cfg: SynthConfig, tim
     stream.width, stream.height, stream.pix_fmt = cfg.width, cfg.height, "yuv420p"
     stream.time_base = time_base
     stream.codec_context.time_base = time_base
-    stream.options = {"crf": str(cfg.crf), "preset": cfg.preset}
+    # a fixed thread count: x264's output depends on it, and by default it follows the machine's
+    # cores, so a 16-core machine encoded another episode than CI's 2 cores (2 keeps CI's bytes)
+    stream.options = {"crf": str(cfg.crf), "preset": cfg.preset, "threads": "2"}
     return stream
 
 
