@@ -124,7 +124,9 @@ def index(
         Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: from config, auto).")] = None,
-    backend: Annotated[str | None, typer.Option(help="Decoder: pyav, decord, torchcodec (default: pyav).")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="Decoder: pyav, pyav-nvdec (GPU), decord, torchcodec (default: pyav).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Re-index episodes already in the library.")] = False,
     subs: Annotated[
         Path | None,

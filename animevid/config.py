@@ -26,7 +26,7 @@ class DecodeConfig:
     """How episodes are decoded into analysis frames."""
 
     backend: str = "pyav"
-    """Frame source by name: pyav (default), decord, torchcodec (CUDA)."""
+    """Frame source by name: pyav (default), pyav-nvdec (NVDEC, CUDA), decord, torchcodec (CUDA)."""
     analysis_width: int = 256
     """Width in pixels of analysis frames; height keeps the aspect ratio (even)."""
     batch_frames: int = 64

@@ -13,10 +13,10 @@ import torch
 
 from animevid.config import DecodeConfig
 from animevid.decode import DECODERS, FrameBatch, open_video, probe
-from animevid.decode._pyav import PyAVSource
+from animevid.decode._pyav import NvdecSource, PyAVSource
 from animevid.decode._threads import background
 from animevid.decode._timestamps import TimestampRepair
-from animevid.errors import TruncatedVideoWarning
+from animevid.errors import BackendUnavailableError, TruncatedVideoWarning
 from animevid.stages import FrameDiffStage
 from tests.conftest import real_file
 
@@ -247,6 +247,25 @@ def test_torchcodec_decodes_on_the_gpu(synth_episode) -> None:
     assert batches[0].frames.is_cuda
     assert len(frames) == synth_episode.truth["frames"]
     np.testing.assert_allclose(pts.numpy(), synth_episode.truth["pts_seconds"], atol=1e-6)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_nvdec_decodes_the_same_frames_as_the_cpu(synth_episode) -> None:
+    """NVDEC through PyAV's FFmpeg: same frames and times as FFmpeg's CPU decoder (which deblocks too)."""
+    assert NvdecSource(synth_episode.mp4).decoded_on_gpu
+    frames, pts, _ = decode_all(synth_episode.mp4, "pyav-nvdec")
+    reference, reference_pts, _ = decode_all(synth_episode.mp4, skip_loop_filter=False)
+    assert len(frames) == synth_episode.truth["frames"] and torch.equal(pts, reference_pts)
+    assert float((frames.float() - reference.float()).abs().mean()) < 0.5
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_nvdec_without_a_gpu_says_what_to_use(synth_episode) -> None:
+    with pytest.raises(BackendUnavailableError, match="NVIDIA GPU"):
+        open_video(synth_episode.mp4, config=DecodeConfig(backend="pyav-nvdec"))
+    with pytest.raises(BackendUnavailableError, match=r"NVDEC .*use decode\.backend: pyav"):
+        NvdecSource(synth_episode.mp4)
 
 
 class _BreaksAfterOneChunk(PyAVSource):

@@ -1,17 +1,20 @@
 """Decoding: one streaming pass over an episode, in batches of small RGB frames.
 
 Backends sit behind :class:`FrameSource` and are registered by name only when
-their library imports: ``pyav`` (default, always), ``decord`` (extra ``decord``),
-``torchcodec`` (extra ``gpu``; NVDEC on CUDA).
+their library imports: ``pyav`` (default, always), ``pyav-nvdec`` (NVDEC through PyAV's own
+FFmpeg, where torch sees a CUDA GPU), ``decord`` (extra ``decord``), ``torchcodec`` (extra
+``gpu``; NVDEC on CUDA, frames stay on the GPU).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from animevid.config import DecodeConfig
 from animevid.decode._probe import SubtitleTrack, VideoInfo, probe
-from animevid.decode._pyav import PyAVSource
+from animevid.decode._pyav import NvdecSource, PyAVSource
 from animevid.decode._source import Chunk, FrameBatch, FrameSource
 from animevid.registry import Registry
 
@@ -19,6 +22,10 @@ DECODERS: Registry[FrameSource] = Registry("decoder")
 """Frame sources by name."""
 
 DECODERS.register("pyav")(PyAVSource)
+if torch.cuda.is_available():
+    DECODERS.register("pyav-nvdec")(NvdecSource)
+else:
+    DECODERS.mark_unavailable("pyav-nvdec", "it needs an NVIDIA GPU and driver (torch sees no CUDA device)")
 
 try:
     from animevid.decode._decord import DecordSource

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.codec.hwaccel import HWAccel
 
 from animevid.errors import (
     CorruptVideoError,
@@ -114,10 +115,15 @@ def _check_file(path: Path) -> None:
         raise EmptyVideoError(path, "the file is empty (0 bytes)", hint="copy or download it again")
 
 
-def open_container(path: Path) -> av.container.InputContainer:
-    """Open ``path`` with FFmpeg, turning its errors into typed animevid errors."""
+def open_container(path: Path, hwaccel: HWAccel | None = None) -> av.container.InputContainer:
+    """Open ``path`` with FFmpeg, turning its errors into typed animevid errors.
+
+    Args:
+        path: The file.
+        hwaccel: Hardware decoding settings (PyAV's), or None to decode on the CPU.
+    """
     try:
-        return av.open(str(path), mode="r")
+        return av.open(str(path), mode="r", hwaccel=hwaccel)
     except av.error.FFmpegError as exc:
         detail = f"FFmpeg could not open it ({exc.strerror or exc})"
         if path.suffix.lower() in VIDEO_SUFFIXES or _looks_like_video(path):

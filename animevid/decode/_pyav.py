@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import av
 import numpy as np
+from av.codec.hwaccel import HWAccel
 from av.video.reformatter import VideoReformatter
 
 from animevid.decode._probe import open_container
 from animevid.decode._source import Chunk, FrameSource
 from animevid.decode._threads import background
+from animevid.errors import BackendUnavailableError
 
 _SCALERS = {
     "fast_bilinear": "FAST_BILINEAR",
@@ -54,8 +57,12 @@ class PyAVSource(FrameSource):
         if times:
             yield Chunk(frames=pixels[: len(times)], raw_seconds=times)
 
+    def _hwaccel(self) -> HWAccel | None:
+        """Hardware decoding settings for FFmpeg; None decodes on the CPU."""
+        return None
+
     def _decoded_frames(self) -> Iterator[av.VideoFrame]:
-        container = open_container(self.path)
+        container = open_container(self.path, self._hwaccel())
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -82,3 +89,34 @@ class PyAVSource(FrameSource):
                 continue
             bad_in_a_row = 0
             yield from decoded
+
+
+class NvdecSource(PyAVSource):
+    """PyAV with FFmpeg's NVDEC decoder on a CUDA GPU (no extra package: PyAV's FFmpeg has it).
+
+    The GPU decodes; each frame is copied back (NV12) and scaled to analysis size by swscale
+    exactly as in ``pyav``, so the analysis frames are the same. It frees the CPU cores that
+    decoding takes, which matters when several episodes are indexed at once; on a machine with
+    many cores a single episode decodes faster on the CPU (bench/decode.py).
+
+    Streams NVDEC cannot decode (a codec it lacks, 10-bit H.264) are decoded by FFmpeg on the
+    CPU instead; :attr:`decoded_on_gpu` says which happened.
+    """
+
+    name = "pyav-nvdec"
+
+    def __init__(self, path: Any, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        try:  # the file itself was checked by the probe above: a failure here is the device's
+            container = av.open(str(self.path), hwaccel=self._hwaccel())
+        except (OSError, av.FFmpegError) as exc:
+            raise BackendUnavailableError(
+                f"decoder pyav-nvdec: FFmpeg could not open a CUDA device for NVDEC ({exc}); "
+                "it needs an NVIDIA GPU and driver; use decode.backend: pyav"
+            ) from None
+        with container:
+            self.decoded_on_gpu = bool(container.streams.video[0].codec_context.is_hwaccel)
+            """False when NVDEC lacks this codec and FFmpeg decodes on the CPU."""
+
+    def _hwaccel(self) -> HWAccel:
+        return HWAccel("cuda", allow_software_fallback=True)
