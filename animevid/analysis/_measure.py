@@ -23,7 +23,9 @@ flash hides the drawing; the frame after it is compared with the picture before 
    and a scale about the centre. When the picture moved, the reference is warped onto the frame
    and compared through a 3x3 min/max envelope (sub-pixel resampling of ink lines is not a
    change), over 4x4-pixel blocks, away from the borders the move uncovered. A pan, a zoom or a
-   shake over a held cel leaves nothing: held. A character moving during a pan: new.
+   shake over a held cel leaves nothing: held. A character moving during a pan: new. When the
+   whole picture got lighter or darker as well (a fade's first step, under the altered test), the
+   frame is brought back to the reference's brightness first.
 4. **Which drawing.** A new drawing is matched against the last drawings seen (step 2's test at
    ``same_levels``, which allows for the encoder coding a drawing anew when it comes back, with the
    same set-asides, on the unwarped frames): a blink that opens again, a mouth that closes, a cycle that
@@ -49,6 +51,9 @@ PALETTE_QUANTILES = 16
 """Quantiles per colour channel in a frame's palette."""
 FLASH_STEP = 22.0
 """Mean palette change (levels) from which a change that comes back is an impact frame."""
+BRIGHTNESS_STEP = 0.05
+"""Gain change (``|a - 1|``) of the whole picture from which a moving camera's frame is compared at the
+reference's brightness (smaller steps stay inside the envelope)."""
 MAX_FLASH_RUN = 3
 """Longest run of altered frames measured against the picture before them (longer: a fade)."""
 CONSENSUS_PX = 1.0
@@ -188,7 +193,7 @@ class AnimationMeter:
     # -- steps -----------------------------------------------------------------------------------
 
     def _compare(self, luma: np.ndarray, grid: np.ndarray) -> None:
-        assert self._ref is not None
+        assert self._ref is not None and self._ref_grid is not None
         cur, ref = luma, self._ref
         blocks = _block_means(cv2.absdiff(cur, ref), self.held_block)
         if blocks.max() < self.held_levels:
@@ -210,6 +215,9 @@ class AnimationMeter:
             return
         estimate = self._global_motion(ref, cur) if everywhere else None
         if estimate is not None:
+            gain = _brightness_change(self._ref_grid, grid)
+            if gain is not None:  # the light changed as the camera moved (a fade's step): compare at the same
+                cur = (cur - gain[1]) * (1.0 / gain[0])
             # even a sub-pixel move (a slow tilt) changes every edge; the envelope absorbs it
             dx, dy, scale = estimate
             moved_changed, moved = self._moved_changes(ref, cur, dx, dy, scale)
@@ -565,6 +573,20 @@ def _altered(ref_grid: np.ndarray, grid: np.ndarray, min_fit: float = 0.9) -> bo
         return False
     slope, fit = _affine_fit(ref_grid.ravel().astype(np.float64), grid.ravel().astype(np.float64))
     return fit >= min_fit and abs(slope - 1) > 0.15
+
+
+def _brightness_change(ref_grid: np.ndarray, grid: np.ndarray, min_fit: float = 0.9) -> tuple[float, float] | None:
+    """``(a, b)`` when the whole picture went ``a * ref + b`` with ``a`` off 1 (by BRIGHTNESS_STEP), else None.
+
+    Under the altered test's 15 % (a fade of 7 frames steps by 14 %), such a frame is compared with the
+    one before; under a moving camera every ink line then changes by a few levels more than the
+    envelope allows, so the frame is first brought back to the reference's brightness.
+    """
+    ref, cur = ref_grid.ravel().astype(np.float64), grid.ravel().astype(np.float64)
+    slope, fit = _affine_fit(ref, cur)
+    if fit < min_fit or abs(slope - 1) < BRIGHTNESS_STEP or slope <= 0:
+        return None
+    return slope, float(cur.mean() - slope * ref.mean())
 
 
 def _affine_fit(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
