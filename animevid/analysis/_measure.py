@@ -216,7 +216,7 @@ class AnimationMeter:
         estimate = self._global_motion(ref, cur) if everywhere else None
         if estimate is not None:
             gain = _brightness_change(self._ref_grid, grid)
-            if gain is not None:  # the light changed as the camera moved (a fade's step): compare at the same
+            if gain is not None:  # the light changed too (a fade's step): at the reference's brightness
                 cur = (cur - gain[1]) * (1.0 / gain[0])
             # even a sub-pixel move (a slow tilt) changes every edge; the envelope absorbs it
             dx, dy, scale = estimate

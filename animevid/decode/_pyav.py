@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import av
@@ -105,7 +106,7 @@ class NvdecSource(PyAVSource):
 
     name = "pyav-nvdec"
 
-    def __init__(self, path: Any, **kwargs: Any) -> None:
+    def __init__(self, path: str | Path, **kwargs: Any) -> None:
         super().__init__(path, **kwargs)
         try:  # the file itself was checked by the probe above: a failure here is the device's
             container = av.open(str(self.path), hwaccel=self._hwaccel())
@@ -115,8 +116,9 @@ class NvdecSource(PyAVSource):
                 "it needs an NVIDIA GPU and driver; use decode.backend: pyav"
             ) from None
         with container:
-            self.decoded_on_gpu = bool(container.streams.video[0].codec_context.is_hwaccel)
-            """False when NVDEC lacks this codec and FFmpeg decodes on the CPU."""
+            on_gpu = container.streams.video[0].codec_context.is_hwaccel
+        self.decoded_on_gpu = bool(on_gpu)
+        """False when NVDEC lacks this codec and FFmpeg decodes on the CPU."""
 
     def _hwaccel(self) -> HWAccel:
         return HWAccel("cuda", allow_software_fallback=True)
