@@ -54,6 +54,8 @@ FLASH_STEP = 22.0
 BRIGHTNESS_STEP = 0.05
 """Gain change (``|a - 1|``) of the whole picture from which a moving camera's frame is compared at the
 reference's brightness (smaller steps stay inside the envelope)."""
+ZOOM_STEP = 0.003
+"""Scale step tried either side of a zoom's estimate when the move leaves changes (0.4 px at the edge)."""
 MAX_FLASH_RUN = 3
 """Longest run of altered frames measured against the picture before them (longer: a fade)."""
 CONSENSUS_PX = 1.0
@@ -226,6 +228,14 @@ class AnimationMeter:
                 retry_changed, retry = self._moved_changes(ref, cur, dx + ex, dy + ey, scale)
                 if retry_changed.sum() < moved_changed.sum():
                     moved_changed, moved, dx, dy = retry_changed, retry, dx + ex, dy + ey
+                if scale != 1.0 and moved_changed.sum() >= MIN_MOVED_BLOCKS:
+                    # a zoom's scale can be a few thousandths off too; a neighbour counts only if it
+                    # explains everything (a changed drawing stays changed at any scale)
+                    for step in (-ZOOM_STEP, ZOOM_STEP):
+                        retry_changed, retry = self._moved_changes(ref, cur, dx, dy, scale + step)
+                        if retry_changed.sum() < MIN_MOVED_BLOCKS:
+                            moved_changed, moved, scale = retry_changed, retry, scale + step
+                            break
             # the move must explain the change: a character's motion can pull the correlation too
             if moved_changed.mean() < 0.5 * static.mean():
                 changed, residual, motion = moved_changed, moved, (dx, dy, scale)
