@@ -16,6 +16,10 @@ each in its own subprocess, best of --rounds interleaved rounds, with the ratio 
 ratio of two bests can swing by 20 %; the ratio within each round (the runs are next to each other
 in time) is printed too, as its range over the rounds and its median. For the synthetic episode it
 also prints how many shots the analysis got right per field (animevid.analysis.evaluate).
+
+It also prints each stage's CPU time per frame on its own (frames decoded into memory first) and
+the ceiling that puts on the pipeline: the stages run in one thread, so on a machine where
+decode-only spreads over many cores they, not decoding, bound the speed.
 """
 
 from __future__ import annotations
@@ -38,8 +42,34 @@ from decode import REAL_1080P, measure_decode_only  # noqa: E402  (bench/decode.
 KINDS = ("decode-only", "decode", "shots", "analysis")
 
 
+def stage_costs(path: str) -> dict[str, Any]:
+    """CPU time per frame of each stage alone, on frames decoded into memory first (best of 2)."""
+    from animevid.analysis import AnimationStage
+    from animevid.config import Config
+    from animevid.decode import open_video
+    from animevid.shots import make_detector
+
+    batches = list(open_video(path).batches())
+    frames = sum(len(b) for b in batches)
+    makers = {"shots": lambda: make_detector(Config(device="cpu"), "cpu"), "animation": AnimationStage}
+    costs: dict[str, Any] = {}
+    for name, make in makers.items():
+        best = float("inf")
+        for _ in range(2):
+            stage = make()
+            started = time.process_time()
+            for batch in batches:
+                stage.process(batch)
+            stage.finish()
+            best = min(best, time.process_time() - started)
+        costs[f"{name}_ms"] = best / frames * 1000
+    return costs
+
+
 def measure(kind: str, path: str) -> dict[str, Any]:
     """One measurement of ``kind`` on ``path`` (run in a fresh process)."""
+    if kind == "stages-alone":
+        return stage_costs(path)
     if kind == "decode-only":
         result = measure_decode_only(path)
     else:
@@ -148,6 +178,15 @@ def main() -> None:
             ratios = sorted(paired.get((video, kind), []))
             spread = f"  {ratios[0]:.2f}-{ratios[-1]:.2f} ({float(np.median(ratios)):.2f})" if ratios else ""
             print(f"  {label:34s} {fps:9.1f} {ratio:14.2f} {n['peak_rss_mb']:12.0f}{spread}")
+        alone = run_child("stages-alone", video)
+        if "error" not in alone:
+            per_frame = alone["shots_ms"] + alone["animation_ms"]
+            cap = 1000 / per_frame / (anchor["frames"] / anchor["seconds"])
+            print(
+                f"  stages alone (one thread, frames in memory): shots {alone['shots_ms']:.2f} + animation "
+                f"{alone['animation_ms']:.2f} ms of CPU a frame; one thread of them caps the pipeline at "
+                f"{cap:.2f}x decode-only here"
+            )
         if video.with_suffix(".truth.json").exists():
             print(accuracy(video))
 
