@@ -33,6 +33,9 @@ class DecodeConfig:
     """Frames per batch handed to the stages; bounds memory."""
     threads: int = 0
     """Decoder threads; 0 lets FFmpeg use every core."""
+    workers: int = 0
+    """Processes for one episode's pass, each decoding and analysing a segment (animevid.parallel);
+    0: one per core from 4 cores up, else 1 (on 2 cores, one process with FFmpeg's threads is as fast)."""
     prefetch_batches: int = 2
     """Batches decoded ahead in a background thread; 0 decodes inline."""
     interpolation: Interpolation = "fast_bilinear"
@@ -43,7 +46,7 @@ class DecodeConfig:
 
     def __post_init__(self) -> None:
         _check_positive(self, "analysis_width", "batch_frames")
-        _check_non_negative(self, "threads", "prefetch_batches")
+        _check_non_negative(self, "threads", "prefetch_batches", "workers")
         if self.analysis_width % 2:
             raise ConfigError(f"decode.analysis_width must be even, got {self.analysis_width}")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -25,6 +26,7 @@ from animevid.catalog import Catalog
 from animevid.config import Config, config_as_dict
 from animevid.decode import DECODERS, FrameSource, open_video
 from animevid.decode._probe import VIDEO_SUFFIXES
+from animevid.decode._segments import SegmentMismatch
 from animevid.device import resolve_device
 from animevid.errors import (
     AnimevidError,
@@ -35,10 +37,13 @@ from animevid.errors import (
     VideoNotFoundError,
 )
 from animevid.model import Episode, Shot, SubtitleLine, content_hash
+from animevid.parallel import can_split, run_split
 from animevid.scenes import ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.shots import SHOT_DETECTORS, make_detector
-from animevid.stages import FrameDiff, FrameDiffStage, Stage
+from animevid.stages import FrameDiff, FrameDiffStage, SplittableStage, Stage
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "animevid-library"
 """Library folder used when neither --library, the config nor $ANIMEVID_LIBRARY names one."""
@@ -103,18 +108,35 @@ def config_fingerprint(config: Config) -> str:
 
 
 def run_pass(
-    source: FrameSource, stages: Sequence[Stage], *, progress: ProgressCallback | None = None
+    source: FrameSource, stages: Sequence[Stage], *, progress: ProgressCallback | None = None, workers: int = 1
 ) -> dict[str, list[Any]]:
     """Decode ``source`` once and feed every batch to every stage, in order.
+
+    With ``workers`` > 1, stages that can be split (:class:`~animevid.stages.SplittableStage`,
+    on the CPU, behind the pyav decoder) run on segments of the episode in that many processes,
+    with the same records (:mod:`animevid.parallel`); otherwise, or when the episode cannot be
+    split, in this process.
 
     Args:
         source: The opened episode.
         stages: Consumers of the stream; each sees every batch once.
-        progress: Called after each batch with its frame count.
+        progress: Called after each batch (or joined segment) with its frame count.
+        workers: Processes for one episode (1: this one only).
 
     Returns:
         Each stage's records (from ``process`` and ``finish``) by stage name.
     """
+    if workers > 1 and can_split(source, stages):
+        try:
+            split = run_split(source, stages, workers, progress=progress)
+        except SegmentMismatch as exc:
+            logger.info("%s: decoding in one pass (%s)", source.path, exc)
+            for stage in stages:
+                if isinstance(stage, SplittableStage):
+                    stage.reset()
+        else:
+            if split is not None:
+                return split
     records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
     with _cpu_threads(1 if all(stage.device.type == "cpu" for stage in stages) else None):
         for batch in source.batches():

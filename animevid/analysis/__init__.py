@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from animevid.analysis._measure import AnimationMeter, Measures
+from animevid.analysis._measure import LOOKAHEAD, AnimationMeter, Measures
 from animevid.analysis._shots import SAKUGA_CANDIDATE, SCORE_WEIGHTS, sakuga_score, summarise
 from animevid.config import Config
 from animevid.decode import FrameBatch
 from animevid.model import Shot, ShotAnalysis
 from animevid.shots import ShotResult
-from animevid.stages import STAGES, Stage
+from animevid.stages import STAGES, SplittableStage
 
 __all__ = [
     "SAKUGA_CANDIDATE",
@@ -35,19 +37,36 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class AnimationPart:
+    """What a segment's process measured (see :class:`AnimationStage`)."""
+
+    measures: Measures
+    """Every fed frame's measurements, labels not yet settled."""
+    drawn: dict[int, np.ndarray]
+    """The pictures the labels are settled from (:meth:`DrawingMemory.replay`), by fed frame."""
+    frame_width: int
+
+
 @STAGES.register("animation")
-class AnimationStage(Stage):
+class AnimationStage(SplittableStage):
     """Per-frame animation measurements on the shared stream (CPU, OpenCV on analysis frames).
+
+    Splittable (``animevid.parallel``): a segment's process measures without recognising drawings
+    and keeps the pictures of its new drawings; the main process labels them in order. Two runs
+    join at a frame where both are quiet (:attr:`Measures.quiet`).
 
     Args:
         device: Device the batches arrive on (frames are copied to the CPU, a few KB each).
+        recognise: Label drawings as they come (False in a segment's process).
     """
 
     name = "animation"
+    lookahead_frames = LOOKAHEAD
 
-    def __init__(self, *, device: str | torch.device = "cpu") -> None:
+    def __init__(self, *, device: str | torch.device = "cpu", recognise: bool = True) -> None:
         super().__init__(device=device)
-        self.meter = AnimationMeter()
+        self.meter = AnimationMeter(recognise=recognise)
         self.frame_width = 0
 
     def process(self, batch: FrameBatch) -> Sequence[Any]:
@@ -62,6 +81,32 @@ class AnimationStage(Stage):
         """Measure the last frames (held back to look a few frames ahead)."""
         self.meter.finish()
         return []
+
+    def segment_stage(self) -> Callable[[], SplittableStage]:
+        """The stage without recognition (labels are settled in the main process)."""
+        return partial(AnimationStage, recognise=False)
+
+    def part(self) -> AnimationPart:
+        """The measurements and the new drawings' pictures."""
+        return AnimationPart(measures=self.meter.measures, drawn=dict(self.meter.drawn), frame_width=self.frame_width)
+
+    def reset(self) -> None:
+        """Forget every frame measured."""
+        self.meter = AnimationMeter(recognise=self.meter.memory is not None)
+        self.frame_width = 0
+
+    def joinable(self, part: AnimationPart) -> np.ndarray:
+        """Frames after which a meter depends on nothing before (:attr:`Measures.quiet`)."""
+        return np.array(part.measures.quiet, dtype=bool)
+
+    def absorb(self, part: AnimationPart, start: int, stop: int, pts_seconds: Sequence[float]) -> None:
+        """Append frames ``[start, stop)`` of ``part``, labelling their drawings after those seen before."""
+        assert self.meter.memory is not None, "absorb needs a stage that recognises drawings"
+        taken = Measures()
+        taken.extend(part.measures, start, stop)
+        self.meter.memory.replay(taken, part.drawn, offset=start)
+        self.meter.measures.extend(taken, 0, stop - start)
+        self.frame_width = part.frame_width
 
     @property
     def measures(self) -> Measures:

@@ -99,6 +99,15 @@ class Measures:
     """Mean change (0..255) over the changed blocks (0 for held frames)."""
     regions: list[int] = field(default_factory=list)
     """Bit r set when screen region r (row-major over REGIONS) holds a changed block."""
+    quiet: list[bool] = field(default_factory=list)
+    """The meter's state after this frame depends on this frame alone: it became the reference, the
+    camera was still and no flash or fade was running. Two meters that both were quiet at a frame
+    measure every later frame alike (whatever came before), which is where parallel segments join."""
+
+    def extend(self, other: Measures, start: int, stop: int) -> None:
+        """Append frames ``[start, stop)`` of ``other`` (labels included)."""
+        for name in self.__dataclass_fields__:
+            getattr(self, name).extend(getattr(other, name)[start:stop])
 
 
 class AnimationMeter:
@@ -128,18 +137,23 @@ class AnimationMeter:
         moved_levels: float = 25.0,
         held_block: int = 4,
         same_levels: float | None = 12.0,
+        recognise: bool = True,
     ) -> None:
         self.held_block = held_block
         self.held_levels = held_levels
         self.moved_levels = moved_levels
         self.same_levels = held_levels if same_levels is None else same_levels
         self.measures = Measures()
+        self.memory: DrawingMemory | None = DrawingMemory(held_block, self.same_levels) if recognise else None
+        """Recognises drawings that come back; None when labels are settled later (:attr:`drawn`)."""
+        self.drawn: list[tuple[int, np.ndarray]] = []
+        """Without a memory: (frame, uint8 luma) of every frame whose drawing is to be recognised, and of
+        the last frame before it that a moving camera showed held (see :meth:`DrawingMemory.replay`)."""
+        self._view: tuple[int, np.ndarray] | None = None
+        self._fresh = 0
+        self._label = -1
         self._ref: np.ndarray | None = None
         self._ref_grid: np.ndarray | None = None
-        self._label = -1
-        self._labels = 0
-        self._memory: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=MEMORY)
-        self._thumbs = np.zeros((0, 18, 32), np.float32)
         self._windows: dict[tuple[int, int], np.ndarray] = {}
         self._full_window: np.ndarray | None = None
         self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
@@ -159,6 +173,9 @@ class AnimationMeter:
         """Measure the frames still waiting and return the measurements of every frame."""
         while self._pending:
             self._measure(*self._pending.popleft())
+        if self._view is not None:
+            self.drawn.append(self._view)
+            self._view = None
         return self.measures
 
     def _measure(self, luma: np.ndarray, grid: np.ndarray, rgb: np.ndarray) -> None:
@@ -181,6 +198,7 @@ class AnimationMeter:
             m.share.append(0.0)
             m.level.append(0.0)
             m.regions.append(0)
+            m.quiet.append(False)
             return
         self._ref_rgb = rgb
         if self._altered_run >= MAX_FLASH_RUN and flash:
@@ -290,10 +308,14 @@ class AnimationMeter:
         keep_ref: bool = False,
     ) -> None:
         m = self.measures
+        frame = len(m.new)
         if new:
-            self._label = self._recognise(luma)
+            self._label = self._new_drawing(frame, luma)
         elif motion != (0.0, 0.0, 1.0):
-            self._remember_view(luma)
+            if self.memory is not None:
+                self.memory.remember_view(luma)
+            else:  # only the last such view before the next drawing counts
+                self._view = (frame, luma.astype(np.uint8))
         m.altered.append(False)
         m.new.append(new)
         m.label.append(self._label)
@@ -301,46 +323,19 @@ class AnimationMeter:
         m.share.append(share)
         m.level.append(level)
         m.regions.append(regions)
+        m.quiet.append(not keep_ref and motion == (0.0, 0.0, 1.0) and self._altered_run == 0)
         if not keep_ref:
             self._ref, self._ref_grid = luma, grid
 
-    def _remember_view(self, luma: np.ndarray) -> None:
-        """Remember the held drawing as the moving camera now shows it.
-
-        Recognition compares unwarped frames, so a drawing that comes back after a pan (or after a
-        slow dissolve that every frame's envelope absorbed) is matched with its latest view.
-        """
-        for k, (label, _, _) in enumerate(self._memory):
-            if label == self._label:
-                thumb = _thumb(luma)
-                self._memory[k] = (label, thumb, luma)
-                self._thumbs[k] = thumb
-                return
-
-    def _recognise(self, luma: np.ndarray) -> int:
-        """The label of an earlier drawing this frame shows again, else a fresh label."""
-        thumb = _thumb(luma)
-        if self._memory:
-            # cheap pre-check on 32x18 copies: most drawings are clearly another picture; the
-            # closest few are compared in full. The share of pixels off by more than 2 levels (at
-            # most a quarter), not the mean difference, so that a subtitle that came or went (a
-            # strip of the picture) does not hide the drawing under it
-            distance = (np.abs(self._thumbs[: len(self._memory)] - thumb) > 2.0).mean(axis=(1, 2))
-            near = [k for k in np.argsort(distance, kind="stable")[:RECOGNISE_CANDIDATES] if distance[k] <= 0.25]
-            cur = luma
-            for k in near:
-                label, _, old = self._memory[int(k)]
-                if label == self._label:  # this frame was just found to differ from that drawing
-                    continue
-                differ = _block_means(cv2.absdiff(cur, old), self.held_block) >= self.same_levels
-                if not differ.any() or _not_drawn(old, cur, differ, self.held_block):
-                    return label
-        label = self._labels
-        self._labels += 1
-        self._memory.append((label, thumb, luma))
-        # the thumbnails in memory order, as one array for the pre-check (the deque dropped its oldest)
-        self._thumbs = np.concatenate([self._thumbs[len(self._thumbs) - len(self._memory) + 1 :], thumb[None]])
-        return label
+    def _new_drawing(self, frame: int, luma: np.ndarray) -> int:
+        if self.memory is not None:
+            return self.memory.recognise(luma)
+        if self._view is not None:
+            self.drawn.append(self._view)
+            self._view = None
+        self.drawn.append((frame, luma.astype(np.uint8)))
+        self._fresh += 1
+        return self._fresh - 1
 
     def _global_motion(self, ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, float] | None:
         """Translation (dx, dy) and scale about the centre taking ``ref`` onto ``cur``; None if none fits.
@@ -420,6 +415,80 @@ class AnimationMeter:
         outside = np.maximum(np.maximum(low - cur, cur - high), 0)
         reach = max(abs(dx), abs(dy)) + abs(scale - 1) * max(w, h) / 2 + 2
         return _block_means(outside, 4), max(1, int(np.ceil(reach / 4)))
+
+
+class DrawingMemory:
+    """Step 4 of the module docstring: the label of each new drawing, an earlier one's when it comes back.
+
+    Args:
+        held_block: Block side (analysis pixels) of the comparison.
+        same_levels: Block change under which a new drawing equals a remembered one.
+    """
+
+    def __init__(self, held_block: int, same_levels: float) -> None:
+        self.held_block = held_block
+        self.same_levels = same_levels
+        self.label = -1
+        """The drawing on screen (-1 before the first)."""
+        self._labels = 0
+        self._memory: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=MEMORY)
+        self._thumbs = np.zeros((0, 18, 32), np.float32)
+
+    def replay(self, measures: Measures, drawn: dict[int, np.ndarray], offset: int = 0) -> None:
+        """Label frames measured without a memory, in order, continuing from the frames labelled before.
+
+        ``drawn`` holds the luma (uint8) of every new frame and of the last frame a moving camera
+        showed held before each, by frame index (``offset`` is the index of ``measures``' first frame);
+        the labels are what a meter with this memory would have given.
+        """
+        for k, new in enumerate(measures.new):
+            luma = drawn.get(offset + k)
+            if new:
+                assert luma is not None, f"frame {offset + k}: a new drawing without its picture"
+                measures.label[k] = self.recognise(luma.astype(np.float32))
+                continue
+            if luma is not None:
+                self.remember_view(luma.astype(np.float32))
+            measures.label[k] = -1 if measures.altered[k] else self.label
+
+    def remember_view(self, luma: np.ndarray) -> None:
+        """Remember the held drawing as the moving camera now shows it.
+
+        Recognition compares unwarped frames, so a drawing that comes back after a pan (or after a
+        slow dissolve that every frame's envelope absorbed) is matched with its latest view.
+        """
+        for k, (label, _, _) in enumerate(self._memory):
+            if label == self.label:
+                thumb = _thumb(luma)
+                self._memory[k] = (label, thumb, luma)
+                self._thumbs[k] = thumb
+                return
+
+    def recognise(self, luma: np.ndarray) -> int:
+        """The label of an earlier drawing this frame shows again, else a fresh label."""
+        thumb = _thumb(luma)
+        if self._memory:
+            # cheap pre-check on 32x18 copies: most drawings are clearly another picture; the
+            # closest few are compared in full. The share of pixels off by more than 2 levels (at
+            # most a quarter), not the mean difference, so that a subtitle that came or went (a
+            # strip of the picture) does not hide the drawing under it
+            distance = (np.abs(self._thumbs[: len(self._memory)] - thumb) > 2.0).mean(axis=(1, 2))
+            near = [k for k in np.argsort(distance, kind="stable")[:RECOGNISE_CANDIDATES] if distance[k] <= 0.25]
+            cur = luma
+            for k in near:
+                label, _, old = self._memory[int(k)]
+                if label == self.label:  # this frame was just found to differ from that drawing
+                    continue
+                differ = _block_means(cv2.absdiff(cur, old), self.held_block) >= self.same_levels
+                if not differ.any() or _not_drawn(old, cur, differ, self.held_block):
+                    self.label = label
+                    return label
+        label = self.label = self._labels
+        self._labels += 1
+        self._memory.append((label, thumb, luma))
+        # the thumbnails in memory order, as one array for the pre-check (the deque dropped its oldest)
+        self._thumbs = np.concatenate([self._thumbs[len(self._thumbs) - len(self._memory) + 1 :], thumb[None]])
+        return label
 
 
 def _similarity(d: np.ndarray, p: np.ndarray, tolerance: float) -> tuple[float, float, float] | None:

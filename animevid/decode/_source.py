@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -110,6 +110,10 @@ class FrameSource(ABC):
         self.device = torch.device(device)
         self.frames_decoded = 0
         """Frames handed out so far."""
+        self.first_index = 0
+        """Number of the first frame handed out (a segment of the episode starts later)."""
+        self.split: Any = None
+        """How the last pass was split over processes (``animevid.parallel.SplitStats``); None: one pass."""
         self.truncated = False
         """True when decoding stopped before the container's end."""
         self.repaired_timestamps = 0
@@ -123,7 +127,7 @@ class FrameSource(ABC):
     def _chunks(self) -> Iterator[Chunk]:
         """Decode the whole stream in order, yielding chunks of at most ``batch_frames``."""
 
-    def batches(self) -> Iterator[FrameBatch]:
+    def batches(self) -> Generator[FrameBatch, None, None]:
         """Decode the episode once, yielding :class:`FrameBatch` objects in order.
 
         Raises:
@@ -152,7 +156,8 @@ class FrameSource(ABC):
     def _to_batch(self, chunk: Chunk, clock: TimestampRepair) -> FrameBatch:
         n = len(chunk.raw_seconds)
         frames = torch.as_tensor(chunk.frames) if isinstance(chunk.frames, np.ndarray) else chunk.frames
-        indices = torch.arange(self.frames_decoded, self.frames_decoded + n, dtype=torch.int64)
+        first = self.first_index + self.frames_decoded
+        indices = torch.arange(first, first + n, dtype=torch.int64)
         pts = torch.tensor([clock(raw) for raw in chunk.raw_seconds], dtype=torch.float64)
         self.frames_decoded += n
         return FrameBatch(frames=frames.to(self.device, non_blocking=True), frame_indices=indices, pts_seconds=pts)

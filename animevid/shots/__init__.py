@@ -128,8 +128,10 @@ def shot_pass(
         progress: Called with the number of frames after each batch.
     """
     from animevid.decode import open_video
+    from animevid.parallel import workers_for
     from animevid.pipeline import run_pass
 
     source = open_video(path, config=config.decode, device=device)
-    records = run_pass(source, [make_detector(config, device, detector), *beside], progress=progress)
+    stages = [make_detector(config, device, detector), *beside]
+    records = run_pass(source, stages, progress=progress, workers=workers_for(config.decode.workers))
     return ShotResult(video=str(path), fps=source.info.fps_float, frames=source.frames_decoded, shots=records["shots"])

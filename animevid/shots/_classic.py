@@ -31,6 +31,8 @@ in ``classic_model.json``) turns them into a cut probability. Explicit rules the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -40,6 +42,7 @@ import torch
 
 from animevid.decode import FrameBatch
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage
+from animevid.stages import SplittableStage
 
 LOOKBACK = 4
 """Frames back each descriptor is compared with."""
@@ -179,8 +182,11 @@ def _grid(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 @SHOT_DETECTORS.register("classic")
-class ClassicShotStage(ShotStage):
+class ClassicShotStage(ShotStage, SplittableStage):
     """Fast CPU/GPU shot detector (see the module docstring).
+
+    Splittable (``animevid.parallel``): a frame's descriptors look back LOOKBACK frames, the
+    decisions are taken at the end over the whole episode's descriptors.
 
     Args:
         device: Device the batches arrive on.
@@ -200,6 +206,11 @@ class ClassicShotStage(ShotStage):
         super().__init__(device=device, threshold=threshold)
         self.min_changed = min_changed
         self.model = model if model is not None else load_model()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame seen."""
+        self._pts = []
         self._tail: tuple[np.ndarray, ...] | None = None
         self._dist: list[np.ndarray] = []  # per batch: (n, 3 descriptors, LOOKBACK)
         self._changed: list[np.ndarray] = []
@@ -235,6 +246,32 @@ class ClassicShotStage(ShotStage):
         self._grid16.append(now.grid16.astype(np.float16))
         self._tail = tuple(s[-LOOKBACK:] for s in seq)
         self._cache = None
+
+    warmup_frames = LOOKBACK
+
+    def segment_stage(self) -> Callable[[], SplittableStage]:
+        """This detector with the same settings, on the CPU."""
+        return partial(ClassicShotStage, threshold=self.threshold, min_changed=self.min_changed, model=self.model)
+
+    def part(self) -> dict[str, np.ndarray]:
+        """Every fed frame's descriptors (what :meth:`_boundaries` decides from)."""
+        return {name: np.concatenate(parts) for name, parts in self._arrays().items()}
+
+    def absorb(self, part: dict[str, np.ndarray], start: int, stop: int, pts_seconds: Sequence[float]) -> None:
+        """Append frames ``[start, stop)`` of a segment's descriptors."""
+        for name, parts in self._arrays().items():
+            parts.append(part[name][start:stop])
+        self._pts.extend(float(t) for t in pts_seconds)
+        self._cache = None
+
+    def _arrays(self) -> dict[str, list[np.ndarray]]:
+        return {
+            "dist": self._dist,
+            "changed": self._changed,
+            "std": self._std,
+            "mean": self._mean,
+            "grid16": self._grid16,
+        }
 
     def probabilities(self) -> np.ndarray:
         """Cut probability of every frame seen (frame 0 is never a cut)."""

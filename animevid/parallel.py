@@ -1,0 +1,356 @@
+"""One episode's decode pass split over processes, joined so that the records are those of one pass.
+
+On a machine with many cores, decoding alone spreads over all of them, while the stages of one
+pass run in one thread (Python's GIL) and bound its speed. Here the episode is cut at keyframes
+(:func:`~animevid.decode._segments.plan_segments`); a pool of processes each decodes a segment
+(FFmpeg seeks to its keyframe) and runs the stages on it, and the main process joins the parts:
+
+- each segment's process goes on a little past its segment's end, into the next one, until its
+  stages have passed several frames where a fresh run may take over (:meth:`SplittableStage.joinable`:
+  the animation meter is *quiet*, its state a function of that frame alone) past the next
+  segment's warm-up (:attr:`SplittableStage.warmup_frames`; the shot detector looks back 4 frames);
+- the main process takes the earlier segment's records up to the first such frame where both runs
+  allow it, and the later one's from the frame after; what carries over a whole episode (the
+  labels of drawings that come back) is settled by each stage's :meth:`SplittableStage.absorb`,
+  in order;
+- timestamps are repaired in the main process, in order, from the plan.
+
+Only streams whose timestamps number their frames are split, and only stages that can be; a
+segment whose frames differ from the plan, or two segments with no frame to join at, make the
+caller decode in one pass (:class:`SegmentMismatch`). Tests compare every record with one pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from animevid.decode import FrameSource
+from animevid.decode._pyav import PyAVSource
+from animevid.decode._segments import SegmentMismatch, SegmentPlan, SegmentSource, plan_segments
+from animevid.decode._timestamps import TimestampRepair
+from animevid.stages import SplittableStage, Stage
+
+logger = logging.getLogger(__name__)
+
+MIN_SPLIT_FRAMES = 3000
+"""Shortest episode that is split (about 2 minutes): starting the processes takes 1-2 s."""
+MIN_SEGMENT_FRAMES = 300
+"""Shortest segment: each costs a process hand-over, a seek and a few dozen frames decoded twice."""
+SEGMENTS_PER_WORKER = 3
+"""Segments per process, so that one slow segment does not leave the others idle at the end."""
+JOIN_FRAMES = 8
+"""Joinable frames a segment's process measures past the next segment's warm-up before it stops."""
+MAX_OVERLAP = 240
+"""Most frames a segment's process goes on into the next segment (10 s at 24 fps: a long pan)."""
+AUTO_FROM_CORES = 4
+"""Fewest cores from which ``decode.workers: 0`` splits an episode."""
+MAX_AUTO_WORKERS = 32
+"""Most processes ``decode.workers: 0`` starts (memory: about 350 MB each)."""
+WORKER_BATCH = 16
+"""Frames per batch in a segment's process (small, so that it stops soon after it can)."""
+
+
+def workers_for(setting: int) -> int:
+    """Processes for one episode: ``setting``, or with 0 one per usable core from AUTO_FROM_CORES up, else 1.
+
+    On 2 cores a split pass runs at the speed of one pass (bench/analysis.py): FFmpeg's threads
+    already fill both, and the processes cost memory (about 350 MB each).
+    """
+    if setting > 0:
+        return setting
+    cores = _usable_cores()
+    return min(cores, MAX_AUTO_WORKERS) if cores >= AUTO_FROM_CORES else 1
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def can_split(source: FrameSource, stages: Sequence[Stage]) -> bool:
+    """Whether :func:`run_split` can take this pass: the pyav decoder and CPU stages that split."""
+    return (
+        type(source) is PyAVSource
+        and source.device.type == "cpu"
+        and bool(stages)
+        and all(isinstance(stage, SplittableStage) and stage.device.type == "cpu" for stage in stages)
+    )
+
+
+@dataclass
+class SplitStats:
+    """How a split pass went (``FrameSource.split``)."""
+
+    workers: int
+    segments: int
+    merged: int = 0
+    """Segments that had to be run again together with the one before (no frame to join at)."""
+    overlap_frames: int = 0
+    """Frames decoded twice (segments run past their end, and merged runs)."""
+    worker_cpu_seconds: float = 0.0
+    """CPU time of the processes' work (their start-up excluded)."""
+    worker_peak_rss_mb: float = 0.0
+    """Largest resident memory of one process."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: str
+    first: int
+    expected: tuple[int, ...]
+    join_from: int | None
+    """Frame from which a join with the next segment may happen (None: the last segment)."""
+    makers: tuple[Callable[[], SplittableStage], ...]
+    source_options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Part:
+    first: int
+    final: int
+    """Frames (from ``first``) whose records are final: the lookahead was there to see."""
+    joinable: np.ndarray
+    parts: list[Any]
+    error: str | None = None
+    """Why the segment did not decode as planned (its records are empty then)."""
+    fed: int = 0
+    cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+def run_split(
+    source: FrameSource,
+    stages: Sequence[Stage],
+    workers: int,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, list[Any]] | None:
+    """Run the pass of ``source`` through ``stages`` in ``workers`` processes (see the module docstring).
+
+    Returns each stage's records as :func:`~animevid.pipeline.run_pass` does, or None when the
+    episode is too short or its timestamps do not allow segments (run one pass then).
+
+    Raises:
+        SegmentMismatch: The episode did not decode as planned (a segment joined to the one before
+            did not either); :meth:`SplittableStage.reset` the stages before one pass follows.
+    """
+    splittable = [stage for stage in stages if isinstance(stage, SplittableStage)]
+    if workers < 2 or not can_split(source, stages) or source.info.frames_estimate < MIN_SPLIT_FRAMES:
+        return None
+    plan = plan_segments(source.path, segments=workers * SEGMENTS_PER_WORKER, min_frames=MIN_SEGMENT_FRAMES)
+    if plan is None:
+        return None
+    jobs = _jobs(source, splittable, plan)
+    warmup = max(stage.warmup_frames for stage in splittable)
+    clock = TimestampRepair(1.0 / source.info.fps_float)
+    absorbed = 0
+    processes = min(workers, len(jobs))
+    stats = SplitStats(workers=processes, segments=len(jobs))
+    with _pool(processes, threads=_threads_each(source, processes)) as pool:
+        pending: _Part | None = None
+        start = 0  # first frame of ``pending`` not yet taken
+        for k, part in enumerate(pool.imap(_run_segment, jobs)):
+            _count(stats, part)
+            if pending is None:
+                if part.error is not None:
+                    raise SegmentMismatch(part.error)
+                pending = part
+                continue
+            join = None if part.error is not None else _join(pending, part, warmup)
+            if join is None:
+                # no frame to join at (a long camera move over the seam) or the segment did not
+                # decode from its keyframe: one run from the earlier segment's start through this one
+                job = replace(jobs[k], first=pending.first, expected=_through(jobs[k], pending, plan))
+                merged = pool.apply(_run_segment, (job,))
+                if merged.error is not None:
+                    raise SegmentMismatch(merged.error)
+                logger.debug("%s: segments at frames %d and %d run again as one", source.path, pending.first, job.first)
+                _count(stats, merged)
+                stats.merged += 1
+                pending = merged
+                continue
+            absorbed = _absorb(splittable, pending, start, join + 1, plan, clock, absorbed, progress)
+            start = join + 1
+            pending = part
+        assert pending is not None
+        absorbed = _absorb(splittable, pending, start, pending.first + pending.final, plan, clock, absorbed, progress)
+    if absorbed != plan.frames:
+        raise SegmentMismatch(f"{source.path}: the segments gave {absorbed} of {plan.frames} frames")
+    stats.overlap_frames -= plan.frames
+    source.split = stats
+    source.frames_decoded = plan.frames
+    source.repaired_timestamps = clock.repaired
+    source.decoded_seconds = clock.last_seconds + clock.frame_seconds
+    source._check_complete()
+    records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
+    for stage in stages:
+        records[stage.name].extend(stage.finish())
+    return records
+
+
+def _count(stats: SplitStats, part: _Part) -> None:
+    stats.overlap_frames += part.fed
+    stats.worker_cpu_seconds += part.cpu_seconds
+    stats.worker_peak_rss_mb = max(stats.worker_peak_rss_mb, part.peak_rss_mb)
+
+
+def _jobs(source: FrameSource, stages: list[SplittableStage], plan: SegmentPlan) -> list[_Job]:
+    warmup = max(stage.warmup_frames for stage in stages)
+    lookahead = max(stage.lookahead_frames for stage in stages)
+    options = {
+        "analysis_width": source.analysis_size[0],
+        "batch_frames": WORKER_BATCH,
+        "interpolation": source.interpolation,
+        "skip_loop_filter": source.skip_loop_filter,
+        "prefetch_batches": 2,
+    }
+    makers = tuple(stage.segment_stage() for stage in stages)
+    jobs = []
+    for k, first in enumerate(plan.starts):
+        last = k + 1 == len(plan.starts)
+        stop = plan.frames if last else min(plan.frames, plan.stop(k) + MAX_OVERLAP + lookahead)
+        jobs.append(
+            _Job(
+                path=str(source.path),
+                first=first,
+                expected=plan.pts[first:stop],
+                join_from=None if last else plan.stop(k) + warmup - 1,
+                makers=makers,
+                source_options=options,
+            )
+        )
+    return jobs
+
+
+def _threads_each(source: FrameSource, workers: int) -> int:
+    return source.threads or max(1, _usable_cores() // workers)
+
+
+_PRELOAD = ["animevid.parallel", "animevid.shots", "animevid.analysis"]
+"""Imported once by the fork server (torch alone takes 1.5-2 s) instead of once per process."""
+
+
+@contextmanager
+def _pool(processes: int, *, threads: int) -> Iterator[Any]:
+    # not a plain fork: the parent may hold torch's and OpenCV's thread pools, which do not survive
+    # one. A fork server (a clean process with the modules imported) forks the processes at once.
+    context: multiprocessing.context.BaseContext
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        server = multiprocessing.get_context("forkserver")
+        server.set_forkserver_preload(_PRELOAD)
+        context = server
+    else:
+        context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, initializer=_init_worker, initargs=(threads,)) as pool:
+        yield pool
+
+
+def _init_worker(threads: int) -> None:
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    global _DECODE_THREADS
+    _DECODE_THREADS = threads
+
+
+_DECODE_THREADS = 1
+
+
+def _run_segment(job: _Job) -> _Part:
+    started = time.process_time()
+    options = {"threads": _DECODE_THREADS, **job.source_options}
+    source = SegmentSource(job.path, first=job.first, expected=job.expected, **options)
+    stages = [make() for make in job.makers]
+    lookahead = max(stage.lookahead_frames for stage in stages)
+    fed = 0
+    batches = source.batches()
+    try:
+        for batch in batches:
+            for stage in stages:
+                stage.process(batch)
+            fed += len(batch)
+            if job.join_from is not None and _can_stop(stages, job, fed - lookahead):
+                break
+    except SegmentMismatch as exc:
+        return _Part(first=job.first, final=0, joinable=np.zeros(0, bool), parts=[], error=str(exc), fed=fed)
+    finally:
+        batches.close()
+    for stage in stages:
+        stage.finish()
+    parts = [stage.part() for stage in stages]
+    joinable = _joinable(stages, parts, fed)
+    reached_end = job.join_from is None
+    return _Part(
+        first=job.first,
+        final=fed if reached_end else fed - lookahead,
+        joinable=joinable,
+        parts=parts,
+        fed=fed,
+        cpu_seconds=time.process_time() - started,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
+
+
+def _can_stop(stages: list[SplittableStage], job: _Job, measured: int) -> bool:
+    assert job.join_from is not None
+    begin = job.join_from - job.first
+    if measured - begin < JOIN_FRAMES:
+        return False
+    parts = [stage.part() for stage in stages]
+    joinable = _joinable(stages, parts, measured)
+    return int(joinable[begin:measured].sum()) >= JOIN_FRAMES
+
+
+def _joinable(stages: list[SplittableStage], parts: list[Any], frames: int) -> np.ndarray:
+    allowed = np.ones(frames, dtype=bool)
+    for stage, part in zip(stages, parts, strict=True):
+        flags = stage.joinable(part)
+        if flags is not None:
+            allowed &= flags[:frames]
+    return allowed
+
+
+def _join(before: _Part, after: _Part, warmup: int) -> int | None:
+    """The last frame taken from ``before``: the first where both runs may hand over, past the warm-up."""
+    lo = max(after.first, after.first + warmup - 1)
+    hi = min(before.first + before.final, after.first + after.final)  # final frames of both
+    for frame in range(lo, hi):
+        if before.joinable[frame - before.first] and after.joinable[frame - after.first]:
+            return frame
+    return None
+
+
+def _through(job: _Job, before: _Part, plan: SegmentPlan) -> tuple[int, ...]:
+    """Timestamps from ``before``'s first frame to the end of ``job``'s."""
+    return plan.pts[before.first : job.first + len(job.expected)]
+
+
+def _absorb(
+    stages: list[SplittableStage],
+    part: _Part,
+    start: int,
+    stop: int,
+    plan: SegmentPlan,
+    clock: TimestampRepair,
+    absorbed: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    if start != absorbed:
+        raise SegmentMismatch(f"segment at frame {part.first}: frames {absorbed}..{start} are missing")
+    pts = [clock(float(plan.pts[k] * plan.time_base)) for k in range(start, stop)]
+    for stage, records in zip(stages, part.parts, strict=True):
+        stage.absorb(records, start - part.first, stop - part.first, pts)
+    if progress is not None:
+        progress(stop - start)
+    return stop
