@@ -1,0 +1,200 @@
+"""A pass split over processes (animevid.parallel) gives exactly the records of one pass.
+
+The episodes here are short, so the split thresholds are lowered in the main process (where the
+plan is made); the segment processes run the real code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import animevid.parallel as parallel
+from animevid.analysis import AnimationStage, analyze_episode
+from animevid.analysis._measure import AnimationMeter, DrawingMemory
+from animevid.config import Config, DecodeConfig
+from animevid.decode import open_video
+from animevid.decode._segments import SegmentPlan, SegmentSource, plan_segments
+from animevid.errors import ConfigError
+from animevid.pipeline import run_pass
+from animevid.shots import make_detector
+from tests.conftest import real_file
+
+FIELDS = ("altered", "new", "label", "motion", "share", "level", "regions", "quiet")
+
+
+@pytest.fixture
+def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split even a 20 s episode, into segments of about 50 frames."""
+    monkeypatch.setattr(parallel, "MIN_SPLIT_FRAMES", 0)
+    monkeypatch.setattr(parallel, "MIN_SEGMENT_FRAMES", 40)
+
+
+def analyse(path: Path, workers: int) -> tuple[dict[str, list[Any]], list[Any], Any]:
+    config = Config(device="cpu")
+    source = open_video(path, config=config.decode)
+    stages = [make_detector(config, "cpu"), AnimationStage()]
+    records = run_pass(source, stages, workers=workers)
+    return records, stages, source
+
+
+def assert_same_pass(path: Path, workers: int = 3) -> Any:
+    """Split and one pass agree on every shot, every cut probability and every frame's measures."""
+    one, one_stages, _ = analyse(path, 1)
+    split, split_stages, source = analyse(path, workers)
+    assert split["shots"] == one["shots"]
+    np.testing.assert_array_equal(split_stages[0].probabilities(), one_stages[0].probabilities())
+    a, b = one_stages[1].measures, split_stages[1].measures
+    for name in FIELDS:
+        x, y = getattr(a, name), getattr(b, name)
+        wrong = [k for k in range(max(len(x), len(y))) if k >= min(len(x), len(y)) or x[k] != y[k]]
+        assert not wrong, f"{name} differs at frames {wrong[:10]} of {len(x)}"
+    assert all(np.array_equal(g, h) for g, h in zip(a.luma_grid, b.luma_grid, strict=True))
+    return source
+
+
+def test_segments_start_at_keyframes_and_decode_the_same_frames(synth_episode) -> None:
+    path = synth_episode.mp4
+    full = np.concatenate([b.frames.numpy() for b in open_video(path, config=DecodeConfig()).batches()])
+    plan = plan_segments(path, segments=6, min_frames=40)
+    assert plan is not None and plan.frames == len(full) == synth_episode.truth["frames"]
+    assert plan.starts[0] == 0 and len(plan.starts) >= 3
+    for k, first in enumerate(plan.starts):
+        stop = plan.stop(k)
+        source = SegmentSource(path, first=first, expected=plan.pts[first:stop], skip_loop_filter=True)
+        batches = list(source.batches())
+        indices = np.concatenate([b.frame_indices.numpy() for b in batches])
+        np.testing.assert_array_equal(indices, np.arange(first, stop))
+        np.testing.assert_array_equal(np.concatenate([b.frames.numpy() for b in batches]), full[first:stop])
+
+
+def test_no_plan_for_an_episode_too_short_to_split(synth_episode) -> None:
+    assert plan_segments(synth_episode.mp4, segments=4, min_frames=synth_episode.truth["frames"]) is None
+
+
+def test_no_plan_when_timestamps_repeat() -> None:
+    # 60 fps container whose frames come in pairs with one timestamp: they cannot be numbered by it
+    assert plan_segments(real_file("video", "anime4k_web_input_popteamepic.mp4"), segments=4, min_frames=20) is None
+
+
+@pytest.mark.usefixtures("small_segments")
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_split_pass_equals_one_pass(synth_episode, container: str) -> None:
+    source = assert_same_pass(getattr(synth_episode, container))
+    assert source.split is not None and source.split.segments >= 5
+    assert source.frames_decoded == synth_episode.truth["frames"]
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_split_pass_equals_one_pass_on_real_footage() -> None:
+    source = assert_same_pass(real_file("video", "video2x_sample_output_sakurasou.mp4"))
+    assert source.split is not None and source.split.segments >= 3
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_segments_without_a_frame_to_join_at_are_run_again_together(
+    synth_episode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no overlap: a segment's process stops where the next begins, so no frame is measured by both
+    monkeypatch.setattr(parallel, "MAX_OVERLAP", 0)
+    source = assert_same_pass(synth_episode.mp4)
+    assert source.split.merged == source.split.segments - 1
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_a_segment_that_decodes_otherwise_than_planned_falls_back_to_one_pass(
+    synth_episode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def wrong_plan(path: Path, *, segments: int, min_frames: int) -> SegmentPlan | None:
+        plan = plan_segments(path, segments=segments, min_frames=min_frames)
+        assert plan is not None
+        pts = list(plan.pts)
+        pts[plan.starts[2] + 5] += 1  # a timestamp no frame has
+        return dataclasses.replace(plan, pts=tuple(pts))
+
+    monkeypatch.setattr(parallel, "plan_segments", wrong_plan)
+    source = assert_same_pass(synth_episode.mp4)
+    assert source.split is None  # the stages were reset and ran in one pass
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_analyze_episode_with_workers_gives_the_same_analyses(synth_episode) -> None:
+    one = analyze_episode(synth_episode.mp4, config=Config(device="cpu"))
+    split = analyze_episode(synth_episode.mp4, config=Config(device="cpu", decode=DecodeConfig(workers=2)))
+    assert split.as_dict() == one.as_dict()
+
+
+def test_drawing_labels_settled_afterwards_equal_those_given_on_the_way(synth_episode) -> None:
+    frames = [f for b in open_video(synth_episode.mp4).batches() for f in b.frames.numpy()]
+    on_the_way, later = AnimationMeter(), AnimationMeter(recognise=False)
+    for frame in frames:
+        on_the_way.add(frame)
+        later.add(frame)
+    expected, measured = on_the_way.finish(), later.finish()
+    assert len(set(measured.label)) > len(set(expected.label))  # without a memory every drawing is new
+    DrawingMemory(on_the_way.held_block, on_the_way.same_levels).replay(measured, dict(later.drawn))
+    assert measured.label == expected.label
+
+
+def test_workers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parallel.workers_for(3) == 3
+    monkeypatch.setattr(parallel, "_usable_cores", lambda: 2)
+    assert parallel.workers_for(0) == 1  # on 2 cores one pass is as fast
+    monkeypatch.setattr(parallel, "_usable_cores", lambda: 16)
+    assert parallel.workers_for(0) == 16
+    monkeypatch.setattr(parallel, "_usable_cores", lambda: 128)
+    assert parallel.workers_for(0) == parallel.MAX_AUTO_WORKERS
+    with pytest.raises(ConfigError, match="workers"):
+        DecodeConfig(workers=-1)
+
+
+def test_stages_that_cannot_split_run_in_one_pass(synth_episode) -> None:
+    from animevid.stages import FrameDiffStage
+
+    source = open_video(synth_episode.mp4)
+    assert not parallel.can_split(source, [FrameDiffStage()])
+    records = run_pass(source, [FrameDiffStage()], workers=4)
+    assert len(records["frame-diff"]) == synth_episode.truth["frames"] and source.split is None
+
+
+def test_a_meter_started_anywhere_measures_alike_after_both_were_quiet(synth_episode) -> None:
+    """Why segments join at a quiet frame: from there on a fresh meter and one that saw everything agree.
+
+    A fresh meter started inside a camera move or a flash measures differently at first (the
+    steady-move check carries the move over from frame to frame); joining 3 frames after its start
+    regardless would change records on this episode.
+    """
+    frames = [f for b in open_video(synth_episode.mp4).batches() for f in b.frames.numpy()]
+    whole = AnimationMeter(recognise=False)
+    for frame in frames:
+        whole.add(frame)
+    everything = whole.finish()
+    names = [name for name in FIELDS if name != "label"]
+    horizon, after_quiet, naive = 60, 0, 0
+    for start in range(1, len(frames) - horizon, 9):
+        fresh = AnimationMeter(recognise=False)
+        for frame in frames[start : start + horizon + 3]:
+            fresh.add(frame)
+        part = fresh.finish()
+        same = [all(getattr(everything, n)[start + k] == getattr(part, n)[k] for n in names) for k in range(horizon)]
+        join = next((k for k in range(3, horizon) if everything.quiet[start + k] and part.quiet[k]), None)
+        if join is not None and not all(same[join + 1 :]):
+            after_quiet += 1
+        naive += not all(same[3:])
+    assert after_quiet == 0
+    assert naive > 0
+
+
+def test_join_takes_the_first_frame_both_runs_allow_past_the_warmup() -> None:
+    def part(first: int, flags: list[int]) -> parallel._Part:
+        return parallel._Part(first=first, final=len(flags), joinable=np.array(flags, bool), parts=[])
+
+    before = part(0, [1] * 100 + [0, 0, 1, 1, 0, 1, 1, 1])
+    after = part(100, [1, 1, 1, 0, 0, 1, 1, 1])
+    assert parallel._join(before, after, warmup=4) == 105  # 103 is before's but not after's; 104 neither
+    assert parallel._join(before, after, warmup=1) == 102
+    assert parallel._join(before, part(100, [0] * 8), warmup=1) is None
