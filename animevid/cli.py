@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from animevid import __version__
-from animevid.config import load_config
+from animevid.config import Config, load_config
 from animevid.errors import AnimevidError
 
 app = typer.Typer(
@@ -50,6 +51,20 @@ ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="YAML file overriding configs/default.yaml values.", show_default=False)
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="Processes for the episode, each decoding and analysing a segment (same results; for many "
+        "cores). 0: one per core from 4 cores up. Default: the config's decode.workers.",
+        show_default=False,
+    ),
+]
+
+
+def _with_workers(cfg: Config, workers: int | None) -> Config:
+    return cfg if workers is None else replace(cfg, decode=replace(cfg.decode, workers=workers))
 
 
 def _handles_errors(command: F) -> F:
@@ -240,6 +255,7 @@ def shots(
         typer.Option(help="Shot detector: classic (default, fast) or transnetv2 (neural extra).", show_default=False),
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    workers: WorkersOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -252,7 +268,7 @@ def shots(
     from animevid.decode import probe
     from animevid.shots import detect_shots
 
-    cfg = load_config(config)
+    cfg = _with_workers(load_config(config), workers)
     with _progress(json_output) as progress:
         advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
         result = detect_shots(episode, config=cfg, detector=detector, device=device, progress=advance)
@@ -290,6 +306,7 @@ def analyze(
         str, typer.Option(help="Loop clip format: gif, webp or mp4 (mp4 plays every repeat).")
     ] = "gif",
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    workers: WorkersOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -304,7 +321,7 @@ def analyze(
     from animevid.analysis import analyze_episode
     from animevid.decode import probe
 
-    cfg = load_config(config)
+    cfg = _with_workers(load_config(config), workers)
     with _progress(json_output) as progress:
         advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
         result = analyze_episode(episode, config=cfg, device=device, progress=advance)

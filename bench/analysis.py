@@ -1,15 +1,19 @@
 """Whole-pipeline speed and memory: decode + shots + animation analysis beside decode alone.
 
-Usage: python bench/analysis.py [--rounds 5] [--seconds 30] [VIDEO ...]
+Usage: python bench/analysis.py [--rounds 5] [--seconds 30] [--workers N] [VIDEO ...]
 
 Videos (default): the 1080p real clip video2x_sample_output_sakurasou.mp4 from
-../shared/data/real (skipped with a message when absent) and a synthetic 1280x720 episode
-(seed 101, generated once into bench/.cache/). For each it prints frames/s and peak RSS of:
+../shared/data/real (skipped with a message when absent), a synthetic 1280x720 episode
+(seed 101, generated once into bench/.cache/) and, long enough to be split over processes, the
+real clip 12 times over (5472 frames, 3.8 min; remuxed once into bench/.cache/). For each it
+prints frames/s, CPU time per frame and peak RSS of:
 
   * decode-only, the anchor: PyAV decoding every frame, no conversion (as bench/decode.py);
   * our decode to analysis frames (the default backend, no stage);
   * decode + shots (the classic detector);
-  * decode + shots + animation analysis (the whole ``animevid analyze``);
+  * decode + shots + animation analysis in one pass (``animevid analyze`` with decode.workers: 1);
+  * the same split over --workers processes (animevid.parallel; default: one per core, at
+    least 2); episodes under 3000 frames are not split;
 
 each in its own subprocess, best of --rounds interleaved rounds, with the ratio to the anchor
 (target: the whole pipeline >= 0.8x). On a shared machine whose speed drifts between minutes, the
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -39,7 +44,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from decode import REAL_1080P, measure_decode_only  # noqa: E402  (bench/decode.py)
 
-KINDS = ("decode-only", "decode", "shots", "analysis")
+KINDS = ("decode-only", "decode", "shots", "analysis", "split")
+LABELS = {
+    "decode-only": "decode-only (anchor, PyAV)",
+    "decode": "decode to analysis frames",
+    "shots": "decode + shots",
+    "analysis": "decode + shots + analysis",
+    "split": "the same, split over processes",
+}
 
 
 def stage_costs(path: str) -> dict[str, Any]:
@@ -66,11 +78,18 @@ def stage_costs(path: str) -> dict[str, Any]:
     return costs
 
 
-def measure(kind: str, path: str) -> dict[str, Any]:
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(kind: str, path: str, workers: int = 2) -> dict[str, Any]:
     """One measurement of ``kind`` on ``path`` (run in a fresh process)."""
     if kind == "stages-alone":
         return stage_costs(path)
+    extra: dict[str, Any] = {}
     if kind == "decode-only":
+        cpu = _cpu_seconds()
         result = measure_decode_only(path)
     else:
         from animevid.analysis import AnimationStage
@@ -79,24 +98,32 @@ def measure(kind: str, path: str) -> dict[str, Any]:
         from animevid.pipeline import run_pass
         from animevid.shots import make_detector
 
+        cpu = _cpu_seconds()  # imports (torch: 1-2 s) not counted
         config = Config(device="cpu")
         started = time.perf_counter()
         source = open_video(path, config=config.decode)
         stages: list[Any] = []
-        if kind in ("shots", "analysis"):
+        if kind in ("shots", "analysis", "split"):
             stages.append(make_detector(config, "cpu"))
-        if kind == "analysis":
+        if kind in ("analysis", "split"):
             stages.append(AnimationStage())
-        records = run_pass(source, stages)
-        if kind == "analysis":
+        records = run_pass(source, stages, workers=workers if kind == "split" else 1)
+        if kind in ("analysis", "split"):
             stages[1].summarise(records["shots"], source.info.fps_float)
         result = {"frames": source.frames_decoded, "seconds": time.perf_counter() - started}
+        if source.split is not None:  # the processes' own CPU time and memory (their start-up not counted)
+            stats = source.split
+            extra = {"workers": stats.workers, "segments": stats.segments, "merged": stats.merged}
+            extra |= {"overlap": stats.overlap_frames, "worker_rss_mb": stats.worker_peak_rss_mb}
+            cpu -= stats.worker_cpu_seconds
+    result["cpu_ms"] = (_cpu_seconds() - cpu) / max(result["frames"], 1) * 1000
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return result
+    return result | extra
 
 
-def run_child(kind: str, path: Path) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True)
+def run_child(kind: str, path: Path, workers: int = 2) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", kind, str(path), "--workers", str(workers)]
+    proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1]}
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -112,6 +139,19 @@ def synthetic(seconds: float) -> Path:
     if not path.exists():
         print(f"(generating synthetic 720p episode 101, {seconds:g} s, into {folder})", file=sys.stderr, flush=True)
         generate_episode(folder, seed=101, seconds=seconds, config=SynthConfig(width=1280, height=720))
+    return path
+
+
+def long_real(copies: int = 12) -> Path | None:
+    """The real 1080p clip ``copies`` times over, remuxed (no re-encoding) into bench/.cache/ once."""
+    from animevid.synth import repeat_video
+
+    if not REAL_1080P.exists():
+        return None
+    path = HERE / ".cache" / f"{REAL_1080P.stem}-x{copies}.mp4"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        repeat_video(REAL_1080P, path.with_suffix(".part.mp4"), copies).rename(path)
     return path
 
 
@@ -133,39 +173,45 @@ def main() -> None:
     # on a shared 2-core VM whose speed drifts, 2 rounds left the ratio of the bests to chance
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the synthetic episode")
+    parser.add_argument("--workers", type=int, default=0, help="processes of the split run (0: one per core, >= 2)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    workers = args.workers or max(2, len(os.sched_getaffinity(0)))
     if args.child:
-        print(json.dumps(measure(args.child[0], args.child[1])))
+        print(json.dumps(measure(args.child[0], args.child[1], workers)))
         return
     videos = list(args.videos)
     if not videos:
         if REAL_1080P.exists():
             videos.append(REAL_1080P)
         else:
-            print(f"(skipping the real 1080p clip: {REAL_1080P} not found)")
+            print(f"(skipping the real 1080p clips: {REAL_1080P} not found)")
         videos.append(synthetic(args.seconds))
+        long = long_real()
+        if long is not None:
+            videos.append(long)
     best: dict[tuple[Path, str], dict[str, Any]] = {}
     paired: dict[tuple[Path, str], list[float]] = {}  # per round: fps / the anchor's fps of that round
     for r in range(args.rounds):
         for video in videos:
             fps: dict[str, float] = {}
             for kind in KINDS:
-                result = run_child(kind, video)
+                result = run_child(kind, video, workers)
                 old = best.get((video, kind))
                 if old is None or "error" in old or result.get("seconds", 1e9) < old.get("seconds", 1e9):
                     best[(video, kind)] = result
                 if "error" not in result:
                     fps[kind] = result["frames"] / result["seconds"]
-            for kind in fps.keys() & {"decode", "shots", "analysis"}:
+            for kind in fps.keys() - {"decode-only"}:
                 if "decode-only" in fps:
                     paired.setdefault((video, kind), []).append(fps[kind] / fps["decode-only"])
         print(f"(round {r + 1}/{args.rounds} done)", file=sys.stderr, flush=True)
-    print(f"machine: {len(__import__('os').sched_getaffinity(0))} cores; best of {args.rounds} interleaved rounds")
+    print(f"machine: {len(os.sched_getaffinity(0))} cores; best of {args.rounds} interleaved rounds")
     for video in videos:
         anchor = best[(video, "decode-only")]
         print(f"\n{video.name}  ({anchor.get('frames', '?')} frames)")
-        print(f"  {'run':34s} {'frames/s':>9s} {'x decode-only':>14s} {'peak RSS MB':>12s}  paired ratios (median)")
+        header = f"{'run':34s} {'frames/s':>9s} {'x decode-only':>14s} {'CPU ms/frame':>13s} {'peak RSS MB':>12s}"
+        print(f"  {header}  paired ratios (median)")
         for kind in KINDS:
             n = best[(video, kind)]
             if "error" in n:
@@ -173,11 +219,19 @@ def main() -> None:
                 continue
             fps = n["frames"] / n["seconds"]
             ratio = fps / (anchor["frames"] / anchor["seconds"])
-            label = {"decode-only": "decode-only (anchor, PyAV)", "decode": "decode to analysis frames",
-                     "shots": "decode + shots", "analysis": "decode + shots + analysis"}[kind]  # fmt: skip
             ratios = sorted(paired.get((video, kind), []))
             spread = f"  {ratios[0]:.2f}-{ratios[-1]:.2f} ({float(np.median(ratios)):.2f})" if ratios else ""
-            print(f"  {label:34s} {fps:9.1f} {ratio:14.2f} {n['peak_rss_mb']:12.0f}{spread}")
+            row = f"{LABELS[kind]:34s} {fps:9.1f} {ratio:14.2f} {n['cpu_ms']:13.2f} {n['peak_rss_mb']:12.0f}"
+            print(f"  {row}{spread}")
+        split = best[(video, "split")]
+        if "segments" in split:
+            print(
+                f"  split: {split['segments']} segments over {split['workers']} processes, {split['merged']} "
+                f"merged, {split['overlap']} frames decoded twice; each process peaked at "
+                f"{split['worker_rss_mb']:.0f} MB (RSS above: the main process)"
+            )
+        elif "error" not in split:
+            print("  split: not split (under 3000 frames, or timestamps that do not number the frames): one pass")
         alone = run_child("stages-alone", video)
         if "error" not in alone:
             per_frame = alone["shots_ms"] + alone["animation_ms"]

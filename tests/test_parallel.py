@@ -7,6 +7,7 @@ plan is made); the segment processes run the real code.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,28 @@ def test_join_takes_the_first_frame_both_runs_allow_past_the_warmup() -> None:
     assert parallel._join(before, after, warmup=4) == 105  # 103 is before's but not after's; 104 neither
     assert parallel._join(before, after, warmup=1) == 102
     assert parallel._join(before, part(100, [0] * 8), warmup=1) is None
+
+
+def test_repeat_video_makes_a_longer_episode_with_rising_timestamps(synth_episode, tmp_path: Path) -> None:
+    from animevid.synth import repeat_video
+
+    frames = synth_episode.truth["frames"]
+    for source in (synth_episode.mp4, synth_episode.mkv):
+        longer = repeat_video(source, tmp_path / f"x3{source.suffix}", 3)
+        plan = plan_segments(longer, segments=3, min_frames=frames // 2)
+        assert plan is not None and plan.frames == 3 * frames  # every frame numbered by a timestamp of its own
+        assert {frames, 2 * frames} <= set(plan.starts)  # each copy starts with its keyframe
+
+
+def test_analyze_command_with_workers_prints_what_one_pass_prints(synth_episode, tmp_path: Path) -> None:
+    """A broadcast-length episode (7 copies of the 20 s one: 3360 frames) split over 2 processes."""
+    from animevid.synth import repeat_video
+    from tests.test_cli import animevid
+
+    long = repeat_video(synth_episode.mp4, tmp_path / "long.mp4", 7)
+    assert synth_episode.truth["frames"] * 7 >= parallel.MIN_SPLIT_FRAMES
+    one = animevid("analyze", long, "--workers", "1", "--json")
+    split = animevid("analyze", long, "--workers", "2", "--json")
+    assert one.returncode == 0 and split.returncode == 0, split.stderr
+    assert json.loads(split.stdout) == json.loads(one.stdout)
+    assert len(json.loads(one.stdout)["shots"]) >= 7 * 10

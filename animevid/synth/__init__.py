@@ -69,13 +69,13 @@ from animevid.config import SynthConfig
 from animevid.errors import SynthError
 from animevid.synth import _subs
 from animevid.synth._draw import Painter, make_cast, make_locations
-from animevid.synth._encode import encode
+from animevid.synth._encode import encode, repeat_video
 from animevid.synth._render import Renderer
 from animevid.synth._shots import Ctx
 from animevid.synth._timeline import build_timeline, frame_count, minimum_seconds
 from animevid.synth._truth import build_truth
 
-__all__ = ["SynthEpisode", "generate_episode", "load_truth", "minimum_seconds", "render_episode"]
+__all__ = ["SynthEpisode", "generate_episode", "load_truth", "minimum_seconds", "render_episode", "repeat_video"]
 
 
 @dataclass(frozen=True)

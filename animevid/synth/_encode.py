@@ -105,3 +105,35 @@ class _MkvMuxer:
     def finish(self) -> None:
         """Mux the subtitle packets that start after the last frame."""
         self._flush_subs(float("inf"))
+
+
+def repeat_video(source: str | Path, target: str | Path, copies: int) -> Path:
+    """Write ``source``'s video stream ``copies`` times over into ``target``, remuxed (no re-encoding).
+
+    A long episode from a short clip, for benchmarks and tests that need an episode of broadcast
+    length (the split pass, animevid.parallel, starts at 3000 frames). Each copy's timestamps
+    follow the copy before; audio and subtitles are left out.
+    """
+    if copies < 1:
+        raise ValueError(f"copies must be >= 1, got {copies}")
+    target = Path(target)
+    with av.open(str(target), "w") as out:
+        stream_out: av.VideoStream | None = None
+        offset = 0
+        for _ in range(copies):
+            with av.open(str(source)) as container:
+                stream = container.streams.video[0]
+                if stream_out is None:
+                    stream_out = out.add_stream_from_template(stream)
+                rate, base = stream.average_rate, stream.time_base
+                step = round(1 / (rate * base)) if rate and base else 1  # a frame, where packets lack a duration
+                end = 0
+                for packet in container.demux(stream):
+                    if packet.size == 0 or packet.pts is None or packet.dts is None:
+                        continue
+                    end = max(end, packet.pts + (packet.duration or step))
+                    packet.pts, packet.dts = packet.pts + offset, packet.dts + offset
+                    packet.stream = stream_out
+                    out.mux(packet)
+                offset += end
+    return target
