@@ -120,6 +120,7 @@ def repeat_video(source: str | Path, target: str | Path, copies: int) -> Path:
     with av.open(str(target), "w") as out:
         stream_out: av.VideoStream | None = None
         offset = 0
+        last_dts: int | None = None
         for _ in range(copies):
             with av.open(str(source)) as container:
                 stream = container.streams.video[0]
@@ -129,10 +130,15 @@ def repeat_video(source: str | Path, target: str | Path, copies: int) -> Path:
                 step = round(1 / (rate * base)) if rate and base else 1  # a frame, where packets lack a duration
                 end = 0
                 for packet in container.demux(stream):
-                    if packet.size == 0 or packet.pts is None or packet.dts is None:
+                    if packet.size == 0 or packet.pts is None:
                         continue
                     end = max(end, packet.pts + (packet.duration or step))
-                    packet.pts, packet.dts = packet.pts + offset, packet.dts + offset
+                    packet.pts += offset
+                    if packet.dts is not None:
+                        packet.dts += offset
+                    elif last_dts is not None:  # Matroska leaves it out at the start: keep it rising
+                        packet.dts = last_dts + 1
+                    last_dts = packet.dts
                     packet.stream = stream_out
                     out.mux(packet)
                 offset += end
