@@ -151,6 +151,7 @@ def index(
             show_default=False,
         ),
     ] = None,
+    workers: WorkersOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -166,7 +167,7 @@ def index(
     """
     from animevid.pipeline import find_episodes, index_episodes, resolve_library
 
-    cfg = load_config(config, overrides={"device": device, "decode": {"backend": backend}})
+    cfg = _with_workers(load_config(config, overrides={"device": device, "decode": {"backend": backend}}), workers)
     folder = resolve_library(library, cfg)
     paths = find_episodes(episodes)
     try:

@@ -29,7 +29,7 @@ import resource
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from animevid.decode import FrameSource
 from animevid.decode._pyav import PyAVSource
 from animevid.decode._segments import SegmentMismatch, SegmentPlan, SegmentSource, plan_segments
 from animevid.decode._timestamps import TimestampRepair
-from animevid.stages import SplittableStage, Stage
+from animevid.stages import SegmentRun, SplittableStage, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,8 @@ class _Job:
     path: str
     first: int
     expected: tuple[int, ...]
+    seconds: tuple[float, ...]
+    """The frames' repaired times, as one pass over the episode gives them."""
     join_from: int | None
     """Frame from which a join with the next segment may happen (None: the last segment)."""
     makers: tuple[Callable[[], SplittableStage], ...]
@@ -120,6 +122,8 @@ class _Part:
     """Frames (from ``first``) whose records are final: the lookahead was there to see."""
     joinable: np.ndarray
     parts: list[Any]
+    records: list[list[Any]] = field(default_factory=list)
+    """What each stage's ``process`` and ``finish`` returned."""
     error: str | None = None
     """Why the segment did not decode as planned (its records are empty then)."""
     fed: int = 0
@@ -149,9 +153,11 @@ def run_split(
     plan = plan_segments(source.path, segments=workers * SEGMENTS_PER_WORKER, min_frames=MIN_SEGMENT_FRAMES)
     if plan is None:
         return None
-    jobs = _jobs(source, splittable, plan)
-    warmup = max(stage.warmup_frames for stage in splittable)
     clock = TimestampRepair(1.0 / source.info.fps_float)
+    seconds = tuple(clock(float(stamp * plan.time_base)) for stamp in plan.pts)  # as one pass repairs them
+    jobs = _jobs(source, splittable, plan, seconds)
+    warmup = max(stage.warmup_frames for stage in splittable)
+    records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
     absorbed = 0
     processes = min(workers, len(jobs))
     stats = SplitStats(workers=processes, segments=len(jobs))
@@ -169,8 +175,9 @@ def run_split(
             if join is None:
                 # no frame to join at (a long camera move over the seam) or the segment did not
                 # decode from its keyframe: one run from the earlier segment's start through this one
-                job = replace(jobs[k], first=pending.first, expected=_through(jobs[k], pending, plan))
-                merged = pool.apply(_run_segment, (job,))
+                end = jobs[k].first + len(jobs[k].expected)
+                job = replace(jobs[k], first=pending.first, expected=plan.pts[pending.first : end])
+                merged = pool.apply(_run_segment, (replace(job, seconds=seconds[pending.first : end]),))
                 if merged.error is not None:
                     raise SegmentMismatch(merged.error)
                 logger.debug("%s: segments at frames %d and %d run again as one", source.path, pending.first, job.first)
@@ -178,11 +185,12 @@ def run_split(
                 stats.merged += 1
                 pending = merged
                 continue
-            absorbed = _absorb(splittable, pending, start, join + 1, plan, clock, absorbed, progress)
+            absorbed = _absorb(splittable, pending, start, join + 1, seconds, records, absorbed, progress)
             start = join + 1
             pending = part
         assert pending is not None
-        absorbed = _absorb(splittable, pending, start, pending.first + pending.final, plan, clock, absorbed, progress)
+        end = pending.first + pending.final
+        absorbed = _absorb(splittable, pending, start, end, seconds, records, absorbed, progress)
     if absorbed != plan.frames:
         raise SegmentMismatch(f"{source.path}: the segments gave {absorbed} of {plan.frames} frames")
     stats.overlap_frames -= plan.frames
@@ -191,7 +199,6 @@ def run_split(
     source.repaired_timestamps = clock.repaired
     source.decoded_seconds = clock.last_seconds + clock.frame_seconds
     source._check_complete()
-    records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
     for stage in stages:
         records[stage.name].extend(stage.finish())
     return records
@@ -203,7 +210,9 @@ def _count(stats: SplitStats, part: _Part) -> None:
     stats.worker_peak_rss_mb = max(stats.worker_peak_rss_mb, part.peak_rss_mb)
 
 
-def _jobs(source: FrameSource, stages: list[SplittableStage], plan: SegmentPlan) -> list[_Job]:
+def _jobs(
+    source: FrameSource, stages: list[SplittableStage], plan: SegmentPlan, seconds: tuple[float, ...]
+) -> list[_Job]:
     warmup = max(stage.warmup_frames for stage in stages)
     lookahead = max(stage.lookahead_frames for stage in stages)
     options = {
@@ -223,6 +232,7 @@ def _jobs(source: FrameSource, stages: list[SplittableStage], plan: SegmentPlan)
                 path=str(source.path),
                 first=first,
                 expected=plan.pts[first:stop],
+                seconds=seconds[first:stop],
                 join_from=None if last else plan.stop(k) + warmup - 1,
                 makers=makers,
                 source_options=options,
@@ -235,7 +245,7 @@ def _threads_each(source: FrameSource, workers: int) -> int:
     return source.threads or max(1, _usable_cores() // workers)
 
 
-_PRELOAD = ["animevid.parallel", "animevid.shots", "animevid.analysis"]
+_PRELOAD = ["animevid.parallel", "animevid.shots", "animevid.analysis", "animevid.scenes", "animevid.search"]
 """Imported once by the fork server (torch alone takes 1.5-2 s) instead of once per process."""
 
 
@@ -270,15 +280,16 @@ _DECODE_THREADS = 1
 def _run_segment(job: _Job) -> _Part:
     started = time.process_time()
     options = {"threads": _DECODE_THREADS, **job.source_options}
-    source = SegmentSource(job.path, first=job.first, expected=job.expected, **options)
+    source = SegmentSource(job.path, first=job.first, expected=job.expected, seconds=job.seconds, **options)
     stages = [make() for make in job.makers]
+    records: list[list[Any]] = [[] for _ in stages]
     lookahead = max(stage.lookahead_frames for stage in stages)
     fed = 0
     batches = source.batches()
     try:
         for batch in batches:
-            for stage in stages:
-                stage.process(batch)
+            for stage, kept in zip(stages, records, strict=True):
+                kept.extend(stage.process(batch))
             fed += len(batch)
             if job.join_from is not None and _can_stop(stages, job, fed - lookahead):
                 break
@@ -286,8 +297,8 @@ def _run_segment(job: _Job) -> _Part:
         return _Part(first=job.first, final=0, joinable=np.zeros(0, bool), parts=[], error=str(exc), fed=fed)
     finally:
         batches.close()
-    for stage in stages:
-        stage.finish()
+    for stage, kept in zip(stages, records, strict=True):
+        kept.extend(stage.finish())
     parts = [stage.part() for stage in stages]
     joinable = _joinable(stages, parts, fed)
     reached_end = job.join_from is None
@@ -296,6 +307,7 @@ def _run_segment(job: _Job) -> _Part:
         final=fed if reached_end else fed - lookahead,
         joinable=joinable,
         parts=parts,
+        records=records,
         fed=fed,
         cpu_seconds=time.process_time() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -331,26 +343,23 @@ def _join(before: _Part, after: _Part, warmup: int) -> int | None:
     return None
 
 
-def _through(job: _Job, before: _Part, plan: SegmentPlan) -> tuple[int, ...]:
-    """Timestamps from ``before``'s first frame to the end of ``job``'s."""
-    return plan.pts[before.first : job.first + len(job.expected)]
-
-
 def _absorb(
     stages: list[SplittableStage],
     part: _Part,
     start: int,
     stop: int,
-    plan: SegmentPlan,
-    clock: TimestampRepair,
+    seconds: tuple[float, ...],
+    records: dict[str, list[Any]],
     absorbed: int,
     progress: Callable[[int], None] | None,
 ) -> int:
     if start != absorbed:
         raise SegmentMismatch(f"segment at frame {part.first}: frames {absorbed}..{start} are missing")
-    pts = [clock(float(plan.pts[k] * plan.time_base)) for k in range(start, stop)]
-    for stage, records in zip(stages, part.parts, strict=True):
-        stage.absorb(records, start - part.first, stop - part.first, pts)
+    for stage, kept, made in zip(stages, part.parts, part.records, strict=True):
+        run = SegmentRun(
+            part=kept, records=made, first=part.first, start=start, stop=stop, pts_seconds=seconds[start:stop]
+        )
+        records[stage.name].extend(stage.absorb(run))
     if progress is not None:
         progress(stop - start)
     return stop

@@ -37,7 +37,7 @@ from animevid.errors import (
     VideoNotFoundError,
 )
 from animevid.model import Episode, Shot, SubtitleLine, content_hash
-from animevid.parallel import can_split, run_split
+from animevid.parallel import can_split, run_split, workers_for
 from animevid.scenes import ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.shots import SHOT_DETECTORS, make_detector
@@ -97,7 +97,8 @@ def config_fingerprint(config: Config) -> str:
     """Hash of everything that changes what indexing stores (options and code version)."""
     relevant: dict[str, Any] = {
         "version": __version__,
-        "decode": config_as_dict(config.decode),
+        # how many processes share an episode changes nothing stored (animevid.parallel)
+        "decode": {k: v for k, v in config_as_dict(config.decode).items() if k != "workers"},
         "shots": config_as_dict(config.shots),
         "scenes": config_as_dict(config.scenes),
         "subs": config_as_dict(config.subs),
@@ -293,7 +294,7 @@ def _index_one(
             device=device, min_gap_seconds=config.search.min_gap_seconds, max_gap_seconds=config.search.max_gap_seconds
         )
         stages = [FrameDiffStage(device=device), make_detector(config, device), animation, looks, search]
-        records = run_pass(source, stages, progress=callback)
+        records = run_pass(source, stages, progress=callback, workers=workers_for(config.decode.workers))
     messages = _kept_warnings(caught, TruncatedVideoWarning)
     episode = _episode_record(path, digest, source)
     shots = records["shots"]
@@ -355,6 +356,8 @@ def _decode_summary(source: FrameSource, diffs: list[FrameDiff]) -> dict[str, An
         "damaged_packets": source.damaged_packets,
         "held_frames": held,
         "held_fraction": round(held / max(1, len(diffs) - 1), 4),
+        # None: one pass; else how many segments over how many processes (animevid.parallel)
+        "split": None if source.split is None else {"segments": source.split.segments, "workers": source.split.workers},
     }
 
 

@@ -60,16 +60,20 @@ def assert_same_pass(path: Path, workers: int = 3) -> Any:
 
 def test_segments_start_at_keyframes_and_decode_the_same_frames(synth_episode) -> None:
     path = synth_episode.mp4
-    full = np.concatenate([b.frames.numpy() for b in open_video(path, config=DecodeConfig()).batches()])
+    one_pass = list(open_video(path, config=DecodeConfig()).batches())
+    full = np.concatenate([b.frames.numpy() for b in one_pass])
+    pts = np.concatenate([b.pts_seconds.numpy() for b in one_pass])
     plan = plan_segments(path, segments=6, min_frames=40)
     assert plan is not None and plan.frames == len(full) == synth_episode.truth["frames"]
     assert plan.starts[0] == 0 and len(plan.starts) >= 3
     for k, first in enumerate(plan.starts):
         stop = plan.stop(k)
-        source = SegmentSource(path, first=first, expected=plan.pts[first:stop], skip_loop_filter=True)
+        seconds = [float(t) for t in pts[first:stop]]
+        source = SegmentSource(path, first=first, expected=plan.pts[first:stop], seconds=seconds, skip_loop_filter=True)
         batches = list(source.batches())
         indices = np.concatenate([b.frame_indices.numpy() for b in batches])
         np.testing.assert_array_equal(indices, np.arange(first, stop))
+        np.testing.assert_array_equal(np.concatenate([b.pts_seconds.numpy() for b in batches]), seconds)
         np.testing.assert_array_equal(np.concatenate([b.frames.numpy() for b in batches]), full[first:stop])
 
 
@@ -153,13 +157,53 @@ def test_workers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         DecodeConfig(workers=-1)
 
 
-def test_stages_that_cannot_split_run_in_one_pass(synth_episode) -> None:
-    from animevid.stages import FrameDiffStage
+def test_a_stage_that_cannot_split_keeps_the_pass_in_one_process(synth_episode) -> None:
+    from animevid.stages import Stage
+
+    class Counter(Stage):
+        name = "counter"
+
+        def process(self, batch: Any) -> list[int]:
+            return [len(batch)]
 
     source = open_video(synth_episode.mp4)
-    assert not parallel.can_split(source, [FrameDiffStage()])
-    records = run_pass(source, [FrameDiffStage()], workers=4)
-    assert len(records["frame-diff"]) == synth_episode.truth["frames"] and source.split is None
+    stages = [AnimationStage(), Counter()]
+    assert not parallel.can_split(source, stages)
+    records = run_pass(source, stages, workers=4)
+    assert sum(records["counter"]) == synth_episode.truth["frames"] and source.split is None
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_the_index_pass_split_gives_every_stage_the_records_of_one_pass(synth_episode) -> None:
+    """The five stages of ``animevid index``: frame diffs, shots, animation, looks, search frames."""
+    from animevid.scenes import ShotLookStage
+    from animevid.search import FrameDescriptorStage
+    from animevid.stages import FrameDiffStage
+
+    def index_pass(workers: int) -> tuple[dict[str, list[Any]], list[Any], Any]:
+        config = Config(device="cpu")
+        source = open_video(synth_episode.mkv, config=config.decode)
+        stages = [
+            FrameDiffStage(),
+            make_detector(config, "cpu"),
+            AnimationStage(),
+            ShotLookStage(),
+            FrameDescriptorStage(),
+        ]
+        return run_pass(source, stages, workers=workers), stages, source
+
+    one, one_stages, _ = index_pass(1)
+    split, split_stages, source = index_pass(3)
+    assert source.split is not None and source.split.segments >= 5
+    assert split["frame-diff"] == one["frame-diff"] and split["shots"] == one["shots"]
+    assert split_stages[2].measures.label == one_stages[2].measures.label
+    for name in ("palettes", "thumbs", "luma"):
+        np.testing.assert_array_equal(getattr(split_stages[3].frames, name), getattr(one_stages[3].frames, name))
+    kept, expected = split["frame-descriptors"], one["frame-descriptors"]
+    assert [(k.frame_index, k.pts_seconds) for k in kept] == [(k.frame_index, k.pts_seconds) for k in expected]
+    for a, b in zip(kept, expected, strict=True):
+        np.testing.assert_array_equal(a.descriptor, b.descriptor)
+        np.testing.assert_array_equal(a.thumbnail, b.thumbnail)
 
 
 def test_a_meter_started_anywhere_measures_alike_after_both_were_quiet(synth_episode) -> None:
@@ -224,3 +268,11 @@ def test_analyze_command_with_workers_prints_what_one_pass_prints(synth_episode,
     assert one.returncode == 0 and split.returncode == 0, split.stderr
     assert json.loads(split.stdout) == json.loads(one.stdout)
     assert len(json.loads(one.stdout)["shots"]) >= 7 * 10
+
+
+def test_the_number_of_processes_does_not_invalidate_an_indexed_episode() -> None:
+    from animevid.pipeline import config_fingerprint
+
+    one = config_fingerprint(Config())
+    assert config_fingerprint(Config(decode=DecodeConfig(workers=8))) == one
+    assert config_fingerprint(Config(decode=DecodeConfig(analysis_width=320))) != one

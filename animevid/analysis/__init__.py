@@ -24,7 +24,7 @@ from animevid.config import Config
 from animevid.decode import FrameBatch
 from animevid.model import Shot, ShotAnalysis
 from animevid.shots import ShotResult
-from animevid.stages import STAGES, SplittableStage
+from animevid.stages import STAGES, SegmentRun, SplittableStage
 
 __all__ = [
     "SAKUGA_CANDIDATE",
@@ -86,6 +86,10 @@ class AnimationStage(SplittableStage):
         """The stage without recognition (labels are settled in the main process)."""
         return partial(AnimationStage, recognise=False)
 
+    def settings(self) -> dict[str, Any]:
+        """Whether drawings are recognised as they come."""
+        return {"recognise": self.meter.memory is not None}
+
     def part(self) -> AnimationPart:
         """The measurements and the new drawings' pictures."""
         return AnimationPart(measures=self.meter.measures, drawn=dict(self.meter.drawn), frame_width=self.frame_width)
@@ -99,14 +103,17 @@ class AnimationStage(SplittableStage):
         """Frames after which a meter depends on nothing before (:attr:`Measures.quiet`)."""
         return np.array(part.measures.quiet, dtype=bool)
 
-    def absorb(self, part: AnimationPart, start: int, stop: int, pts_seconds: Sequence[float]) -> None:
-        """Append frames ``[start, stop)`` of ``part``, labelling their drawings after those seen before."""
+    def absorb(self, run: SegmentRun) -> Sequence[Any]:
+        """Append the run's frames ``[run.start, run.stop)``, labelling their drawings after those seen before."""
         assert self.meter.memory is not None, "absorb needs a stage that recognises drawings"
+        part: AnimationPart = run.part
+        start, stop = run.start - run.first, run.stop - run.first
         taken = Measures()
         taken.extend(part.measures, start, stop)
         self.meter.memory.replay(taken, part.drawn, offset=start)
         self.meter.measures.extend(taken, 0, stop - start)
         self.frame_width = part.frame_width
+        return []
 
     @property
     def measures(self) -> Measures:

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import av
+import torch
 
 from animevid.decode._probe import open_container
 from animevid.decode._pyav import PyAVSource
+from animevid.decode._source import Chunk, FrameBatch
+from animevid.decode._timestamps import TimestampRepair
 
 
 class SegmentMismatch(Exception):
@@ -93,17 +96,28 @@ class SegmentSource(PyAVSource):
         path: The episode.
         first: Episode-wide number of the segment's first frame (a keyframe).
         expected: Timestamps of the frames wanted, from the plan.
+        seconds: Their presentation times in seconds, as one pass over the episode repairs them.
         **kwargs: As :class:`~animevid.decode.FrameSource` (threads: per segment).
     """
 
     name = "pyav-segment"
 
-    def __init__(self, path: str | Path, *, first: int, expected: Sequence[int], **kwargs: Any) -> None:
+    def __init__(
+        self, path: str | Path, *, first: int, expected: Sequence[int], seconds: Sequence[float], **kwargs: Any
+    ) -> None:
         super().__init__(path, **kwargs)
-        if not expected:
-            raise ValueError("a segment needs at least one frame")
+        if not expected or len(seconds) != len(expected):
+            raise ValueError("a segment needs at least one frame, and one time per frame")
         self.first_index = first
         self.expected = tuple(expected)
+        self.seconds = tuple(seconds)
+
+    def _to_batch(self, chunk: Chunk, clock: TimestampRepair) -> FrameBatch:
+        """The batch with the episode's own times (repaired over the whole episode, not from here)."""
+        batch = super()._to_batch(chunk, clock)
+        done = self.frames_decoded
+        times = torch.tensor(self.seconds[done - len(batch) : done], dtype=torch.float64)
+        return FrameBatch(frames=batch.frames, frame_indices=batch.frame_indices, pts_seconds=times)
 
     def _decoded_frames(self) -> Iterator[av.VideoFrame]:
         container = open_container(self.path)

@@ -21,7 +21,7 @@ import torch
 
 from animevid.decode import FrameBatch
 from animevid.model import Shot
-from animevid.stages import STAGES, Stage
+from animevid.stages import STAGES, SegmentRun, SplittableStage
 
 SMALL = (64, 36)
 """(width, height) of the copy every frame is measured on: enough pixels for a histogram."""
@@ -105,8 +105,10 @@ def measure_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 @STAGES.register("shot-look")
-class ShotLookStage(Stage):
+class ShotLookStage(SplittableStage):
     """Per-frame palette, layout thumbnail and brightness on the shared stream (CPU, OpenCV).
+
+    Splittable (``animevid.parallel``): every frame is measured on its own.
 
     Args:
         device: Device the batches arrive on (frames are copied to the CPU, a few KB each).
@@ -116,8 +118,24 @@ class ShotLookStage(Stage):
 
     def __init__(self, *, device: str | torch.device = "cpu") -> None:
         super().__init__(device=device)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame measured."""
         self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._looks: FrameLooks | None = None
+
+    def part(self) -> FrameLooks:
+        """Every fed frame's looks."""
+        return self.frames
+
+    def absorb(self, run: SegmentRun) -> Sequence[Any]:
+        """Append the run's looks of frames ``[run.start, run.stop)``."""
+        looks: FrameLooks = run.part
+        start, stop = run.start - run.first, run.stop - run.first
+        self._chunks.append((looks.palettes[start:stop], looks.thumbs[start:stop], looks.luma[start:stop]))
+        self._looks = None
+        return []
 
     def process(self, batch: FrameBatch) -> Sequence[Any]:
         """Measure every frame of the batch; results come from :meth:`summarise`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ import torch
 from animevid.config import SearchConfig
 from animevid.decode import FrameBatch
 from animevid.search._describe import COARSE_SIZE, frame_descriptors, grey, thumbnails
-from animevid.stages import STAGES, Stage
+from animevid.stages import STAGES, SegmentRun, SplittableStage
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class EpisodeFrames:
 
 
 @STAGES.register("frame-descriptors")
-class FrameDescriptorStage(Stage):
+class FrameDescriptorStage(SplittableStage):
     """Keep the frames a screenshot could come from and describe them for search.
 
     A frame is kept when its thumbnail correlates less than ``keep_correlation`` with the last
@@ -73,6 +74,9 @@ class FrameDescriptorStage(Stage):
     away. Exact repeats of a held drawing are never kept: the kept frame's span simply grows.
     Descriptors are computed with OpenCV on the CPU
     (torch is 10-20x slower on frames this small).
+
+    Splittable (``animevid.parallel``): what is kept next depends only on the last kept frame, so
+    two runs that both kept a frame keep the same frames after it.
 
     Args:
         device: Device the batches arrive on (frames are copied to the CPU).
@@ -100,9 +104,31 @@ class FrameDescriptorStage(Stage):
         self.keep_correlation, self.cut_correlation = keep_correlation, cut_correlation
         self.noise_levels = noise_levels
         self.min_gap_seconds, self.max_gap_seconds = min_gap_seconds, max_gap_seconds
+        self.reset()
+
+    def settings(self) -> dict[str, Any]:
+        """The keep thresholds and gaps."""
+        names = ("keep_correlation", "cut_correlation", "noise_levels", "min_gap_seconds", "max_gap_seconds")
+        return {name: getattr(self, name) for name in names}
+
+    def reset(self) -> None:
+        """Forget the last kept frame."""
         self._last: np.ndarray | None = None
         self._last_unit = np.zeros(0, np.float32)
         self._last_seconds = -1e9
+        self._kept: list[bool] = []
+
+    def part(self) -> np.ndarray:
+        """Whether each fed frame was kept."""
+        return np.array(self._kept, dtype=bool)
+
+    def joinable(self, part: np.ndarray) -> np.ndarray:
+        """Kept frames: the next decisions depend on the last kept frame alone."""
+        return part
+
+    def absorb(self, run: SegmentRun) -> Sequence[IndexedFrame]:
+        """The run's kept frames within ``[run.start, run.stop)``."""
+        return [r for r in run.records if run.start <= r.frame_index < run.stop]
 
     def process(self, batch: FrameBatch) -> Sequence[IndexedFrame]:
         """The kept frames of ``batch``, with descriptors and thumbnails."""
@@ -113,6 +139,8 @@ class FrameDescriptorStage(Stage):
         flat -= flat.mean(axis=1, keepdims=True)
         flat /= np.linalg.norm(flat, axis=1, keepdims=True) + 1e-3
         kept = [i for i in range(len(thumbs)) if self._keep(thumbs[i], flat[i], float(batch.pts_seconds[i]))]
+        chosen = set(kept)
+        self._kept.extend(i in chosen for i in range(len(thumbs)))
         if not kept:
             return []
         descriptors = frame_descriptors(greys[kept])

@@ -31,8 +31,7 @@ in ``classic_model.json``) turns them into a cut probability. Explicit rules the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -42,7 +41,7 @@ import torch
 
 from animevid.decode import FrameBatch
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage
-from animevid.stages import SplittableStage
+from animevid.stages import SegmentRun, SplittableStage
 
 LOOKBACK = 4
 """Frames back each descriptor is compared with."""
@@ -249,20 +248,21 @@ class ClassicShotStage(ShotStage, SplittableStage):
 
     warmup_frames = LOOKBACK
 
-    def segment_stage(self) -> Callable[[], SplittableStage]:
-        """This detector with the same settings, on the CPU."""
-        return partial(ClassicShotStage, threshold=self.threshold, min_changed=self.min_changed, model=self.model)
+    def settings(self) -> dict[str, Any]:
+        """Threshold, minimum change and model."""
+        return {"threshold": self.threshold, "min_changed": self.min_changed, "model": self.model}
 
     def part(self) -> dict[str, np.ndarray]:
         """Every fed frame's descriptors (what :meth:`_boundaries` decides from)."""
         return {name: np.concatenate(parts) for name, parts in self._arrays().items()}
 
-    def absorb(self, part: dict[str, np.ndarray], start: int, stop: int, pts_seconds: Sequence[float]) -> None:
-        """Append frames ``[start, stop)`` of a segment's descriptors."""
+    def absorb(self, run: SegmentRun) -> Sequence[Any]:
+        """Append the run's descriptors of frames ``[run.start, run.stop)``."""
         for name, parts in self._arrays().items():
-            parts.append(part[name][start:stop])
-        self._pts.extend(float(t) for t in pts_seconds)
+            parts.append(run.part[name][run.start - run.first : run.stop - run.first])
+        self._pts.extend(float(t) for t in run.pts_seconds)
         self._cache = None
+        return []
 
     def _arrays(self) -> dict[str, list[np.ndarray]]:
         return {

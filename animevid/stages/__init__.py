@@ -8,7 +8,7 @@ opens files and never picks its own device: it is handed both.
 
 from __future__ import annotations
 
-from animevid.stages._base import STAGES, SplittableStage, Stage
+from animevid.stages._base import STAGES, SegmentRun, SplittableStage, Stage
 from animevid.stages.frame_diff import FrameDiff, FrameDiffStage
 
-__all__ = ["STAGES", "FrameDiff", "FrameDiffStage", "SplittableStage", "Stage"]
+__all__ = ["STAGES", "FrameDiff", "FrameDiffStage", "SegmentRun", "SplittableStage", "Stage"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,13 +40,32 @@ STAGES: Registry[Stage] = Registry("stage")
 """Stages by name."""
 
 
+@dataclass(frozen=True)
+class SegmentRun:
+    """What one stage's run over a segment left, and which of its frames to take."""
+
+    part: Any
+    """:meth:`SplittableStage.part` of the run."""
+    records: Sequence[Any]
+    """What ``process`` and ``finish`` returned in the run."""
+    first: int
+    """Episode frame number of the run's first frame."""
+    start: int
+    """First episode frame to take."""
+    stop: int
+    """Episode frame after the last to take."""
+    pts_seconds: Sequence[float]
+    """Presentation times of frames ``[start, stop)``."""
+
+
 class SplittableStage(Stage):
     """A stage whose work on one episode can be split into segments that separate processes run.
 
     Each segment's process builds the stage from :meth:`segment_stage`, feeds it the segment's
-    frames (and a few past its end) and sends back :meth:`part`. The main process then
-    :meth:`absorb` s the parts in order, each from a frame where the run before hands over to it,
-    so that its records are exactly those of one run over the whole stream (``animevid.parallel``).
+    frames (and a few past its end, with the episode's own frame numbers and times) and sends back
+    its records and :meth:`part`. The main process then :meth:`absorb` s the runs in order, each
+    from a frame where the run before hands over to it, so that its records are exactly those of
+    one run over the whole stream (``animevid.parallel``).
     """
 
     warmup_frames: ClassVar[int] = 0
@@ -52,16 +73,20 @@ class SplittableStage(Stage):
     lookahead_frames: ClassVar[int] = 0
     """Frames past a frame the stage must have seen before that frame's record is final."""
 
-    @abstractmethod
     def segment_stage(self) -> Callable[[], SplittableStage]:
-        """A picklable factory of the stage a segment's process runs (on the CPU)."""
+        """A picklable factory of the stage a segment's process runs (default: this class, same settings)."""
+        return partial(type(self), **self.settings())
 
-    @abstractmethod
+    def settings(self) -> dict[str, Any]:
+        """Keyword arguments that rebuild this stage's settings (device excepted)."""
+        return {}
+
     def part(self) -> Any:
-        """After :meth:`finish` in a segment's process: the records of every frame fed (picklable)."""
+        """After :meth:`finish` in a segment's process: what :meth:`absorb` needs beside the records (picklable)."""
+        return None
 
     def joinable(self, part: Any) -> np.ndarray | None:
-        """Per frame of ``part``: whether another run of the stage may take over after it.
+        """Per frame of the run (``part``): whether another run of the stage may take over after it.
 
         Both runs must allow it at the same frame (None: at every frame after the warm-up).
         """
@@ -72,8 +97,8 @@ class SplittableStage(Stage):
         """Forget every frame processed or absorbed (a split pass that failed is run again in one)."""
 
     @abstractmethod
-    def absorb(self, part: Any, start: int, stop: int, pts_seconds: Sequence[float]) -> None:
-        """Take frames ``[start, stop)`` of a segment's ``part`` as if this stage had processed them.
+    def absorb(self, run: SegmentRun) -> Sequence[Any]:
+        """Take frames ``[run.start, run.stop)`` of a segment's run as if this stage had processed them.
 
-        ``pts_seconds`` are those frames' presentation times; parts come in frame order.
+        Runs come in frame order. Returns the records ``process`` would have returned for them.
         """

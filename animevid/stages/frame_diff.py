@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from animevid.decode import FrameBatch
-from animevid.stages._base import STAGES, Stage
+from animevid.stages._base import STAGES, SegmentRun, SplittableStage
 
 # ITU-R BT.601 luma weights: the eye's sensitivity, and what encoders compress on.
 _LUMA = (0.299, 0.587, 0.114)
@@ -37,7 +38,7 @@ class FrameDiff:
 
 
 @STAGES.register("frame-diff")
-class FrameDiffStage(Stage):
+class FrameDiffStage(SplittableStage):
     """Per-frame brightness and change against the previous frame, on the batch's device.
 
     Args:
@@ -61,6 +62,20 @@ class FrameDiffStage(Stage):
         self.noise_levels = noise_levels
         self.held_block_levels = held_block_levels
         self._previous: torch.Tensor | None = None
+
+    warmup_frames = 1  # a run's first frame has no previous frame to compare with
+
+    def settings(self) -> dict[str, Any]:
+        """The two thresholds."""
+        return {"noise_levels": self.noise_levels, "held_block_levels": self.held_block_levels}
+
+    def reset(self) -> None:
+        """Forget the previous frame."""
+        self._previous = None
+
+    def absorb(self, run: SegmentRun) -> Sequence[FrameDiff]:
+        """The run's records of frames ``[run.start, run.stop)`` (split runs: ``animevid.parallel``)."""
+        return [r for r in run.records if run.start <= r.frame_index < run.stop]
 
     def process(self, batch: FrameBatch) -> Sequence[FrameDiff]:
         """Records for every frame of ``batch``."""
