@@ -28,6 +28,7 @@ import os
 import resource
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -164,7 +165,7 @@ def run_split(
     with _pool(processes, threads=_threads_each(source, processes)) as pool:
         pending: _Part | None = None
         start = 0  # first frame of ``pending`` not yet taken
-        for k, part in enumerate(pool.imap(_run_segment, jobs)):
+        for k, part in enumerate(pool.map(_run_segment, jobs)):
             _count(stats, part)
             if pending is None:
                 if part.error is not None:
@@ -177,7 +178,7 @@ def run_split(
                 # decode from its keyframe: one run from the earlier segment's start through this one
                 end = jobs[k].first + len(jobs[k].expected)
                 job = replace(jobs[k], first=pending.first, expected=plan.pts[pending.first : end])
-                merged = pool.apply(_run_segment, (replace(job, seconds=seconds[pending.first : end]),))
+                merged = pool.submit(_run_segment, replace(job, seconds=seconds[pending.first : end])).result()
                 if merged.error is not None:
                     raise SegmentMismatch(merged.error)
                 logger.debug("%s: segments at frames %d and %d run again as one", source.path, pending.first, job.first)
@@ -250,9 +251,11 @@ _PRELOAD = ["animevid.parallel", "animevid.shots", "animevid.analysis", "animevi
 
 
 @contextmanager
-def _pool(processes: int, *, threads: int) -> Iterator[Any]:
+def _pool(processes: int, *, threads: int) -> Iterator[ProcessPoolExecutor]:
     # not a plain fork: the parent may hold torch's and OpenCV's thread pools, which do not survive
     # one. A fork server (a clean process with the modules imported) forks the processes at once.
+    # An executor, not multiprocessing.Pool: a process that dies (killed for memory) breaks the
+    # pool with an error instead of leaving the main process waiting for its result forever.
     context: multiprocessing.context.BaseContext
     if "forkserver" in multiprocessing.get_all_start_methods():
         server = multiprocessing.get_context("forkserver")
@@ -260,8 +263,11 @@ def _pool(processes: int, *, threads: int) -> Iterator[Any]:
         context = server
     else:
         context = multiprocessing.get_context("spawn")
-    with context.Pool(processes, initializer=_init_worker, initargs=(threads,)) as pool:
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(threads,))
+    try:
         yield pool
+    finally:  # on an error, segments not started yet are dropped rather than waited for
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _init_worker(threads: int) -> None:

@@ -13,6 +13,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -130,8 +131,11 @@ def run_pass(
     if workers > 1 and can_split(source, stages):
         try:
             split = run_split(source, stages, workers, progress=progress)
-        except SegmentMismatch as exc:
-            logger.info("%s: decoding in one pass (%s)", source.path, exc)
+        except (SegmentMismatch, BrokenProcessPool) as exc:
+            # frames that differ from the plan (damaged data, a decoder that drops frames) or a
+            # process that died: the pass runs again in this process, which reports what it finds
+            why = str(exc) or type(exc).__name__
+            logger.warning("%s: the split pass failed (%s); decoding in one pass", source.path, why)
             for stage in stages:
                 if isinstance(stage, SplittableStage):
                     stage.reset()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from animevid.decode._segments import SegmentPlan, SegmentSource, plan_segments
 from animevid.errors import ConfigError
 from animevid.pipeline import run_pass
 from animevid.shots import make_detector
+from animevid.stages import SplittableStage
 from tests.conftest import real_file
 
 FIELDS = ("altered", "new", "label", "motion", "share", "level", "regions", "quiet")
@@ -124,6 +128,25 @@ def test_a_segment_that_decodes_otherwise_than_planned_falls_back_to_one_pass(
     monkeypatch.setattr(parallel, "plan_segments", wrong_plan)
     source = assert_same_pass(synth_episode.mp4)
     assert source.split is None  # the stages were reset and ran in one pass
+
+
+class DiesInASegment(AnimationStage):
+    """The animation stage, whose segment processes die at once (as one killed for memory would)."""
+
+    def segment_stage(self) -> Callable[[], SplittableStage]:
+        return partial(os._exit, 3)  # type: ignore[return-value]
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_a_segment_process_that_dies_leaves_the_pass_to_one_process(
+    synth_episode, caplog: pytest.LogCaptureFixture
+) -> None:
+    one = AnimationStage()
+    run_pass(open_video(synth_episode.mp4), [one])
+    source, dying = open_video(synth_episode.mp4), DiesInASegment()
+    run_pass(source, [dying], workers=2)
+    assert source.split is None and "split pass failed" in caplog.text
+    assert dying.measures.label == one.measures.label and dying.measures.new == one.measures.new
 
 
 @pytest.mark.usefixtures("small_segments")
