@@ -63,16 +63,21 @@ class PyAVSource(FrameSource):
         return None
 
     def _decoded_frames(self) -> Iterator[av.VideoFrame]:
-        container = open_container(self.path, self._hwaccel())
+        container, stream = self._open_stream()
         try:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            stream.codec_context.thread_count = self.threads
-            if self.skip_loop_filter:
-                stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
             yield from self._decode_packets(container, stream)
         finally:
             container.close()
+
+    def _open_stream(self) -> tuple[av.container.InputContainer, av.VideoStream]:
+        """The container and its video stream, with the decoder's threads and options set."""
+        container = open_container(self.path, self._hwaccel())
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = self.threads
+        if self.skip_loop_filter:
+            stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
+        return container, stream
 
     def _decode_packets(
         self, container: av.container.InputContainer, stream: av.VideoStream

@@ -120,14 +120,9 @@ class SegmentSource(PyAVSource):
         return FrameBatch(frames=batch.frames, frame_indices=batch.frame_indices, pts_seconds=times)
 
     def _decoded_frames(self) -> Iterator[av.VideoFrame]:
-        container = open_container(self.path)
+        container, stream = self._open_stream()
         count = 0
         try:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            stream.codec_context.thread_count = self.threads
-            if self.skip_loop_filter:
-                stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
             start = self.expected[0]
             container.seek(start, stream=stream, backward=True, any_frame=False)
             wanted = iter(self.expected)
