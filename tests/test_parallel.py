@@ -98,6 +98,39 @@ def test_split_pass_equals_one_pass(synth_episode, container: str) -> None:
     assert source.frames_decoded == synth_episode.truth["frames"]
 
 
+def open_gop_copy(source: Path, target: Path) -> Path:
+    """``source`` re-encoded with open GOPs: B-frames right after a keyframe show pictures before it."""
+    import av
+
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        stream = inp.streams.video[0]
+        encoder = out.add_stream("libx264", rate=stream.average_rate)
+        encoder.codec_context.time_base = 1 / stream.average_rate
+        encoder.width, encoder.height, encoder.pix_fmt = stream.width, stream.height, "yuv420p"
+        params = "open-gop=1:keyint=40:min-keyint=40:scenecut=0:bframes=3:threads=2"
+        encoder.options = {"x264-params": params, "crf": "23"}
+        for number, frame in enumerate(inp.decode(stream)):
+            frame.pts, frame.time_base = number, encoder.codec_context.time_base
+            out.mux(encoder.encode(frame))
+        out.mux(encoder.encode())
+    return target
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_split_pass_equals_one_pass_on_an_open_gop_encode(synth_episode, tmp_path: Path) -> None:
+    import av
+
+    path = open_gop_copy(synth_episode.mp4, tmp_path / "open-gop.mp4")
+    with av.open(str(path)) as container:
+        packets = [(p.pts, p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.size]
+    leading = {pts for i, (pts, key) in enumerate(packets[:-1]) if key and i and packets[i + 1][0] < pts}
+    plan = plan_segments(path, segments=3 * parallel.SEGMENTS_PER_WORKER, min_frames=parallel.MIN_SEGMENT_FRAMES)
+    assert plan is not None
+    assert leading & {plan.pts[start] for start in plan.starts}, "no segment starts at such a keyframe"
+    source = assert_same_pass(path)
+    assert source.split is not None and source.split.merged == 0
+
+
 @pytest.mark.usefixtures("small_segments")
 def test_split_pass_equals_one_pass_on_real_footage() -> None:
     source = assert_same_pass(real_file("video", "video2x_sample_output_sakurasou.mp4"))
