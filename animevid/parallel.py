@@ -78,12 +78,18 @@ def _usable_cores() -> int:
 
 
 def can_split(source: FrameSource, stages: Sequence[Stage]) -> bool:
-    """Whether :func:`run_split` can take this pass: the pyav decoder and CPU stages that split."""
+    """Whether :func:`run_split` can take this pass: the pyav decoder and stages that split.
+
+    The segment processes run on the CPU, so a stage set to a GPU qualifies only when it computes
+    on the CPU anyway (:attr:`SplittableStage.cpu_only`): ``analyze`` on a GPU machine splits,
+    ``index`` (whose frame-diff stage computes on the GPU there) runs in one pass.
+    """
     return (
         type(source) is PyAVSource
-        and source.device.type == "cpu"
         and bool(stages)
-        and all(isinstance(stage, SplittableStage) and stage.device.type == "cpu" for stage in stages)
+        and all(
+            isinstance(stage, SplittableStage) and (stage.device.type == "cpu" or stage.cpu_only) for stage in stages
+        )
     )
 
 

@@ -332,3 +332,18 @@ def test_the_number_of_processes_does_not_invalidate_an_indexed_episode() -> Non
     one = config_fingerprint(Config())
     assert config_fingerprint(Config(decode=DecodeConfig(workers=8))) == one
     assert config_fingerprint(Config(decode=DecodeConfig(analysis_width=320))) != one
+
+
+def test_a_gpu_machine_splits_analyze_but_not_index(synth_episode) -> None:
+    """Segment processes run on the CPU: stages that compute there anyway split whatever their device."""
+    from animevid.scenes import ShotLookStage
+    from animevid.search import FrameDescriptorStage
+    from animevid.stages import FrameDiffStage
+
+    config = Config(device="cpu")
+    source = open_video(synth_episode.mp4, config=config.decode, device="cuda")  # nothing is sent before a pass
+    analyze = [make_detector(config, "cuda"), AnimationStage(device="cuda")]
+    assert parallel.can_split(source, analyze)
+    assert parallel.can_split(source, [*analyze, ShotLookStage(device="cuda"), FrameDescriptorStage(device="cuda")])
+    assert not parallel.can_split(source, [*analyze, FrameDiffStage(device="cuda")])  # it computes on the GPU
+    assert parallel.can_split(source, [*analyze, FrameDiffStage(device="cpu")])

@@ -63,6 +63,7 @@ class AnimationStage(SplittableStage):
 
     name = "animation"
     lookahead_frames = LOOKAHEAD
+    cpu_only = True
 
     def __init__(self, *, device: str | torch.device = "cpu", recognise: bool = True) -> None:
         super().__init__(device=device)

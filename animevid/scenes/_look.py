@@ -115,6 +115,7 @@ class ShotLookStage(SplittableStage):
     """
 
     name = "shot-look"
+    cpu_only = True
 
     def __init__(self, *, device: str | torch.device = "cpu") -> None:
         super().__init__(device=device)

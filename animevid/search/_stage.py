@@ -89,6 +89,7 @@ class FrameDescriptorStage(SplittableStage):
     """
 
     name = "frame-descriptors"
+    cpu_only = True
 
     def __init__(
         self,

@@ -247,6 +247,7 @@ class ClassicShotStage(ShotStage, SplittableStage):
         self._cache = None
 
     warmup_frames = LOOKBACK
+    cpu_only = True
 
     def settings(self) -> dict[str, Any]:
         """Threshold, minimum change and model."""

@@ -72,6 +72,8 @@ class SplittableStage(Stage):
     """Frames after a fresh start whose records may still differ from a run that saw the frames before."""
     lookahead_frames: ClassVar[int] = 0
     """Frames past a frame the stage must have seen before that frame's record is final."""
+    cpu_only: ClassVar[bool] = False
+    """It computes on the CPU whatever device its batches arrive on, so its records do not depend on it."""
 
     def segment_stage(self) -> Callable[[], SplittableStage]:
         """A picklable factory of the stage a segment's process runs (default: this class, same settings)."""
