@@ -56,7 +56,7 @@ MAX_OVERLAP = 240
 AUTO_FROM_CORES = 4
 """Fewest cores from which ``decode.workers: 0`` splits an episode."""
 MAX_AUTO_WORKERS = 32
-"""Most processes ``decode.workers: 0`` starts (memory: about 350 MB each)."""
+"""Most processes ``decode.workers: 0`` starts (memory: about 300 MB each)."""
 WORKER_BATCH = 16
 """Frames per batch in a segment's process (small, so that it stops soon after it can)."""
 
@@ -64,8 +64,8 @@ WORKER_BATCH = 16
 def workers_for(setting: int) -> int:
     """Processes for one episode: ``setting``, or with 0 one per usable core from AUTO_FROM_CORES up, else 1.
 
-    On 2 cores a split pass runs at the speed of one pass (bench/analysis.py): FFmpeg's threads
-    already fill both, and the processes cost memory (about 350 MB each).
+    On 2 cores a split pass runs at about the speed of one pass (bench/analysis.py): FFmpeg's
+    threads already fill both, and the processes cost memory (about 300 MB each).
     """
     if setting > 0:
         return setting
@@ -178,7 +178,7 @@ def run_split(
                     raise SegmentMismatch(part.error)
                 pending = part
                 continue
-            join = None if part.error is not None else _join(pending, part, warmup)
+            join = None if part.error is not None else _join(pending, part, warmup, start)
             if join is None:
                 # no frame to join at (a long camera move over the seam) or the segment did not
                 # decode from its keyframe: one run from the earlier segment's start through this one
@@ -345,9 +345,13 @@ def _joinable(stages: list[SplittableStage], parts: list[Any], frames: int) -> n
     return allowed
 
 
-def _join(before: _Part, after: _Part, warmup: int) -> int | None:
-    """The last frame taken from ``before``: the first where both runs may hand over, past the warm-up."""
-    lo = max(after.first, after.first + warmup - 1)
+def _join(before: _Part, after: _Part, warmup: int, taken: int = 0) -> int | None:
+    """The last frame taken from ``before``: the first where both runs may hand over, past the warm-up.
+
+    ``before``'s records are exact from frame ``taken`` on (its own join with the run before it,
+    plus one), so the hand-over cannot be earlier than ``taken - 1``.
+    """
+    lo = max(after.first, after.first + warmup - 1, taken - 1)
     hi = min(before.first + before.final, after.first + after.final)  # final frames of both
     for frame in range(lo, hi):
         if before.joinable[frame - before.first] and after.joinable[frame - after.first]:

@@ -299,6 +299,8 @@ def test_join_takes_the_first_frame_both_runs_allow_past_the_warmup() -> None:
     assert parallel._join(before, after, warmup=4) == 105  # 103 is before's but not after's; 104 neither
     assert parallel._join(before, after, warmup=1) == 102
     assert parallel._join(before, part(100, [0] * 8), warmup=1) is None
+    # frames before 103 were taken from the run before ``before``: the hand-over cannot precede them
+    assert parallel._join(before, after, warmup=1, taken=104) == 105
 
 
 def test_repeat_video_makes_a_longer_episode_with_rising_timestamps(synth_episode, tmp_path: Path) -> None:
