@@ -87,10 +87,6 @@ class AnimationStage(SplittableStage):
         """The stage without recognition (labels are settled in the main process)."""
         return partial(AnimationStage, recognise=False)
 
-    def settings(self) -> dict[str, Any]:
-        """Whether drawings are recognised as they come."""
-        return {"recognise": self.meter.memory is not None}
-
     def part(self) -> AnimationPart:
         """The measurements and the new drawings' pictures."""
         return AnimationPart(measures=self.meter.measures, drawn=dict(self.meter.drawn), frame_width=self.frame_width)

@@ -173,9 +173,7 @@ class AnimationMeter:
         """Measure the frames still waiting and return the measurements of every frame."""
         while self._pending:
             self._measure(*self._pending.popleft())
-        if self._view is not None:
-            self.drawn.append(self._view)
-            self._view = None
+        self._keep_view()
         return self.measures
 
     def _measure(self, luma: np.ndarray, grid: np.ndarray, rgb: np.ndarray) -> None:
@@ -330,12 +328,16 @@ class AnimationMeter:
     def _new_drawing(self, frame: int, luma: np.ndarray) -> int:
         if self.memory is not None:
             return self.memory.recognise(luma)
-        if self._view is not None:
-            self.drawn.append(self._view)
-            self._view = None
+        self._keep_view()
         self.drawn.append((frame, luma.astype(np.uint8)))
         self._fresh += 1
         return self._fresh - 1
+
+    def _keep_view(self) -> None:
+        """Keep the last moving-camera view of the drawing on screen, now that the next one is due."""
+        if self._view is not None:
+            self.drawn.append(self._view)
+            self._view = None
 
     def _global_motion(self, ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, float] | None:
         """Translation (dx, dy) and scale about the centre taking ``ref`` onto ``cur``; None if none fits.
