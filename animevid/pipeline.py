@@ -135,7 +135,8 @@ def run_pass(
             # frames that differ from the plan (damaged data, a decoder that drops frames) or a
             # process that died: the pass runs again in this process, which reports what it finds
             why = str(exc) or type(exc).__name__
-            logger.warning("%s: the split pass failed (%s); decoding in one pass", source.path, why)
+            where = "" if str(source.path) in why else f"{source.path}: "
+            logger.warning("%s%s; the split pass failed, decoding in one pass", where, why)
             for stage in stages:
                 if isinstance(stage, SplittableStage):
                     stage.reset()
