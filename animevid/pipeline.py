@@ -38,7 +38,7 @@ from animevid.errors import (
     VideoNotFoundError,
 )
 from animevid.model import Episode, Shot, SubtitleLine, content_hash
-from animevid.parallel import can_split, run_split, workers_for
+from animevid.parallel import run_split, workers_for
 from animevid.scenes import ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.shots import SHOT_DETECTORS, make_detector
@@ -128,8 +128,8 @@ def run_pass(
     Returns:
         Each stage's records (from ``process`` and ``finish``) by stage name.
     """
-    if workers > 1 and can_split(source, stages):
-        try:
+    if workers > 1:
+        try:  # None when the pass cannot be split (stages, decoder, a short or unnumbered episode)
             split = run_split(source, stages, workers, progress=progress)
         except (SegmentMismatch, BrokenProcessPool) as exc:
             # frames that differ from the plan (damaged data, a decoder that drops frames) or a

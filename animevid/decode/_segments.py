@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import av
-import torch
 
 from animevid.decode._probe import open_container
 from animevid.decode._pyav import PyAVSource
-from animevid.decode._source import Chunk, FrameBatch
 from animevid.decode._timestamps import TimestampRepair
 
 
@@ -112,12 +110,10 @@ class SegmentSource(PyAVSource):
         self.expected = tuple(expected)
         self.seconds = tuple(seconds)
 
-    def _to_batch(self, chunk: Chunk, clock: TimestampRepair) -> FrameBatch:
-        """The batch with the episode's own times (repaired over the whole episode, not from here)."""
-        batch = super()._to_batch(chunk, clock)
+    def _seconds(self, raw_seconds: Sequence[float | None], clock: TimestampRepair) -> list[float]:
+        """The episode's own times (repaired over the whole episode, not from the segment's start)."""
         done = self.frames_decoded
-        times = torch.tensor(self.seconds[done - len(batch) : done], dtype=torch.float64)
-        return FrameBatch(frames=batch.frames, frame_indices=batch.frame_indices, pts_seconds=times)
+        return list(self.seconds[done : done + len(raw_seconds)])
 
     def _decoded_frames(self) -> Iterator[av.VideoFrame]:
         container, stream = self._open_stream()

@@ -158,9 +158,13 @@ class FrameSource(ABC):
         frames = torch.as_tensor(chunk.frames) if isinstance(chunk.frames, np.ndarray) else chunk.frames
         first = self.first_index + self.frames_decoded
         indices = torch.arange(first, first + n, dtype=torch.int64)
-        pts = torch.tensor([clock(raw) for raw in chunk.raw_seconds], dtype=torch.float64)
+        pts = torch.tensor(self._seconds(chunk.raw_seconds, clock), dtype=torch.float64)
         self.frames_decoded += n
         return FrameBatch(frames=frames.to(self.device, non_blocking=True), frame_indices=indices, pts_seconds=pts)
+
+    def _seconds(self, raw_seconds: Sequence[float | None], clock: TimestampRepair) -> list[float]:
+        """Presentation times of the next frames, from their container times (repaired in order)."""
+        return [clock(raw) for raw in raw_seconds]
 
     def _stopped_early(self, exc: Exception) -> None:
         if self.frames_decoded == 0:
