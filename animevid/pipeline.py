@@ -134,9 +134,9 @@ def run_pass(
         except (SegmentMismatch, BrokenProcessPool) as exc:
             # frames that differ from the plan (damaged data, a decoder that drops frames) or a
             # process that died: the pass runs again in this process, which reports what it finds
-            why = str(exc) or type(exc).__name__
+            why = str(exc) if isinstance(exc, SegmentMismatch) else _POOL_BROKE
             where = "" if str(source.path) in why else f"{source.path}: "
-            logger.warning("%s%s; the split pass failed, decoding in one pass", where, why)
+            logger.warning("%s%s; the split pass gave up, decoding in one pass", where, why)
             for stage in stages:
                 if isinstance(stage, SplittableStage):
                     stage.reset()
@@ -153,6 +153,13 @@ def run_pass(
         for stage in stages:
             records[stage.name].extend(stage.finish())
     return records
+
+
+_POOL_BROKE = (
+    "a process of the split pass stopped: killed for lack of memory, or the Python script that calls "
+    'animevid lacks the `if __name__ == "__main__":` guard that starting processes needs '
+    "(decode.workers: 1 starts none)"
+)
 
 
 @contextmanager

@@ -178,8 +178,34 @@ def test_a_segment_process_that_dies_leaves_the_pass_to_one_process(
     run_pass(open_video(synth_episode.mp4), [one])
     source, dying = open_video(synth_episode.mp4), DiesInASegment()
     run_pass(source, [dying], workers=2)
-    assert source.split is None and "split pass failed" in caplog.text
+    assert source.split is None and "a process of the split pass stopped" in caplog.text
     assert dying.measures.label == one.measures.label and dying.measures.new == one.measures.new
+
+
+UNGUARDED = """
+import json, sys
+import animevid.parallel as parallel
+from animevid.analysis import analyze_episode
+from animevid.config import Config, DecodeConfig
+
+parallel.MIN_SPLIT_FRAMES, parallel.MIN_SEGMENT_FRAMES = 0, 40
+result = analyze_episode(sys.argv[1], config=Config(device="cpu", decode=DecodeConfig(workers=2)))
+print(json.dumps(result.as_dict()))
+"""
+
+
+def test_a_script_without_a_main_guard_gets_one_pass_and_is_told_why(synth_episode, tmp_path: Path) -> None:
+    """Starting processes re-runs the calling script in each; unguarded, each stops, and so would the split."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    run = subprocess.run([sys.executable, script, synth_episode.mp4], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    one = analyze_episode(synth_episode.mp4, config=Config(device="cpu"))
+    assert json.loads(run.stdout) == json.loads(json.dumps(one.as_dict()))
+    assert 'lacks the `if __name__ == "__main__":` guard' in run.stderr
 
 
 @pytest.mark.usefixtures("small_segments")
