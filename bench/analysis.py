@@ -25,7 +25,9 @@ also prints how many shots the analysis got right per field (animevid.analysis.e
 
 It also prints each stage's CPU time per frame on its own (frames decoded into memory first) and
 the ceiling that puts on the pipeline: the stages run in one thread, so on a machine where
-decode-only spreads over many cores they, not decoding, bound the speed.
+decode-only spreads over many cores they, not decoding, bound the speed. For the split run it
+prints the main process' CPU time per frame (it joins the segments' parts in order, alone) and the
+ceiling that puts on the split however many processes it has.
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ def measure(kind: str, path: str, workers: int = 2) -> dict[str, Any]:
             stats = source.split
             extra = {"workers": stats.workers, "segments": stats.segments, "merged": stats.merged}
             extra |= {"overlap": stats.overlap_frames, "worker_rss_mb": stats.worker_peak_rss_mb}
+            # the main process joins the parts in order, alone: its CPU per frame bounds the split
+            extra["main_cpu_ms"] = (_cpu_seconds() - cpu) / max(result["frames"], 1) * 1000
             cpu -= stats.worker_cpu_seconds
     result["cpu_ms"] = (_cpu_seconds() - cpu) / max(result["frames"], 1) * 1000
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -232,6 +236,12 @@ def main() -> None:
                 f"  split: {split['segments']} segments over {split['workers']} processes, {split['merged']} "
                 f"merged, {split['overlap']} frames decoded twice; each process peaked at "
                 f"{split['worker_rss_mb']:.0f} MB (RSS above: the main process)"
+            )
+            main_fps = 1000 / split["main_cpu_ms"]
+            print(
+                f"  split: the main process, which joins the parts alone, took {split['main_cpu_ms']:.2f} ms "
+                f"of CPU a frame: however many processes, it caps the split at {main_fps:.0f} frames/s, "
+                f"{main_fps / (anchor['frames'] / anchor['seconds']):.1f}x decode-only here"
             )
         elif "error" not in split:
             print("  split: not split (under 3000 frames, or timestamps that do not number the frames): one pass")
