@@ -195,7 +195,7 @@ print(json.dumps(result.as_dict()))
 
 
 def test_a_script_without_a_main_guard_gets_one_pass_and_is_told_why(synth_episode, tmp_path: Path) -> None:
-    """Starting processes re-runs the calling script in each; unguarded, each stops, and so would the split."""
+    """Each started process first re-runs the calling script; unguarded, they stop, and one pass follows."""
     import subprocess
     import sys
 
