@@ -129,7 +129,7 @@ class FrameDescriptorStage(SplittableStage):
 
     def absorb(self, run: SegmentRun) -> Sequence[IndexedFrame]:
         """The run's kept frames within ``[run.start, run.stop)``."""
-        return [r for r in run.records if run.start <= r.frame_index < run.stop]
+        return run.records_taken()
 
     def process(self, batch: FrameBatch) -> Sequence[IndexedFrame]:
         """The kept frames of ``batch``, with descriptors and thumbnails."""

@@ -57,6 +57,10 @@ class SegmentRun:
     pts_seconds: Sequence[float]
     """Presentation times of frames ``[start, stop)``."""
 
+    def records_taken(self) -> list[Any]:
+        """The run's records of frames ``[start, stop)``, for stages whose records each name their ``frame_index``."""
+        return [r for r in self.records if self.start <= r.frame_index < self.stop]
+
 
 class SplittableStage(Stage):
     """A stage whose work on one episode can be split into segments that separate processes run.

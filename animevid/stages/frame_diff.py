@@ -75,7 +75,7 @@ class FrameDiffStage(SplittableStage):
 
     def absorb(self, run: SegmentRun) -> Sequence[FrameDiff]:
         """The run's records of frames ``[run.start, run.stop)`` (split runs: ``animevid.parallel``)."""
-        return [r for r in run.records if run.start <= r.frame_index < run.stop]
+        return run.records_taken()
 
     def process(self, batch: FrameBatch) -> Sequence[FrameDiff]:
         """Records for every frame of ``batch``."""
