@@ -1,9 +1,11 @@
 """Subtitles: load fansub files and mkv tracks, classify every line, align them to an episode's cuts.
 
-- :func:`read_lines` / :func:`load_subtitles` read .ass, .ssa, .srt and .vtt files (any encoding:
-  BOM, UTF-16, UTF-8, cp1252) and text subtitle tracks of videos (mkv, mp4, mks), numbering every
-  line; a line that cannot be read is skipped with a :class:`~animevid.errors.SubtitleLineWarning`,
-  a file that cannot be read raises :class:`~animevid.errors.SubtitleError` naming the line.
+- :func:`read_lines` / :func:`load_subtitles` read .ass, .ssa, .srt and .vtt files (encoding by BOM,
+  UTF-16, UTF-8, an ASS script's style ``Encoding``, then detected among Shift-JIS, EUC-JP, GBK/GB18030,
+  Big5 and Korean, cp1252 last; ``encoding=`` overrides it) and text subtitle tracks of videos (mkv,
+  mp4, mks), numbering every line; a line that cannot be read is skipped with a
+  :class:`~animevid.errors.SubtitleLineWarning`, a file that cannot be read raises
+  :class:`~animevid.errors.SubtitleError` naming the line.
 - Every event is classified as dialogue, sign, song or comment (:func:`classify`).
 - :func:`align_lines` finds the offset and frame-rate drift between a file and the episode from
   the cuts fansubbers snap lines to, applies them, and snaps line starts/ends to nearby cuts like
@@ -79,7 +81,8 @@ def align_subtitles(
         subtitles: A subtitle file or a video with subtitle tracks; None reads the episode's track.
         config: Options (``config.subs`` for alignment, ``config.shots`` for the cuts).
         output: Where to write the re-timed file (.ass, .ssa, .srt, .vtt); None writes nothing.
-        encoding: Text encoding of the subtitle file; None detects it.
+        encoding: Python codec name of the subtitle file's text (``cp932``, ``gb18030``, ``big5``...);
+            None detects it. An unknown name raises before the episode is opened.
         track: Stream index of the subtitle track to read from a video.
         language: Language of the subtitle track to read from a video.
         detector: Shot detector overriding ``config.shots.detector``.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,10 @@ _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 _ATTACHMENT_SECTIONS = ("fonts", "graphics")
 _OTHER_EVENT_TYPES = ("picture", "sound", "movie", "command")
 _EVENT_START = re.compile(r"^\s*(dialogue|comment)\s*:", re.IGNORECASE)
+STYLE_CHARSETS = {128: "cp932", 129: "cp949", 134: "gb18030", 136: "cp950"}
+"""Style ``Encoding`` values (Windows GDI charsets) that name a legacy multi-byte codec: Shift-JIS as its
+Windows superset cp932, Hangul as cp949, GB2312 as its superset gb18030, Big5 as cp950 (Windows' Big5,
+whose kana Taiwanese files use). 0 (ANSI) and 1 (default) say nothing about the file's bytes."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,42 @@ def substation_version(text: Text) -> str:
         if key.startswith("scripttype:"):
             return "ssa" if key.split(":", 1)[1].strip() in ("v4.00", "v4") else "ass"
     return "ass"
+
+
+def declared_codecs(data: bytes) -> tuple[str, ...]:
+    """The legacy codecs the styles of an undecoded ASS/SSA script declare, most-declared first.
+
+    The ``Encoding`` field (the column the styles' ``Format:`` line names, else the last) is read from
+    the raw bytes: the header is ASCII, and no byte of a Shift-JIS, GBK or Big5 character is a comma or
+    a line break, so splitting the bytes is safe before the codec is known.
+
+    Args:
+        data: The file's bytes (an ASCII-compatible encoding; anything else declares nothing).
+
+    Returns:
+        Codec names from :data:`STYLE_CHARSETS`; empty for SRT/VTT or when every style says 0 or 1.
+    """
+    counts: Counter[str] = Counter()
+    column: int | None = -1  # the last field, where Encoding sits when a style section has no Format line
+    in_styles = False
+    for raw in data.splitlines():
+        line = raw.strip()
+        if line.startswith(b"[") and line.endswith(b"]"):
+            if line.lower() == b"[events]":
+                break  # styles come before the events: no need to read a long script to its end
+            in_styles, column = b"styles" in line.lower(), -1
+            continue
+        key, sep, rest = line.partition(b":")
+        kind = key.strip().lower()
+        if not in_styles or not sep or kind not in (b"format", b"style"):
+            continue
+        fields = [field.strip().lower() for field in rest.split(b",")]
+        if kind == b"format":
+            column = fields.index(b"encoding") if b"encoding" in fields else None
+        elif column is not None and -len(fields) <= column < len(fields) and fields[column].isdigit():
+            codec = STYLE_CHARSETS.get(int(fields[column]))
+            counts.update([codec] if codec else [])
+    return tuple(codec for codec, _ in counts.most_common())
 
 
 def scan_events(text: Text, path: Path, version: str) -> tuple[list[Event], set[int]]:

@@ -13,7 +13,7 @@ from animevid.errors import SubtitleError
 from animevid.model import SubtitleLine
 from animevid.subs import _ass, _mkv, _srt
 from animevid.subs._classify import classify, plain_text
-from animevid.subs._text import Text, decode_bytes, split_text
+from animevid.subs._text import Text, check_encoding, decode_bytes, split_text
 
 SubtitleFormat = Literal["ass", "ssa", "srt", "vtt"]
 SUBTITLE_SUFFIXES = (".ass", ".ssa", ".srt", ".vtt")
@@ -46,7 +46,8 @@ class SubtitleFile:
     format: SubtitleFormat
     """ass, ssa, srt or vtt (a track is rebuilt in its text format)."""
     encoding: str
-    """The codec the text was decoded with (utf-8 for tracks)."""
+    """The Python codec the text was decoded with, as detected (``utf-8``, ``cp932``, ``gb18030``,
+    ``utf-16-le``...) or as given; utf-8 for tracks."""
     lines: tuple[SubtitleLine, ...]
     """Every readable event in file order, classified."""
     track: int | None = None
@@ -78,7 +79,9 @@ def load_subtitles(
 
     Args:
         path: The subtitle file or video.
-        encoding: Text encoding of a subtitle file; None detects it (BOM, UTF-16, UTF-8, cp1252).
+        encoding: Python codec name of a subtitle file's text (``cp932``, ``gb18030``, ``big5``...); None
+            detects it: BOM, UTF-16, UTF-8, the codec an ASS script's styles declare, then legacy
+            Japanese/Chinese/Korean/8-bit codecs, cp1252 last. A track's text is always UTF-8.
         track: Stream index of the track to read from a video (see ``animevid subs tracks``).
         language: Language of the track to read (``eng`` or ``en``).
         title: Part of the title of the track to read.
@@ -87,17 +90,23 @@ def load_subtitles(
         The lines, classified, in file order, with their 1-based line numbers (0 for a track).
 
     Raises:
-        SubtitleError: The file is missing, undecodable, not subtitles, or no track matches.
+        SubtitleError: ``encoding`` is not a codec name (checked first), or the file is missing, cannot
+            be decoded (with ``encoding``: names the first bad line and byte offset), is not
+            subtitles, or no track matches.
 
     Warns:
         SubtitleLineWarning: A line could not be read and was skipped (the message names it).
     """
     file = Path(path)
+    if encoding:
+        check_encoding(encoding, file)  # a typo in the name is reported before any file or track is opened
     if file.suffix.lower() not in SUBTITLE_SUFFIXES:
         return _load_track(file, track=track, language=language, title=title)
     if not file.is_file():
         raise SubtitleError(file, "no such file", hint="check the path")
-    return _from_text(file, decode_bytes(file.read_bytes(), file, encoding), numbered=True)
+    data = file.read_bytes()
+    text = decode_bytes(data, file, encoding, declared=() if encoding else _ass.declared_codecs(data))
+    return _from_text(file, text, numbered=True)
 
 
 def read_lines(
@@ -107,7 +116,7 @@ def read_lines(
 
     Args:
         path: A subtitle file (.ass, .ssa, .srt, .vtt) or a video with subtitle tracks.
-        encoding: Text encoding of a subtitle file; None detects it.
+        encoding: Python codec name of a subtitle file's text (``cp932``, ``gb18030``...); None detects it.
         track: Stream index of the track to read from a video.
         language: Language of the track to read from a video.
 
