@@ -203,8 +203,7 @@ def run_split(
     stats.overlap_frames -= plan.frames
     source.split = stats
     source.frames_decoded = plan.frames
-    source.repaired_timestamps = clock.repaired
-    source.decoded_seconds = clock.last_seconds + clock.frame_seconds
+    source._record_timing(clock)  # repaired timestamps and gaps, as one pass finds them
     source._check_complete()
     for stage in stages:
         records[stage.name].extend(stage.finish())

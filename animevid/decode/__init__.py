@@ -16,6 +16,7 @@ from animevid.config import DecodeConfig
 from animevid.decode._probe import SubtitleTrack, VideoInfo, probe
 from animevid.decode._pyav import NvdecSource, PyAVSource
 from animevid.decode._source import Chunk, FrameBatch, FrameSource
+from animevid.decode._timestamps import FrameGap
 from animevid.registry import Registry
 
 DECODERS: Registry[FrameSource] = Registry("decoder")
@@ -76,6 +77,7 @@ __all__ = [
     "DECODERS",
     "Chunk",
     "FrameBatch",
+    "FrameGap",
     "FrameSource",
     "SubtitleTrack",
     "VideoInfo",

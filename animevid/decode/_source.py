@@ -14,13 +14,16 @@ import torch
 
 from animevid.decode._probe import VideoInfo, probe
 from animevid.decode._threads import background
-from animevid.decode._timestamps import TimestampRepair
+from animevid.decode._timestamps import FrameGap, TimestampRepair
 from animevid.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoWarning
 
 FrameArray = np.ndarray | torch.Tensor
 
 INTERPOLATIONS = ("fast_bilinear", "bilinear", "area", "bicubic")
 """Scaler names every backend accepts (each maps them to its own nearest filter)."""
+
+_GAPS_LISTED = 3
+"""Gaps a warning names one by one; it counts the rest."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class FrameSource(ABC):
 
     Memory stays bounded by ``batch_frames`` times the prefetch depth, whatever the
     episode's length. Subclasses implement :meth:`_chunks`; timestamp repair, frame
-    numbering, truncation handling and prefetching are shared here.
+    numbering, truncation and gap handling and prefetching are shared here.
 
     Args:
         path: The episode file (checked with :func:`probe` first).
@@ -122,6 +125,13 @@ class FrameSource(ABC):
         """Time from the first frame to the end of the last decoded frame."""
         self.damaged_packets = 0
         """Damaged packets skipped (each loses its own frame, not the rest)."""
+        self.gaps: list[FrameGap] = []
+        """Where frames are missing inside the stream (a damaged file), after a pass; in stream order."""
+
+    @property
+    def missing_frames(self) -> int:
+        """About how many frames the last pass found missing in :attr:`gaps` (not at the end: :attr:`truncated`)."""
+        return sum(gap.missing_frames for gap in self.gaps)
 
     @abstractmethod
     def _chunks(self) -> Iterator[Chunk]:
@@ -135,11 +145,13 @@ class FrameSource(ABC):
             EmptyVideoError: The stream decoded to zero frames.
 
         Warns:
-            TruncatedVideoWarning: Decoding stopped early; the frames before are kept.
+            TruncatedVideoWarning: Decoding stopped early, or frames are missing inside the stream
+                (:attr:`gaps`); the frames decoded are kept.
         """
         self.frames_decoded = 0
         self.truncated = False
         self.damaged_packets = 0
+        self.gaps = []
         clock = TimestampRepair(1.0 / self.info.fps_float)
         chunks = self._chunks()
         if self.prefetch_batches > 0:
@@ -149,8 +161,7 @@ class FrameSource(ABC):
                 yield self._to_batch(chunk, clock)
         except self.decode_errors as exc:
             self._stopped_early(exc)
-        self.repaired_timestamps = clock.repaired
-        self.decoded_seconds = clock.last_seconds + clock.frame_seconds if self.frames_decoded else 0.0
+        self._record_timing(clock)
         self._check_complete()
 
     def _to_batch(self, chunk: Chunk, clock: TimestampRepair) -> FrameBatch:
@@ -178,6 +189,16 @@ class FrameSource(ABC):
             f"decoding stopped at frame {self.frames_decoded} ({exc}); kept the {self.frames_decoded} frames before"
         )
 
+    def _record_timing(self, clock: TimestampRepair) -> None:
+        """Keep what the pass's clock saw: repaired timestamps, the time decoded and the gaps.
+
+        The split pass (``animevid.parallel.run_split``) hands in the clock it ran over its plan,
+        so it reports what one pass would.
+        """
+        self.repaired_timestamps = clock.repaired
+        self.decoded_seconds = clock.last_seconds + clock.frame_seconds if self.frames_decoded else 0.0
+        self.gaps = clock.gaps
+
     def _check_complete(self) -> None:
         if self.frames_decoded == 0:
             if self.info.duration_seconds > 0:
@@ -188,7 +209,9 @@ class FrameSource(ABC):
                     hint="fetch the file again",
                 )
             raise EmptyVideoError(self.path, "the video stream holds no decodable frame", hint="fetch the file again")
-        if self.damaged_packets:
+        if self.gaps:
+            self._warn(self._gap_report())
+        elif self.damaged_packets:
             self._warn(f"skipped {self.damaged_packets} damaged packet(s); the frames around them were kept")
         if not self.truncated and self._looks_truncated():
             self.truncated = True
@@ -197,12 +220,30 @@ class FrameSource(ABC):
                 f"({self.decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept"
             )
 
+    def _gap_report(self) -> str:
+        """One line naming the first gaps and counting the rest."""
+        listed = [
+            f"{gap.length_seconds:.2f} s (about {gap.missing_frames} frames) from {gap.start_seconds:.2f} s "
+            f"(after frame {gap.after_frame})"
+            for gap in self.gaps[:_GAPS_LISTED]
+        ]
+        more = len(self.gaps) - len(listed)
+        where = ", ".join(listed) + (f" and {more} more" if more else "")
+        skipped = f" ({self.damaged_packets} damaged packet(s) skipped)" if self.damaged_packets else ""
+        around = "gaps" if len(self.gaps) > 1 else "gap"
+        return (
+            f"frames are missing: {where}; the file is damaged there{skipped}, the frames around the {around} "
+            "were kept; fetch it again for the missing frames"
+        )
+
     def _warn(self, problem: str) -> None:
         warnings.warn(f"{self.path}: {problem}", TruncatedVideoWarning, stacklevel=4)
 
     def _looks_truncated(self) -> bool:
+        """Whether the end of the stream did not decode; frames missing inside it are :attr:`gaps`."""
         if self.info.frames_stated:
-            return self.frames_decoded < 0.98 * self.info.frames_estimate
+            # mp4 states its frame count: the frames missing in gaps were lost, but not at the end
+            return self.frames_decoded + self.missing_frames < 0.98 * self.info.frames_estimate
         # Containers without a frame count (mkv, webm) still state a duration; audio may
         # run a little past the video, hence the slack.
         duration = self.info.duration_seconds
