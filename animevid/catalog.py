@@ -8,7 +8,12 @@ Tables (children are keyed by ``(episode_id, <index>)`` and deleted with their e
     subtitle_lines  the episode's subtitle lines in order
     shot_analyses   how each shot is animated; tags and loops are JSON text
     characters      characters enrolled in the library's gallery
-    failures        files a batch could not index (path, error, when), so the batch goes on
+    failures        files a batch could not index (absolute path, error, when), so the batch goes on
+
+An episode row's ``state`` says how far its indexing got: ``pending`` while (or when a kill left
+it) being written, ``indexed`` once every store it owns was written (the one commit point, see
+:mod:`animevid.library`), ``damaged`` when ``animevid check`` found a store of it missing. Only
+``indexed`` episodes count as done and are searched.
 
 The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` holds one step per
 version and :class:`Catalog` applies the missing ones, in one transaction, when it opens a file.
@@ -26,15 +31,16 @@ from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from animevid.errors import CatalogError
+from animevid.library import path_text
 from animevid.model import Character, Episode, Loop, Scene, Shot, ShotAnalysis, SubtitleLine
 
 if TYPE_CHECKING:  # pandas takes half a second to import: only the DataFrame readers need it
     import pandas as pd
 
-__all__ = ["CATALOG_FILENAME", "MIGRATIONS", "Catalog"]
+__all__ = ["CATALOG_FILENAME", "MIGRATIONS", "Catalog", "EpisodeRows", "EpisodeStateName", "StoredEpisode"]
 
 CATALOG_FILENAME = "catalog.sqlite"
 """Name of the catalog file inside a library folder."""
@@ -140,8 +146,54 @@ _V3 = (
     "ALTER TABLE shot_analyses ADD COLUMN flash_frames TEXT NOT NULL DEFAULT '[]'",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Version 4: one commit point per episode. A row is written ``pending`` before the episode's other
+# stores and turned ``indexed`` after them; how many search vectors it owns lets a reader check the
+# FAISS index against the catalog; a failure keeps its exception's type.
+_V4 = (
+    "ALTER TABLE episodes ADD COLUMN state TEXT NOT NULL DEFAULT 'indexed' "
+    "CHECK (state IN ('pending', 'indexed', 'damaged'))",
+    "ALTER TABLE episodes ADD COLUMN search_vectors INTEGER NOT NULL DEFAULT -1",
+    "ALTER TABLE failures ADD COLUMN error_type TEXT NOT NULL DEFAULT ''",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """``MIGRATIONS[k]`` holds the SQL statements that take a catalog from version k to k + 1."""
+
+
+EpisodeStateName = Literal["pending", "indexed", "damaged"]
+"""How far an episode's indexing got (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class StoredEpisode:
+    """An episode row as the library's integrity checks see it."""
+
+    episode_id: int
+    """Catalog id."""
+    content_hash: str
+    """sha256 of the file's bytes."""
+    path: str
+    """Absolute path of the file when it was last indexed or seen."""
+    state: EpisodeStateName
+    """pending, indexed or damaged."""
+    config_fingerprint: str
+    """The settings it was indexed with ('' while pending)."""
+    search_vectors: int
+    """Search vectors it owns (-1: unknown, for rows older than catalog version 4)."""
+
+
+@dataclass(frozen=True)
+class EpisodeRows:
+    """An episode's child rows, in order (see :meth:`Catalog.commit_episode`)."""
+
+    shots: Sequence[Shot] = ()
+    """Its shots; their position is ``shot_index``."""
+    scenes: Sequence[Scene] = ()
+    """Its scenes."""
+    subtitle_lines: Sequence[SubtitleLine] = ()
+    """Its subtitle lines."""
+    analyses: Sequence[ShotAnalysis] = ()
+    """One analysis per analysed shot (keyed by ``ShotAnalysis.shot_index``)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +216,7 @@ _EPISODES = _Table(
     {
         "episode_id": _I, "content_hash": _S, "path": _S, "size_bytes": _I, "container": _S, "codec": _S,
         "width": _I, "height": _I, "fps": _F, "frames": _I, "duration_seconds": _F,
-        "config_fingerprint": _S, "indexed_at": _T, "extra": _J,
+        "config_fingerprint": _S, "indexed_at": _T, "extra": _J, "state": _S, "search_vectors": _I,
     },
     "episode_id",
 )  # fmt: skip
@@ -203,7 +255,9 @@ _SHOT_ANALYSES = _Table(
     "episode_id, shot_index",
 )  # fmt: skip
 _CHARACTERS = _Table("characters", {"character_id": _I, "name": _S, "images": _I}, "name")
-_FAILURES = _Table("failures", {"path": _S, "error": _S, "failed_at": _T, "attempts": _I}, "failed_at, path")
+_FAILURES = _Table(
+    "failures", {"path": _S, "error": _S, "error_type": _S, "failed_at": _T, "attempts": _I}, "failed_at, path"
+)
 
 _D = TypeVar("_D")
 
@@ -277,9 +331,12 @@ class Catalog:
         analyses: Sequence[ShotAnalysis] = (),
         config_fingerprint: str = "",
         extra: Mapping[str, object] | None = None,
+        search_vectors: int = -1,
     ) -> int:
-        """Insert an episode, or replace it and all its child rows, in one transaction.
+        """Insert an episode, or replace it and all its child rows, in one transaction, as ``indexed``.
 
+        For an episode whose only store is the catalog. The pipeline, which also writes the search
+        index, uses :meth:`reserve_episode` and :meth:`commit_episode` around that write instead.
         The episode is matched by ``content_hash`` and keeps its ``episode_id`` when replaced
         (other stores, such as the vector index, may refer to it). A failure row for the same
         path is cleared. If anything fails, the catalog is left as it was.
@@ -292,6 +349,7 @@ class Catalog:
             analyses: One analysis per analysed shot (keyed by ``ShotAnalysis.shot_index``).
             config_fingerprint: Identifies the settings that produced the rows (for resume).
             extra: Free-form JSON-serialisable metadata stored with the episode.
+            search_vectors: How many search vectors the episode owns (-1: unknown).
 
         Returns:
             The episode's ``episode_id``.
@@ -300,32 +358,121 @@ class Catalog:
             CatalogError: A row is invalid (e.g. two analyses of one shot) or the write failed;
                 nothing was changed.
         """
-        try:
-            with _transaction(self._conn):
-                episode_id = self._upsert_episode(episode, config_fingerprint, _dumps(extra or {}, "extra"))
-                self._insert_children(episode_id, shots, scenes, subtitle_lines, analyses)
-                self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(episode.path),))
-        except (sqlite3.Error, CatalogError) as exc:
-            raise CatalogError(
-                f"catalog {self.path}: could not store episode {episode.path}; nothing was changed ({exc})"
-            ) from exc
+        rows = EpisodeRows(shots, scenes, subtitle_lines, analyses)
+        with self._writing(f"could not store episode {episode.path}; nothing was changed"):
+            episode_id = self._reserve(episode)
+            self._commit(episode_id, episode, rows, config_fingerprint, extra, search_vectors)
         return episode_id
 
-    def _upsert_episode(self, episode: Episode, config_fingerprint: str, extra_json: str) -> int:
+    def reserve_episode(self, episode: Episode) -> int:
+        """Mark an episode ``pending`` before its other stores are written: its id, new or kept.
+
+        A new episode gets a row (not searched, not counted as done until :meth:`commit_episode`);
+        an episode indexed before keeps its rows and id but is hidden until the commit, because
+        its other stores are about to be replaced.
+
+        Raises:
+            CatalogError: The write failed; nothing was changed.
+        """
+        with self._writing(f"could not reserve episode {episode.path}; nothing was changed"):
+            return self._reserve(episode)
+
+    def commit_episode(
+        self,
+        episode_id: int,
+        episode: Episode,
+        rows: EpisodeRows,
+        *,
+        config_fingerprint: str,
+        extra: Mapping[str, object] | None = None,
+        search_vectors: int = -1,
+    ) -> list[StoredEpisode]:
+        """The one commit point of an episode: its rows in, ``indexed``, in one transaction.
+
+        Call it once every other store of the episode is durably written. Other episodes stored
+        under the same path (the file there was replaced by one with other content) are deleted
+        with their rows; a failure recorded for the path is cleared.
+
+        Returns:
+            The episodes deleted because this one replaced them at their path (their other stores
+            are the caller's to remove).
+
+        Raises:
+            CatalogError: A row is invalid or the write failed; nothing was changed.
+        """
+        with self._writing(f"could not store episode {episode.path}; nothing was changed"):
+            replaced = self._at_path(_path_key(episode.path), except_id=episode_id)
+            for old in replaced:
+                self._conn.execute("DELETE FROM episodes WHERE episode_id = ?", (old.episode_id,))
+            self._commit(episode_id, episode, rows, config_fingerprint, extra, search_vectors)
+        return replaced
+
+    @contextmanager
+    def _writing(self, failure: str) -> Iterator[None]:
+        try:
+            with _transaction(self._conn):
+                yield
+        except (sqlite3.Error, CatalogError) as exc:
+            raise CatalogError(f"catalog {self.path}: {failure} ({exc})") from exc
+
+    def _reserve(self, episode: Episode) -> int:
+        found = self._conn.execute(
+            "SELECT episode_id FROM episodes WHERE content_hash = ?", (episode.content_hash,)
+        ).fetchone()
+        if found is not None:
+            self._conn.execute("UPDATE episodes SET state = 'pending' WHERE episode_id = ?", (found[0],))
+            return int(found[0])
         row = asdict(episode) | {
             "path": _path_key(episode.path),
-            "config_fingerprint": config_fingerprint,
-            "extra": extra_json,
+            "config_fingerprint": "",
+            "extra": "{}",
             "indexed_at": _utc_now(),
+            "state": "pending",
+            "search_vectors": -1,
         }
         names = [name for name in _EPISODES.columns if name != "episode_id"]
-        updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != "content_hash")
-        sql = (
-            f"INSERT INTO episodes ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
-            f"ON CONFLICT (content_hash) DO UPDATE SET {updates} RETURNING episode_id"
-        )
-        episode_id: int = self._conn.execute(sql, row).fetchall()[0][0]
-        return episode_id
+        sql = f"INSERT INTO episodes ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+        return int(self._conn.execute(sql + " RETURNING episode_id", row).fetchall()[0][0])
+
+    def _commit(
+        self,
+        episode_id: int,
+        episode: Episode,
+        rows: EpisodeRows,
+        config_fingerprint: str,
+        extra: Mapping[str, object] | None,
+        search_vectors: int,
+    ) -> None:
+        values = asdict(episode) | {
+            "path": _path_key(episode.path),
+            "config_fingerprint": config_fingerprint,
+            "extra": _dumps(extra or {}, "extra"),
+            "indexed_at": _utc_now(),
+            "state": "indexed",
+            "search_vectors": search_vectors,
+            "episode_id": episode_id,
+        }
+        names = [name for name in _EPISODES.columns if name not in ("episode_id", "content_hash")]
+        sql = f"UPDATE episodes SET {', '.join(f'{n} = :{n}' for n in names)} WHERE episode_id = :episode_id"
+        self._conn.execute(sql, values)
+        self._insert_children(episode_id, rows.shots, rows.scenes, rows.subtitle_lines, rows.analyses)
+        self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(episode.path),))
+
+    def set_state(self, episode_id: int, state: EpisodeStateName) -> None:
+        """Set an episode's state (``animevid check --repair`` marks one whose stores are lost ``damaged``)."""
+        with self._writing(f"could not mark episode {episode_id} {state}"):
+            self._conn.execute("UPDATE episodes SET state = ? WHERE episode_id = ?", (state, episode_id))
+
+    def set_path(self, episode_id: int, path: str | Path) -> None:
+        """Record where an episode's file now is (it was moved or renamed; its content is the same)."""
+        with self._writing(f"could not update the path of episode {episode_id}"):
+            self._conn.execute("UPDATE episodes SET path = ? WHERE episode_id = ?", (_path_key(path), episode_id))
+            self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(path),))
+
+    def clear_failure(self, path: str | Path) -> None:
+        """Forget a failure recorded for ``path`` (the file indexed, or was found indexed already)."""
+        with self._writing(f"could not clear the failure of {path}"):
+            self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(path),))
 
     def _insert_children(
         self,
@@ -361,18 +508,21 @@ class Catalog:
             cursor = self._conn.execute("DELETE FROM episodes WHERE content_hash = ?", (content_hash,))
         return cursor.rowcount > 0
 
-    def record_failure(self, path: str | Path, error: str) -> None:
+    def record_failure(self, path: str | Path, error: str, *, error_type: str = "") -> None:
         """Record that a file could not be indexed, so a batch can go on; repeats count attempts.
 
         Args:
-            path: The file that failed.
+            path: The file that failed (stored as its absolute path, so a later success clears it
+                whatever folder the batch ran from).
             error: The error message.
+            error_type: The exception's class name (``VideoError``, ``PermissionError``...).
         """
-        with _transaction(self._conn):
+        with self._writing(f"could not record the failure of {path}"):
             self._conn.execute(
-                "INSERT INTO failures (path, error, failed_at) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE "
-                "SET error = excluded.error, failed_at = excluded.failed_at, attempts = attempts + 1",
-                (_path_key(path), error, _utc_now()),
+                "INSERT INTO failures (path, error, error_type, failed_at) VALUES (?, ?, ?, ?) ON CONFLICT (path) "
+                "DO UPDATE SET error = excluded.error, error_type = excluded.error_type, "
+                "failed_at = excluded.failed_at, attempts = attempts + 1",
+                (_path_key(path), error, error_type, _utc_now()),
             )
 
     def add_character(self, character: Character) -> int:
@@ -401,20 +551,44 @@ class Catalog:
         return None if row is None else int(row[0])
 
     def is_indexed(self, content_hash: str, config_fingerprint: str) -> bool:
-        """Whether the episode is already indexed with the same settings (so a resumed batch skips it).
+        """Whether the episode is indexed with the same settings (so a resumed batch skips it).
 
         Args:
             content_hash: The episode's content hash.
             config_fingerprint: The fingerprint of the settings the batch runs with.
 
         Returns:
-            True when a row with both the hash and the fingerprint exists.
+            True when its row has both, and every store was committed (state ``indexed``).
         """
         row = self._conn.execute(
-            "SELECT 1 FROM episodes WHERE content_hash = ? AND config_fingerprint = ?",
+            "SELECT 1 FROM episodes WHERE content_hash = ? AND config_fingerprint = ? AND state = 'indexed'",
             (content_hash, config_fingerprint),
         ).fetchone()
         return row is not None
+
+    def stored(self, content_hash: str) -> StoredEpisode | None:
+        """What the catalog holds of the episode with this content hash (any state), or None."""
+        found = self._stored("content_hash = ?", (content_hash,))
+        return found[0] if found else None
+
+    def stored_episodes(self, state: EpisodeStateName | None = None) -> list[StoredEpisode]:
+        """Every episode (or those in ``state``), by id: what a reader or ``check`` needs of each."""
+        return self._stored("state = ?", (state,)) if state else self._stored("1", ())
+
+    def _at_path(self, path: str, *, except_id: int) -> list[StoredEpisode]:
+        return self._stored("path = ? AND episode_id != ?", (path, except_id))
+
+    def _stored(self, where: str, params: tuple[object, ...]) -> list[StoredEpisode]:
+        sql = (
+            "SELECT episode_id, content_hash, path, state, config_fingerprint, search_vectors "
+            f"FROM episodes WHERE {where} ORDER BY episode_id"
+        )
+        return [StoredEpisode(*row) for row in self._conn.execute(sql, params)]
+
+    def check_integrity(self) -> str:
+        """SQLite's own check of the file (``PRAGMA quick_check``): ``ok``, or what is wrong."""
+        rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        return "; ".join(str(r[0]) for r in rows[:5])
 
     def get_episode(self, episode_id: int) -> Episode:
         """The episode with this id, as an :class:`~animevid.model.Episode`.
@@ -549,8 +723,9 @@ def _json_default(value: object) -> object:
 
 
 def _path_key(path: str | Path) -> str:
-    # One spelling per path, so a success clears the failure recorded under the same file.
-    return str(Path(path))
+    # One spelling per path (absolute, links resolved, undecodable bytes escaped), so a success
+    # clears the failure recorded under the same file whatever folder each batch ran from.
+    return path_text(path)
 
 
 def _utc_now() -> str:

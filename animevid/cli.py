@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,7 +26,7 @@ from rich.table import Table
 
 from animevid import __version__
 from animevid.config import Config, load_config
-from animevid.errors import AnimevidError
+from animevid.errors import AnimevidError, ConfigError
 
 app = typer.Typer(
     name="animevid",
@@ -68,17 +70,84 @@ def _with_workers(cfg: Config, workers: int | None) -> Config:
 
 
 def _handles_errors(command: F) -> F:
-    """Turn library errors into a message on stderr and exit status 1."""
+    """Turn every error into one line on stderr and exit status 1: never a traceback.
+
+    animevid's own errors say what was wrong and what to do; an OS error names the file and
+    the reason; anything else is a bug, whose traceback goes to a log file named in the line.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own exits and usage errors
+            raise
         except AnimevidError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+        except OSError as exc:
+            where = f"{os.fsdecode(exc.filename)}: " if isinstance(exc.filename, str | bytes) else ""
+            _fail(f"{where}{exc.strerror or exc}; check the path and its permissions")
+        except MemoryError:
+            _fail("out of memory; close other programs, or lower decode.batch_frames / decode.workers in --config")
+        except Exception as exc:
+            log = _log_bug(exc)
+            _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)} (a bug in animevid; details in {log})")
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else "no message"
+
+
+def _log_bug(exc: BaseException) -> str:
+    """Append the traceback of an unexpected error to ``~/.cache/animevid/errors.log``; its path."""
+    import traceback
+    from datetime import UTC, datetime
+
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "animevid"
+    log = folder / "errors.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8", errors="backslashreplace") as handle:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            handle.write(f"--- {stamp} animevid {' '.join(sys.argv[1:])}\n{''.join(traceback.format_exception(exc))}\n")
+    except OSError:
+        return "no log: it could not be written"
+    return str(log)
+
+
+def _check_output_file(path: Path | None, what: str) -> None:
+    """Refuse an output file that cannot be written, before any work (a folder, a missing or read-only folder)."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give a file name inside it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{what} {path}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{what} {path} cannot be written (permission denied); choose another place")
+
+
+def _check_output_folder(path: Path | None, what: str) -> None:
+    """Refuse an output folder that cannot be used, before any work (a file, or a read-only place)."""
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file, not a folder; give a folder (it is created if missing)")
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(f"{what} {path} cannot be written ({existing} is read-only); choose another place")
 
 
 def _version(value: bool) -> None:
@@ -119,7 +188,9 @@ def _progress(json_mode: bool) -> Iterator[Progress]:
 
 def _frame_bar(progress: Progress) -> Callable[[Path, int], Callable[[int], None]]:
     def start(path: Path, total: int) -> Callable[[int], None]:
-        task = progress.add_task(f"decoding {escape(path.name)}", total=total or None, unit="frames")
+        from animevid.library import display_name
+
+        task = progress.add_task(f"decoding {escape(display_name(path))}", total=total or None, unit="frames")
 
         def advance(frames: int) -> None:
             progress.advance(task, frames)
@@ -129,15 +200,31 @@ def _frame_bar(progress: Progress) -> Callable[[Path, int], Callable[[int], None
     return start
 
 
+SubsEncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--subs-encoding",
+        help="Text encoding of subtitle files (shift_jis, gbk, big5, utf-8...; default: detected).",
+        show_default=False,
+    ),
+]
+LibraryOption = Annotated[
+    Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
+]
+
+
 @app.command()
 @_handles_errors
 def index(
     episodes: Annotated[
-        list[Path], typer.Argument(help="Episode files (mkv, mp4, webm, gif) or folders of them.", show_default=False)
+        list[Path],
+        typer.Argument(
+            help="Episode files (mkv, mp4, webm, gif) or folders of them.",
+            show_default=False,
+            readable=False,  # an unreadable file is a failure of its own in the batch, not a usage error
+        ),
     ],
-    library: Annotated[
-        Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
-    ] = None,
+    library: LibraryOption = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: from config, auto).")] = None,
     backend: Annotated[
         str | None, typer.Option(help="Decoder: pyav, pyav-nvdec (GPU), decord, torchcodec (default: pyav).")
@@ -151,6 +238,7 @@ def index(
             show_default=False,
         ),
     ] = None,
+    subs_encoding: SubsEncodingOption = None,
     workers: WorkersOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
@@ -159,9 +247,11 @@ def index(
 
     Shots, animation, scenes and search descriptors come from the one pass; subtitles
     (beside the episode, inside it, or --subs) are aligned to the cuts and stored with
-    the scenes. A bad file is recorded as failed and the batch goes on; episodes already
-    indexed with the same options are skipped, so re-running a batch resumes it (use
-    --force after adding subtitles to an indexed episode).
+    the scenes. An episode counts as indexed only once all it stores is written, so a
+    kill loses nothing: re-running the same command resumes the batch and repairs what
+    was half-written. A bad file is recorded as failed and the batch goes on; episodes
+    already indexed with the same options are skipped (use --force after adding subtitles
+    to an indexed episode). Two processes may index into one library at once.
 
     Example: animevid index season1/ --library ~/anime-lib
     """
@@ -170,45 +260,67 @@ def index(
     cfg = _with_workers(load_config(config, overrides={"device": device, "decode": {"backend": backend}}), workers)
     folder = resolve_library(library, cfg)
     paths = find_episodes(episodes)
+    _stop_on_sigterm()
     try:
         with _progress(json_output) as progress:
-            batch = progress.add_task("batch", total=len(paths), visible=len(paths) > 1, unit="episodes")
-
-            def done(result: Any) -> None:
-                progress.advance(batch)
-                if result.status == "failed" and not json_output:
-                    progress.console.print(f"[red]failed:[/] {escape(result.error)}", highlight=False)
-
             results = index_episodes(
                 paths,
                 library=folder,
                 config=cfg,
                 force=force,
                 progress=_frame_bar(progress),
-                on_result=done,
+                on_result=_batch_reporter(progress, len(paths), json_output),
                 subs=subs,
+                subs_encoding=subs_encoding,
+                on_note=lambda note: progress.console.print(f"[yellow]note:[/] {escape(note)}", highlight=False),
             )
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] episodes finished so far are kept; run the same command again to resume")
         raise typer.Exit(130) from None
-    failed = [r for r in results if r.status == "failed"]
     if json_output:
         _emit_json({"library": str(folder), "episodes": [r.as_dict() for r in results]})
     else:
         _print_index_table(results, folder)
-    if failed:
+    if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, ``kill``) stops a batch as Ctrl-C does: finished episodes are kept."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _batch_reporter(progress: Progress, episodes: int, json_mode: bool) -> Callable[[Any], None]:
+    """Advances the batch bar; prints each failure at once and, once, where unexpected errors are logged."""
+    batch = progress.add_task("batch", total=episodes, visible=episodes > 1, unit="episodes")
+    logs: set[Path] = set()
+
+    def done(result: Any) -> None:
+        progress.advance(batch)
+        if result.status == "failed" and not json_mode:
+            progress.console.print(f"[red]failed:[/] {escape(result.error)}", highlight=False, soft_wrap=True)
+        if result.log is not None and result.log not in logs:
+            logs.add(result.log)
+            progress.console.print(f"[yellow]note:[/] tracebacks of unexpected errors are in {escape(str(result.log))}")
+
+    return done
+
+
 def _print_index_table(results: list[Any], folder: Path) -> None:
+    from animevid.library import display_name
+
     table = Table(title=escape(f"library {folder}"))
     for column in ("episode", "status", "frames", "seconds", "notes"):
         table.add_column(column)
     colours = {"indexed": "green", "skipped": "cyan", "failed": "red"}
     for r in results:
-        notes = r.error or "; ".join(r.warnings)
+        notes = r.error or "; ".join([*r.warnings, *r.notes])
         status = f"[{colours[r.status]}]{r.status}[/]"
-        table.add_row(escape(r.path.name), status, str(r.frames), f"{r.seconds:.1f}", escape(notes))
+        table.add_row(escape(display_name(r.path)), status, str(r.frames), f"{r.seconds:.1f}", escape(notes))
     out.print(table)
     counts = {status: sum(r.status == status for r in results) for status in colours}
     out.print(", ".join(f"{n} {status}" for status, n in counts.items()))
@@ -216,19 +328,93 @@ def _print_index_table(results: list[Any], folder: Path) -> None:
 
 @app.command()
 @_handles_errors
+def check(
+    library: LibraryOption = None,
+    repair: Annotated[
+        bool, typer.Option(help="Mend what can be: rebuild the FAISS index, remove leftovers, mark lost episodes.")
+    ] = False,
+    quick: Annotated[bool, typer.Option(help="Only look for each episode's search files, do not read them.")] = False,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check that the library's catalog and search index agree; --repair mends what is derived.
+
+    Looks for episodes whose indexing was interrupted, episodes whose search files are missing
+    or damaged, a FAISS index that is missing, damaged or disagrees with the catalog, and
+    leftover files. Exit status 0 when all is well (or was repaired), 1 when something is wrong.
+
+    Example: animevid check --repair --library ~/anime-lib
+    """
+    from animevid.integrity import check_library
+    from animevid.pipeline import resolve_library
+
+    cfg = load_config(config)
+    folder = resolve_library(library, cfg)
+    if not folder.is_dir():
+        raise ConfigError(f"library {folder} does not exist; give --library DIR (or set $ANIMEVID_LIBRARY)")
+    report = check_library(
+        folder, config=cfg.search, repair=repair, thorough=not quick,
+        on_wait=lambda note: err.print(f"[yellow]note:[/] {escape(note)}"),
+    )  # fmt: skip
+    if json_output:
+        _emit_json(report.as_dict())
+    else:
+        _print_check(report, repair)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_check(report: Any, repair: bool) -> None:
+    out.print(
+        f"library {escape(str(report.library))}: {report.episodes} episodes, {report.indexed} indexed, "
+        f"{report.vectors} search vectors, {report.failures} failed files"
+    )
+    for finding in report.findings:
+        mark = "[green]repaired:[/]" if finding.repaired else "[red]problem:[/]"
+        out.print(f"{mark} {escape(finding.problem)}", highlight=False, soft_wrap=True)
+        out.print(f"  {'done' if finding.repaired else 'repair'}: {escape(finding.action)}", soft_wrap=True)
+    if not report.findings:
+        out.print("[green]all well[/]")
+    elif not report.ok and not repair:
+        out.print(f"run `animevid check --repair --library {escape(str(report.library))}` to mend it")
+
+
+@app.command()
+@_handles_errors
 def info(
-    episode: Annotated[Path, typer.Argument(help="An episode file.", show_default=False)],
+    episode: Annotated[Path | None, typer.Argument(help="An episode file.", show_default=False)] = None,
+    library: Annotated[
+        Path | None,
+        typer.Option(help="Show a library instead: its episodes (state, warnings) and the files that failed."),
+    ] = None,
     count: Annotated[bool, typer.Option(help="Decode the whole stream to count frames exactly.")] = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Show what an episode file holds: container, codec, size, fps, frames, tracks.
+    """Show what an episode file holds (container, codec, fps, frames, tracks), or what a library holds.
 
-    Example: animevid info ep01.mkv --json
+    Examples: animevid info ep01.mkv --json; animevid info --library ~/anime-lib --json
     """
+    cfg = load_config(config)
+    if (episode is None) == (library is None):
+        raise ConfigError("give either an EPISODE file or --library DIR")
+    data = _library_info(library) if library is not None else _episode_info(episode, cfg, count, json_output)
+    if json_output:
+        _emit_json(data)
+    elif library is not None:
+        _print_library_info(data)
+    else:
+        table = Table(show_header=False, title=escape(str(episode)))
+        for key, value in data.items():
+            text = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
+            table.add_row(key, escape(text))
+        out.print(table)
+
+
+def _episode_info(episode: Path | None, cfg: Config, count: bool, json_output: bool) -> dict[str, Any]:
     from animevid.decode import open_video, probe
 
-    cfg = load_config(config)
+    assert episode is not None
     data = _info_dict(probe(episode))
     if count:
         source = open_video(episode, config=cfg.decode)
@@ -237,14 +423,57 @@ def info(
             for batch in source.batches():
                 advance(len(batch))
         data.update(frames=source.frames_decoded, repaired_timestamps=source.repaired_timestamps)
-    if json_output:
-        _emit_json(data)
-        return
-    table = Table(show_header=False, title=escape(str(episode)))
-    for key, value in data.items():
-        text = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
-        table.add_row(key, escape(text))
+    return data
+
+
+def _library_info(folder: Path) -> dict[str, Any]:
+    from animevid.catalog import CATALOG_FILENAME, Catalog
+
+    if not (folder / CATALOG_FILENAME).is_file():
+        raise ConfigError(f"library {folder} has no catalog ({CATALOG_FILENAME}); index an episode into it first")
+    with Catalog.in_library(folder) as catalog:
+        episodes = catalog.episodes()
+        failures = catalog.failures()
+    rows = [
+        {
+            "episode_id": int(e.episode_id),
+            "path": e.path,
+            "state": e.state,
+            "frames": int(e.frames),
+            "duration_seconds": round(float(e.duration_seconds), 3),
+            "search_vectors": int(e.search_vectors),
+            "indexed_at": e.indexed_at.isoformat(),
+            "warnings": list(e.extra.get("warnings", [])),
+        }
+        for e in episodes.itertuples()
+    ]
+    failed = [
+        {"path": f.path, "error": f.error, "error_type": f.error_type, "attempts": int(f.attempts),
+         "failed_at": f.failed_at.isoformat()}
+        for f in failures.itertuples()
+    ]  # fmt: skip
+    states = {state: sum(r["state"] == state for r in rows) for state in ("indexed", "pending", "damaged")}
+    return {"library": str(folder), "episodes": rows, "failures": failed, "counts": states}
+
+
+def _print_library_info(data: dict[str, Any]) -> None:
+    from animevid.library import display_name
+
+    table = Table(
+        title=escape(f"library {data['library']}: " + ", ".join(f"{n} {s}" for s, n in data["counts"].items()))
+    )
+    for column in ("id", "episode", "state", "frames", "seconds", "warnings"):
+        table.add_column(column, justify="right" if column in ("id", "frames", "seconds") else "left")
+    for e in data["episodes"]:
+        state = e["state"] if e["state"] == "indexed" else f"[red]{e['state']}[/]"
+        name = escape(display_name(e["path"]))
+        warned = escape("; ".join(e["warnings"]))
+        table.add_row(str(e["episode_id"]), name, state, str(e["frames"]), f"{e['duration_seconds']:.1f}", warned)
     out.print(table)
+    for f in data["failures"]:
+        out.print(f"[red]failed[/] ({f['attempts']}x, {escape(f['error_type'])}): {escape(f['error'])}", soft_wrap=True)
+    if any(e["state"] != "indexed" for e in data["episodes"]):
+        out.print(f"run `animevid check --repair --library {escape(data['library'])}`, then index those episodes again")
 
 
 @app.command()
@@ -320,9 +549,13 @@ def analyze(
     Example: animevid analyze ep01.mkv --json
     """
     from animevid.analysis import analyze_episode
+    from animevid.analysis.export import FORMATS
     from animevid.decode import probe
 
     cfg = _with_workers(load_config(config), workers)
+    if loop_format not in FORMATS:
+        raise ConfigError(f"--loop-format {loop_format!r} is not one animevid writes; use {', '.join(FORMATS)}")
+    _check_output_folder(export_loops, "--export-loops")
     with _progress(json_output) as progress:
         advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
         result = analyze_episode(episode, config=cfg, device=device, progress=advance)
@@ -385,6 +618,7 @@ def scenes(
             help="Subtitle file (ass, ssa, srt...): dialogue across cuts holds scenes together.", show_default=False
         ),
     ] = None,
+    subs_encoding: SubsEncodingOption = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
@@ -404,7 +638,7 @@ def scenes(
     if subs is not None:
         from animevid.subs import read_lines
 
-        lines = read_lines(subs)
+        lines = read_lines(subs, encoding=subs_encoding)
     with _progress(json_output) as progress:
         advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
         result = find_scenes(episode, lines=lines, config=cfg, device=device, progress=advance)
@@ -504,6 +738,7 @@ def demo(
     from animevid.demo import run_demo
 
     cfg = load_config(config)
+    _check_output_folder(out_dir, "--out")
     with _progress(False) as progress:
         report = run_demo(out_dir, config=cfg, progress=_frame_bar(progress))
     _print_demo(report)
@@ -555,7 +790,13 @@ def subs_align(
     track: TrackOption = None,
     language: LanguageOption = None,
     encoding: Annotated[
-        str | None, typer.Option(help="Text encoding of SUBS (default: detected).", show_default=False)
+        str | None,
+        typer.Option(
+            "--encoding",
+            "--subs-encoding",
+            help="Text encoding of SUBS (shift_jis, gbk, big5, utf-8...; default: detected).",
+            show_default=False,
+        ),
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
     config: ConfigOption = None,
@@ -573,6 +814,7 @@ def subs_align(
     from animevid.subs import align_subtitles
 
     cfg = load_config(config)
+    _check_output_file(output, "-o")
     with _progress(json_output) as progress:
         advance = _frame_bar(progress)(episode, probe(episode).frames_estimate)
         result = align_subtitles(
@@ -656,6 +898,7 @@ def search(
     folder = resolve_library(library, cfg)
     if (image is None) == (text is None):
         raise typer.BadParameter("give either an IMAGE or --text, not both or neither")
+    _check_output_file(html_out, "--html")
     if text is not None:
         hits = search_text(text, library=folder, top=top)
         data: dict[str, Any] = {"results": [h.as_dict() for h in hits]}

@@ -49,6 +49,8 @@ class DecodeConfig:
         _check_non_negative(self, "threads", "prefetch_batches", "workers")
         if self.analysis_width % 2:
             raise ConfigError(f"decode.analysis_width must be even, got {self.analysis_width}")
+        # each batch is held (times prefetch_batches) in memory: 4096 frames at 1920 px is 14 GB already
+        _check_at_most(self, analysis_width=1920, batch_frames=4096, threads=256, prefetch_batches=64, workers=256)
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,13 @@ def _check_non_negative(obj: object, *names: str) -> None:
             raise ConfigError(f"{_section_of(obj)}.{name} must be >= 0, got {value!r}")
 
 
+def _check_at_most(obj: object, **limits: int) -> None:
+    for name, limit in limits.items():
+        value = getattr(obj, name)
+        if value > limit:
+            raise ConfigError(f"{_section_of(obj)}.{name} must be at most {limit}, got {value!r}")
+
+
 def _section_of(obj: object) -> str:
     return type(obj).__name__.removesuffix("Config").lower()
 
@@ -393,8 +402,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist; pass an existing YAML file to --config")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not text (byte {exc.start} is not UTF-8); pass a YAML file such as configs/cpu.yaml"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror}); check its permissions") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

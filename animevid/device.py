@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from animevid.errors import BackendUnavailableError
+from animevid.errors import BackendUnavailableError, ConfigError
 
 ResolvedDevice = Literal["cpu", "cuda"]
 
@@ -20,10 +20,10 @@ def resolve_device(device: str) -> ResolvedDevice:
 
     Raises:
         BackendUnavailableError: ``cuda`` was asked for and torch sees no GPU.
-        ValueError: ``device`` is none of the three.
+        ConfigError: ``device`` is none of the three.
     """
     if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+        raise ConfigError(f"device {device!r} is not one animevid knows; use --device auto, cpu or cuda")
     if device == "cpu":
         return "cpu"
     import torch

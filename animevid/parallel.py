@@ -26,8 +26,9 @@ import logging
 import multiprocessing
 import os
 import resource
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -144,11 +145,13 @@ def run_split(
     workers: int,
     *,
     progress: Callable[[int], None] | None = None,
+    sinks: Mapping[str, Callable[[Sequence[Any]], None]] | None = None,
 ) -> dict[str, list[Any]] | None:
     """Run the pass of ``source`` through ``stages`` in ``workers`` processes (see the module docstring).
 
-    Returns each stage's records as :func:`~animevid.pipeline.run_pass` does, or None when the
-    episode is too short or its timestamps do not allow segments (run one pass then).
+    Returns each stage's records as :func:`~animevid.pipeline.run_pass` does (the records of a stage
+    named in ``sinks`` go there as they are joined), or None when the episode is too short or its
+    timestamps do not allow segments (run one pass then).
 
     Raises:
         SegmentMismatch: The episode did not decode as planned (a segment joined to the one before
@@ -165,6 +168,7 @@ def run_split(
     jobs = _jobs(source, splittable, plan, seconds)
     warmup = max(stage.warmup_frames for stage in splittable)
     records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
+    keep = {stage.name: (sinks or {}).get(stage.name, records[stage.name].extend) for stage in stages}
     absorbed = 0
     processes = min(workers, len(jobs))
     stats = SplitStats(workers=processes, segments=len(jobs))
@@ -192,12 +196,12 @@ def run_split(
                 stats.merged += 1
                 pending = merged
                 continue
-            absorbed = _absorb(splittable, pending, start, join + 1, seconds, records, absorbed, progress)
+            absorbed = _absorb(splittable, pending, start, join + 1, seconds, keep, absorbed, progress)
             start = join + 1
             pending = part
         assert pending is not None
         end = pending.first + pending.final
-        absorbed = _absorb(splittable, pending, start, end, seconds, records, absorbed, progress)
+        absorbed = _absorb(splittable, pending, start, end, seconds, keep, absorbed, progress)
     if absorbed != plan.frames:
         raise SegmentMismatch(f"{source.path}: the segments gave {absorbed} of {plan.frames} frames")
     stats.overlap_frames -= plan.frames
@@ -206,7 +210,7 @@ def run_split(
     source._record_timing(clock)  # repaired timestamps and gaps, as one pass finds them
     source._check_complete()
     for stage in stages:
-        records[stage.name].extend(stage.finish())
+        keep[stage.name](stage.finish())
     return records
 
 
@@ -268,21 +272,58 @@ def _pool(processes: int, *, threads: int) -> Iterator[ProcessPoolExecutor]:
         context = server
     else:
         context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(threads,))
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=(threads, os.getpid()))
     try:
         yield pool
     finally:  # on an error, segments not started yet are dropped rather than waited for
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, main_pid: int) -> None:
     import cv2
     import torch
 
+    _die_with(main_pid)
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     global _DECODE_THREADS
     _DECODE_THREADS = threads
+
+
+PARENT_POLL_SECONDS = 0.25
+"""How often a segment process checks that the main process is still there."""
+
+
+def _die_with(main_pid: int) -> None:
+    """End this process soon after the main process ends, however that ends (kill -9, SIGTERM, a crash).
+
+    Nothing else ends it: a pool's processes wait on their task queue (whose pipe they hold both
+    ends of) and the fork server waits for every process it forked, so all of them, with the
+    resource tracker, would stay for a minute or more, 300 MB each. A thread polls for the main
+    process instead.
+    """
+
+    def watch() -> None:
+        while _alive(main_pid):
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="animevid-main-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a killed process its parent has not reaped yet is a zombie: not running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the number now belongs to another user's process
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
+    except OSError:  # no /proc (macOS): the signal test above is all there is
+        return True
 
 
 _DECODE_THREADS = 1
@@ -364,7 +405,7 @@ def _absorb(
     start: int,
     stop: int,
     seconds: tuple[float, ...],
-    records: dict[str, list[Any]],
+    keep: Mapping[str, Callable[[Sequence[Any]], None]],
     absorbed: int,
     progress: Callable[[int], None] | None,
 ) -> int:
@@ -374,7 +415,7 @@ def _absorb(
         run = SegmentRun(
             part=kept, records=made, first=part.first, start=start, stop=stop, pts_seconds=seconds[start:stop]
         )
-        records[stage.name].extend(stage.absorb(run))
+        keep[stage.name](stage.absorb(run))
     if progress is not None:
         progress(stop - start)
     return stop

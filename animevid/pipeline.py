@@ -12,7 +12,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -23,24 +23,28 @@ import torch
 
 from animevid import __version__
 from animevid.analysis import AnimationStage
-from animevid.catalog import Catalog
+from animevid.catalog import Catalog, EpisodeRows, StoredEpisode
 from animevid.config import Config, config_as_dict
-from animevid.decode import DECODERS, FrameSource, open_video
+from animevid.decode import DECODERS, FrameGap, FrameSource, open_video
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.decode._segments import SegmentMismatch
-from animevid.device import resolve_device
+from animevid.device import ResolvedDevice, resolve_device
 from animevid.errors import (
     AnimevidError,
+    CatalogError,
     ConfigError,
     SubtitleError,
     SubtitleLineWarning,
     TruncatedVideoWarning,
     VideoNotFoundError,
 )
+from animevid.integrity import repair_before_batch
+from animevid.library import Library, display_name, fault_point, path_text
 from animevid.model import Episode, Shot, SubtitleLine, content_hash
 from animevid.parallel import run_split, workers_for
 from animevid.scenes import ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
+from animevid.search._store import FrameWriter
 from animevid.shots import SHOT_DETECTORS, make_detector
 from animevid.stages import FrameDiff, FrameDiffStage, SplittableStage, Stage
 
@@ -59,30 +63,50 @@ def resolve_library(library: str | Path | None, config: Config) -> Path:
     return Path(chosen).expanduser()
 
 
-def find_episodes(paths: Iterable[str | Path]) -> list[Path]:
+@dataclass(frozen=True)
+class Unreadable:
+    """An argument of a batch that holds no episode to index: a failure of its own, not an abort."""
+
+    path: Path
+    """The file or folder given, or a folder found inside one."""
+    problem: str
+    """Why nothing can be read there."""
+
+
+def find_episodes(paths: Iterable[str | Path]) -> list[Path | Unreadable]:
     """Expand folders into the video files inside them (recursively, in natural order).
 
     Files are kept as given, whatever their ending, so that a bad file is recorded as a
-    failure instead of silently dropped. Hidden files and folders are skipped.
-
-    Raises:
-        VideoNotFoundError: A folder holds no video file.
+    failure instead of silently dropped. Hidden files and folders are skipped. A folder with
+    no video file, or one that cannot be read, becomes an :class:`Unreadable` entry: the
+    batch records it as a failure and goes on with the rest.
     """
-    found: list[Path] = []
+    found: list[Path | Unreadable] = []
     for path in map(Path, paths):
         if not path.is_dir():
             found.append(path)
             continue
-        inside = [
-            f
-            for f in path.rglob("*")
-            if f.suffix.lower() in VIDEO_SUFFIXES and f.is_file() and not _hidden(f.relative_to(path))
-        ]
-        if not inside:
+        inside, problems = _videos_in(path)
+        if not inside and not problems:
             endings = ", ".join(sorted(VIDEO_SUFFIXES))
-            raise VideoNotFoundError(path, f"the folder holds no video file (looked for {endings})")
-        found.extend(sorted(inside, key=_natural_key))
+            problems.append(Unreadable(path, f"the folder holds no video file (looked for {endings})"))
+        ordered: list[Path] = sorted(inside, key=_natural_key)
+        found += [*ordered, *problems]
     return found
+
+
+def _videos_in(folder: Path) -> tuple[list[Path], list[Unreadable]]:
+    videos: list[Path] = []
+    problems: list[Unreadable] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        problems.append(Unreadable(where, f"the folder cannot be read ({exc.strerror or exc}); check its permissions"))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        videos += [Path(root, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_SUFFIXES]
+    return videos, problems
 
 
 def _hidden(relative: Path) -> bool:
@@ -109,8 +133,17 @@ def config_fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
+RecordSink = Callable[[Sequence[Any]], None]
+"""Takes a stage's records as they come, instead of :func:`run_pass` keeping them (e.g. writing them to disk)."""
+
+
 def run_pass(
-    source: FrameSource, stages: Sequence[Stage], *, progress: ProgressCallback | None = None, workers: int = 1
+    source: FrameSource,
+    stages: Sequence[Stage],
+    *,
+    progress: ProgressCallback | None = None,
+    workers: int = 1,
+    sinks: Mapping[str, RecordSink] | None = None,
 ) -> dict[str, list[Any]]:
     """Decode ``source`` once and feed every batch to every stage, in order.
 
@@ -124,13 +157,15 @@ def run_pass(
         stages: Consumers of the stream; each sees every batch once.
         progress: Called after each batch (or joined segment) with its frame count.
         workers: Processes for one episode (1: this one only).
+        sinks: By stage name, where that stage's records go as they come (so that a long
+            episode's records need not stay in memory); those stages get an empty list.
 
     Returns:
         Each stage's records (from ``process`` and ``finish``) by stage name.
     """
     if workers > 1:
         try:  # None when the pass cannot be split (stages, decoder, a short or unnumbered episode)
-            split = run_split(source, stages, workers, progress=progress)
+            split = run_split(source, stages, workers, progress=progress, sinks=sinks)
         except (SegmentMismatch, BrokenProcessPool) as exc:
             # frames that differ from the plan (damaged data, a decoder that drops frames) or a
             # process that died: the pass runs again in this process, which reports what it finds
@@ -144,14 +179,15 @@ def run_pass(
             if split is not None:
                 return split
     records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
+    keep = {stage.name: (sinks or {}).get(stage.name, records[stage.name].extend) for stage in stages}
     with _cpu_threads(1 if all(stage.device.type == "cpu" for stage in stages) else None):
         for batch in source.batches():
             for stage in stages:
-                records[stage.name].extend(stage.process(batch))
+                keep[stage.name](stage.process(batch))
             if progress is not None:
                 progress(len(batch))
         for stage in stages:
-            records[stage.name].extend(stage.finish())
+            keep[stage.name](stage.finish())
     return records
 
 
@@ -197,19 +233,28 @@ class IndexResult:
     """Wall time spent on the episode."""
     error: str = ""
     """Why it failed."""
+    error_type: str = ""
+    """The failure's exception class (``VideoError``, ``PermissionError``...)."""
     warnings: list[str] = field(default_factory=list)
-    """Warnings raised while decoding (truncated file, repaired timestamps)."""
+    """Warnings raised while decoding (truncated file, frames missing, repaired timestamps)."""
+    notes: list[str] = field(default_factory=list)
+    """What else happened to the library: the file moved, replaced an older episode at its path..."""
+    log: Path | None = None
+    """For an unexpected error: the log file that holds its traceback."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "path": str(self.path),
+            "path": path_text(self.path),
             "status": self.status,
             "episode_id": self.episode_id,
             "frames": self.frames,
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "error_type": self.error_type,
             "warnings": self.warnings,
+            "notes": self.notes,
+            "log": None if self.log is None else str(self.log),
         }
 
 
@@ -218,7 +263,7 @@ ProgressFactory = Callable[[Path, int], ProgressCallback]
 
 
 def index_episodes(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path | Unreadable],
     *,
     library: Path,
     config: Config,
@@ -226,20 +271,28 @@ def index_episodes(
     progress: ProgressFactory | None = None,
     on_result: Callable[[IndexResult], None] | None = None,
     subs: str | Path | None = None,
+    subs_encoding: str | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[IndexResult]:
-    """Index episodes into a library; a bad episode is recorded as failed and the batch goes on.
+    """Index episodes into a library; whatever goes wrong with one episode is recorded and the batch goes on.
 
     Each episode's subtitles (``subs``, else a same-named file beside it, else its own text
-    track) are aligned to its cuts and stored with its scenes.
+    track) are aligned to its cuts and stored with its scenes. An episode counts as indexed only
+    once every store it owns is written (:mod:`animevid.library`); before the batch, what an
+    interrupted batch left half-done is repaired (:func:`animevid.integrity.repair_before_batch`).
+    Another process indexing into the same library at the same time takes the episodes it claims;
+    those are left to it and waited for at the end.
 
     Args:
-        paths: Episode files, in the order to process them.
+        paths: Episode files (or :class:`Unreadable` entries from :func:`find_episodes`), in order.
         library: Library folder (created if needed).
         config: Options; ``config.device`` is resolved once here.
         force: Re-index episodes already indexed with the same options.
         progress: Makes a per-episode progress callback (e.g. a progress bar).
         on_result: Called with each episode's result as soon as it is done.
         subs: A subtitle file for the one episode given (not for a batch).
+        subs_encoding: Text encoding of the subtitle files (None: detected).
+        on_note: Told what the batch did to the library beside indexing (repairs, waits).
 
     Returns:
         One result per path, in order.
@@ -248,30 +301,36 @@ def index_episodes(
         UnknownNameError: The configured decoder does not exist (before any episode is touched).
         BackendUnavailableError: The decoder or device is not available here.
         ConfigError: ``subs`` was given with more than one episode, or does not exist.
+        CatalogError: The library's catalog cannot be opened.
     """
-    paths = list(paths)
-    subs_path = _check_subs(subs, paths)
+    items = list(paths)
+    subs_path = _check_subs(subs, items)
+    _check_encoding(subs_encoding)
     DECODERS.get(config.decode.backend)  # a wrong option fails the batch, not each episode
     SHOT_DETECTORS.get(config.shots.detector)
-    device = resolve_device(config.device)
-    fingerprint = config_fingerprint(config)
-    results = []
+    batch = _Batch(Library(library), config, resolve_device(config.device), force, progress, on_note)
+    batch.subs, batch.subs_encoding = subs_path, subs_encoding
+    for note in repair_before_batch(library, config=config.search, on_wait=batch.note):
+        batch.note(f"repaired: {note}")
+    results: dict[int, IndexResult] = {}
+    waiting: list[int] = []
     with Catalog.in_library(library) as catalog:
-        for path in map(Path, paths):
-            started = time.perf_counter()
-            try:
-                result = _index_one(path, catalog, config, device, fingerprint, force, progress, subs_path)
-            except AnimevidError as exc:
-                catalog.record_failure(path, str(exc))
-                result = IndexResult(path=path, status="failed", error=str(exc))
-            result.seconds = time.perf_counter() - started
-            results.append(result)
+        for number, item in enumerate(items):
+            result = batch.one(item, catalog, wait=False)
+            if result is None:  # another process has it: come back at the end
+                waiting.append(number)
+                continue
+            results[number] = result
             if on_result is not None:
                 on_result(result)
-    return results
+        for number in waiting:
+            results[number] = batch.one(items[number], catalog, wait=True) or IndexResult(Path(), "failed")
+            if on_result is not None:
+                on_result(results[number])
+    return [results[number] for number in range(len(items))]
 
 
-def _check_subs(subs: str | Path | None, paths: list[str | Path]) -> Path | None:
+def _check_subs(subs: str | Path | None, paths: list[str | Path | Unreadable]) -> Path | None:
     if subs is None:
         return None
     if len(paths) != 1:
@@ -284,54 +343,214 @@ def _check_subs(subs: str | Path | None, paths: list[str | Path]) -> Path | None
     return Path(subs)
 
 
-def _index_one(
-    path: Path,
-    catalog: Catalog,
-    config: Config,
-    device: str,
-    fingerprint: str,
-    force: bool,
-    progress: ProgressFactory | None,
-    subs: Path | None = None,
-) -> IndexResult:
-    source = open_video(path, config=config.decode, device=device)  # probes: bad files fail here
-    digest = content_hash(path)
-    if not force and catalog.is_indexed(digest, fingerprint):
-        return IndexResult(path=path, status="skipped", episode_id=catalog.episode_id(digest))
-    callback = progress(path, source.info.frames_estimate) if progress else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", TruncatedVideoWarning)
-        animation, looks = AnimationStage(device=device), ShotLookStage(device=device)
-        search = FrameDescriptorStage(
-            device=device, min_gap_seconds=config.search.min_gap_seconds, max_gap_seconds=config.search.max_gap_seconds
-        )
-        stages = [FrameDiffStage(device=device), make_detector(config, device), animation, looks, search]
-        records = run_pass(source, stages, progress=callback, workers=workers_for(config.decode.workers))
-    messages = _kept_warnings(caught, TruncatedVideoWarning)
-    episode = _episode_record(path, digest, source)
-    shots = records["shots"]
-    fps = source.info.fps_float
-    lines, subtitles, notes = episode_lines(path, shots, fps, config, subs=subs)
-    messages += notes
-    scenes = segment_scenes(shots, looks.summarise(shots), lines, config=config.scenes)
-    extra = {
-        "decode": _decode_summary(source, records["frame-diff"]),
-        "shots": {"detector": config.shots.detector, "count": len(shots)},
-        "subtitles": subtitles,
-        "warnings": messages,
-    }
-    episode_id = catalog.put_episode(
-        episode,
-        shots=shots,
-        scenes=scenes,
-        subtitle_lines=lines,
-        analyses=animation.summarise(shots, fps),
-        config_fingerprint=fingerprint,
-        extra=extra,
-    )
-    kept = EpisodeFrames.from_records(records[search.name], episode.duration_seconds)
-    SearchIndex.in_library(catalog.path.parent, config=config.search, device=device).put_episode(episode_id, kept)
-    return IndexResult(path=path, status="indexed", episode_id=episode_id, frames=episode.frames, warnings=messages)
+def _check_encoding(encoding: str | None) -> None:
+    if encoding is None:
+        return
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(
+            f"--subs-encoding {encoding!r} is not a text encoding Python knows; "
+            "use one such as utf-8, shift_jis (cp932), euc_jp, gbk (gb18030) or big5"
+        ) from None
+
+
+class _Batch:
+    """What every episode of one :func:`index_episodes` call shares."""
+
+    def __init__(
+        self,
+        library: Library,
+        config: Config,
+        device: ResolvedDevice,
+        force: bool,
+        progress: ProgressFactory | None,
+        on_note: Callable[[str], None] | None,
+    ) -> None:
+        self.library, self.config, self.device, self.force, self.progress = library, config, device, force, progress
+        self.fingerprint = config_fingerprint(config)
+        self.subs: Path | None = None
+        self.subs_encoding: str | None = None
+        self._on_note = on_note
+        self._index: SearchIndex | None = None
+        self._logged = False
+
+    def note(self, message: str) -> None:
+        """Pass a note on the batch to the caller (or the log)."""
+        if self._on_note is not None:
+            self._on_note(message)
+        else:
+            logger.info("%s", message)
+
+    @property
+    def index(self) -> SearchIndex:
+        """The library's search index, opened to write (once per batch; re-read when another process changed it)."""
+        if self._index is None:
+            self._index = SearchIndex.in_library(self.library.folder, config=self.config.search, device=self.device)
+        return self._index
+
+    def one(self, item: Path | str | Unreadable, catalog: Catalog, *, wait: bool) -> IndexResult | None:
+        """Index one episode; any error becomes a failed result and a ``failures`` row. None: claimed elsewhere."""
+        started = time.perf_counter()
+        path = item.path if isinstance(item, Unreadable) else Path(item)
+        try:
+            if isinstance(item, Unreadable):
+                raise VideoNotFoundError(item.path, item.problem)
+            result = self._index_one(path, catalog, wait=wait)
+        except (AnimevidError, OSError) as exc:
+            result = self._failed(path, catalog, exc)
+        except Exception as exc:  # a bug or an unforeseen input: recorded with its traceback, the batch goes on
+            result = self._failed(path, catalog, exc)
+            result.log = self.library.log_error(path_text(path), exc)
+        if result is not None:
+            result.seconds = time.perf_counter() - started
+        return result
+
+    def _failed(self, path: Path, catalog: Catalog, exc: Exception) -> IndexResult:
+        error = str(exc) if isinstance(exc, AnimevidError) else _describe_error(path, exc)
+        kind = type(exc).__name__
+        try:
+            catalog.record_failure(path, error, error_type=kind)
+        except CatalogError as failed:  # the catalog itself cannot be written: say so, do not hide the first error
+            error = f"{error} (and it could not be recorded: {failed})"
+        return IndexResult(path=path, status="failed", error=error, error_type=kind)
+
+    def _index_one(self, path: Path, catalog: Catalog, *, wait: bool) -> IndexResult | None:
+        source = open_video(path, config=self.config.decode, device=self.device)  # probes: bad files fail here
+        digest = content_hash(path)
+        done = self._already_indexed(path, digest, catalog)
+        if done is not None:
+            return done
+        claim = self.library.wait_for_claim(digest, on_wait=self.note) if wait else self.library.claim(digest)
+        if claim is None:
+            return None
+        with claim:
+            if wait:  # the other process may have indexed it meanwhile
+                done = self._already_indexed(path, digest, catalog)
+                if done is not None:
+                    return done
+            return _EpisodeRun(self, path, digest, source).run(catalog)
+
+    def _already_indexed(self, path: Path, digest: str, catalog: Catalog) -> IndexResult | None:
+        stored = catalog.stored(digest)
+        if self.force or stored is None or not catalog.is_indexed(digest, self.fingerprint):
+            return None
+        npz = self.index.folder / "episodes" / f"{stored.episode_id}.npz"
+        if not (npz.is_file() and npz.with_suffix(".npy").is_file()):
+            return None  # a store went missing since: index it again
+        result = IndexResult(path=path, status="skipped", episode_id=stored.episode_id)
+        if stored.path != path_text(path):
+            catalog.set_path(stored.episode_id, path)
+            result.notes.append(f"moved: the catalog had it at {stored.path}")
+        else:
+            catalog.clear_failure(path)
+        return result
+
+
+def _describe_error(path: Path, exc: Exception) -> str:
+    """One line for an error that is not animevid's own (an OSError, or a bug)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = display_name(os.fsdecode(exc.filename)) if isinstance(exc.filename, str | bytes) else ""
+        target = f" {where}" if where and where != display_name(path) else ""
+        return f"{path_text(path)}: cannot read{target} ({exc.strerror}); check the file and its permissions"
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else "no message"
+    return f"{path_text(path)}: unexpected {type(exc).__name__}: {text} (a bug in animevid: please report it)"
+
+
+class _EpisodeRun:
+    """One episode's pass and commit (see :func:`index_episodes`)."""
+
+    def __init__(self, batch: _Batch, path: Path, digest: str, source: FrameSource) -> None:
+        self.batch, self.path, self.digest, self.source = batch, path, digest, source
+        self.config = batch.config
+
+    def run(self, catalog: Catalog) -> IndexResult:
+        writer = FrameWriter(self.batch.library.tmp, name=self.digest)
+        try:
+            records, held, messages, looks = self._pass(writer)
+            episode = _episode_record(self.path, self.digest, self.source)
+            frames = writer.finish(episode.duration_seconds)
+            shots = records["shots"]
+            lines, subtitles, notes = episode_lines(
+                self.path, shots, self.source.info.fps_float, self.config, subs=self.batch.subs,
+                encoding=self.batch.subs_encoding,
+            )  # fmt: skip
+            rows = EpisodeRows(
+                shots=shots,
+                scenes=segment_scenes(shots, looks.summarise(shots), lines, config=self.config.scenes),
+                subtitle_lines=lines,
+                analyses=records["animation-summary"],
+            )
+            extra = {
+                "decode": _decode_summary(self.source, held),
+                "shots": {"detector": self.config.shots.detector, "count": len(shots)},
+                "subtitles": subtitles,
+                "warnings": messages + notes,
+            }
+            episode_id, replaced = self._commit(catalog, episode, rows, extra, frames, writer.path)
+        finally:
+            writer.discard()  # the file was moved into the index, or is not wanted
+        result = IndexResult(self.path, "indexed", episode_id, episode.frames, warnings=messages + notes)
+        result.notes += [f"replaced episode {old.episode_id}: the file at its path changed" for old in replaced]
+        return result
+
+    def _pass(self, writer: FrameWriter) -> tuple[dict[str, list[Any]], _HeldFrames, list[str], ShotLookStage]:
+        batch, device = self.batch, self.batch.device
+        callback = batch.progress(self.path, self.source.info.frames_estimate) if batch.progress else None
+        held = _HeldFrames()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TruncatedVideoWarning)
+            animation, looks = AnimationStage(device=device), ShotLookStage(device=device)
+            search = FrameDescriptorStage(
+                device=device,
+                min_gap_seconds=self.config.search.min_gap_seconds,
+                max_gap_seconds=self.config.search.max_gap_seconds,
+            )
+            stages = [FrameDiffStage(device=device), make_detector(self.config, device), animation, looks, search]
+            sinks: dict[str, RecordSink] = {search.name: writer.add, FrameDiffStage.name: held.add}
+            workers = workers_for(self.config.decode.workers)
+            records = run_pass(self.source, stages, progress=callback, workers=workers, sinks=sinks)
+        records["animation-summary"] = animation.summarise(records["shots"], self.source.info.fps_float)
+        return records, held, _kept_warnings(caught, TruncatedVideoWarning), looks
+
+    def _commit(
+        self,
+        catalog: Catalog,
+        episode: Episode,
+        rows: EpisodeRows,
+        extra: dict[str, Any],
+        frames: EpisodeFrames,
+        thumbnails: Path,
+    ) -> tuple[int, list[StoredEpisode]]:
+        """The episode's stores, each written whole, then the catalog's ``indexed``: the one commit point."""
+        index = self.batch.index
+        with self.batch.library.writing(on_wait=self.batch.note):
+            fault_point("library-locked")
+            episode_id = catalog.reserve_episode(episode)
+            fault_point("catalog-reserved")
+            index.put_episode(episode_id, frames, thumbnails_file=thumbnails)
+            replaced = catalog.commit_episode(
+                episode_id, episode, rows, config_fingerprint=self.batch.fingerprint, extra=extra,
+                search_vectors=len(frames),
+            )  # fmt: skip
+            fault_point("catalog-committed")
+            if replaced:  # after the commit: a kill before it leaves the old episode whole
+                index.remove_episodes(old.episode_id for old in replaced)
+        return episode_id, replaced
+
+
+class _HeldFrames:
+    """Counts held frames from the frame-diff stage's records as they come (they need not be kept)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.held = 0
+
+    def add(self, diffs: Sequence[FrameDiff]) -> None:
+        self.frames += len(diffs)
+        self.held += sum(1 for d in diffs if d.held)
 
 
 def _kept_warnings(caught: list[warnings.WarningMessage], category: type[Warning]) -> list[str]:
@@ -345,7 +564,7 @@ def _kept_warnings(caught: list[warnings.WarningMessage], category: type[Warning
 def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
     info = source.info
     return Episode(
-        path=str(path.resolve()),
+        path=path_text(path),
         content_hash=digest,
         size_bytes=path.stat().st_size,
         container=info.container,
@@ -358,23 +577,40 @@ def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
     )
 
 
-def _decode_summary(source: FrameSource, diffs: list[FrameDiff]) -> dict[str, Any]:
-    held = sum(1 for d in diffs if d.held)
+def _decode_summary(source: FrameSource, held: _HeldFrames) -> dict[str, Any]:
     return {
         "backend": source.name,
         "analysis_size": list(source.analysis_size),
         "truncated": source.truncated,
         "repaired_timestamps": source.repaired_timestamps,
         "damaged_packets": source.damaged_packets,
-        "held_frames": held,
-        "held_fraction": round(held / max(1, len(diffs) - 1), 4),
+        # frames lost inside the file (damaged data): where, and about how many
+        "gaps": [_gap_summary(g) for g in source.gaps],
+        "missing_frames": source.missing_frames,
+        "held_frames": held.held,
+        "held_fraction": round(held.held / max(1, held.frames - 1), 4),
         # None: one pass; else how many segments over how many processes (animevid.parallel)
         "split": None if source.split is None else {"segments": source.split.segments, "workers": source.split.workers},
     }
 
 
+def _gap_summary(gap: FrameGap) -> dict[str, Any]:
+    return {
+        "after_frame": gap.after_frame,
+        "start_seconds": round(gap.start_seconds, 3),
+        "length_seconds": round(gap.length_seconds, 3),
+        "missing_frames": gap.missing_frames,
+    }
+
+
 def episode_lines(
-    path: Path, shots: Sequence[Shot], fps: float, config: Config, *, subs: Path | None = None
+    path: Path,
+    shots: Sequence[Shot],
+    fps: float,
+    config: Config,
+    *,
+    subs: Path | None = None,
+    encoding: str | None = None,
 ) -> tuple[list[SubtitleLine], dict[str, Any], list[str]]:
     """The episode's subtitle lines aligned to its cuts, what was used, and warnings for the result.
 
@@ -394,7 +630,7 @@ def episode_lines(
             if found is None:
                 return [], {"source": None}, []
             source, track, what = found
-            lines = read_lines(source, track=track)
+            lines = read_lines(source, track=track, encoding=encoding if track is None else None)
         except SubtitleError as exc:
             return [], {"source": what, "error": str(exc)}, [f"subtitles not used: {exc}"]
     messages = _kept_warnings(caught, SubtitleLineWarning)

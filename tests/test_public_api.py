@@ -11,7 +11,7 @@ import torch
 import animevid
 from animevid.decode import DECODERS
 from animevid.device import resolve_device
-from animevid.errors import AnimevidError, BackendUnavailableError, UnknownNameError
+from animevid.errors import AnimevidError, BackendUnavailableError, ConfigError, UnknownNameError
 from animevid.registry import Registry
 
 
@@ -61,5 +61,5 @@ def test_device_resolution() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(BackendUnavailableError, match="--device cpu"):
             resolve_device("cuda")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="auto, cpu or cuda"):  # a user's option: a one-line error, not a bug
         resolve_device("tpu")

@@ -15,9 +15,12 @@ from animevid.errors import (
     NotAVideoError,
     NoVideoStreamError,
     UnsupportedCodecError,
+    VideoError,
     VideoNotFoundError,
 )
 
+MIN_ANALYSIS_SIDE = 16
+"""Fewest pixels an analysis frame may have on a side (the stages' grids are 9x16 cells)."""
 VIDEO_SUFFIXES = frozenset({".mkv", ".mp4", ".m4v", ".mov", ".webm", ".avi", ".ts", ".m2ts", ".gif", ".flv", ".ogv"})
 """File endings an episode may have (used to tell a damaged video from a non-video)."""
 
@@ -75,8 +78,21 @@ class VideoInfo:
         return float(self.fps)
 
     def analysis_size(self, analysis_width: int) -> tuple[int, int]:
-        """(width, height) of analysis frames: ``analysis_width`` wide, aspect kept, height even."""
+        """(width, height) of analysis frames: ``analysis_width`` wide, aspect kept, height even.
+
+        Raises:
+            VideoError: The picture is so wide (or so tall) that an analysis frame would be under
+                ``MIN_ANALYSIS_SIDE`` pixels on a side: no stage can measure anything in it.
+        """
         height = max(2, round(analysis_width / self.display_aspect / 2) * 2)
+        if min(analysis_width, height) < MIN_ANALYSIS_SIDE or height > 8 * analysis_width:
+            raise VideoError(
+                self.path,
+                f"its picture is {self.width}x{self.height}; at {analysis_width} px wide for analysis it would be "
+                f"{height} px tall, and animevid needs {MIN_ANALYSIS_SIDE} px or more, and no more than 8 times "
+                "the width",
+                hint="this is not an episode's picture (a strip or a line of pixels); leave the file out",
+            )
         return analysis_width, height
 
 
@@ -113,6 +129,11 @@ def _check_file(path: Path) -> None:
         raise VideoNotFoundError(path, "is not a regular file", hint="pass a video file, not a folder")
     if path.stat().st_size == 0:
         raise EmptyVideoError(path, "the file is empty (0 bytes)", hint="copy or download it again")
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:  # before FFmpeg, whose message would blame the container
+        raise VideoError(path, f"the file cannot be read ({exc.strerror})", hint="check its permissions") from None
 
 
 def open_container(path: Path, hwaccel: HWAccel | None = None) -> av.container.InputContainer:

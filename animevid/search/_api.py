@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,36 +14,95 @@ from animevid.catalog import CATALOG_FILENAME, Catalog
 from animevid.config import DecodeConfig, SearchConfig
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.errors import CatalogError, SearchError
+from animevid.library import Library
 from animevid.search._query import SearchHit, SearchResult, merge_hits, rank_picture
 from animevid.search._store import INDEX_DIRNAME, SearchIndex
 
 
 def open_search_index(library: str | Path, *, config: SearchConfig | None = None, device: str = "cpu") -> SearchIndex:
-    """The search index of an indexed library.
+    """The search index of an indexed library, opened to read: only episodes the catalog counts as indexed.
 
     Raises:
-        SearchError: The library has no index yet (says how to build one).
+        SearchError: The library has no indexed episode yet (says how to build one), or its index
+            is damaged or disagrees with the catalog (says how to repair it).
     """
-    index = SearchIndex.in_library(library, config=config, device=device)
-    if not index.episode_ids():
-        raise SearchError(
-            f"library {library} has no indexed episodes (looked in {Path(library) / INDEX_DIRNAME}); "
-            f"build it with `animevid index EPISODE... --library {library}`"
-        )
+    folder = Path(library)
+    with Library(folder).reading():
+        indexed = _indexed_episodes(folder)
+        index = SearchIndex.in_library(folder, config=config, device=device, indexed=indexed)
+        if not indexed:
+            raise SearchError(
+                f"library {library} has no indexed episodes (looked in {folder / INDEX_DIRNAME}); "
+                f"build it with `animevid index EPISODE... --library {library}`"
+            )
+        index.count  # noqa: B018 - loads and checks vectors.faiss under the lock
     return index
+
+
+def _indexed_episodes(folder: Path) -> dict[int, int]:
+    """Episode id -> search vectors (-1: unknown) of the catalog's indexed episodes."""
+    if not (folder / CATALOG_FILENAME).is_file():
+        return {}
+    try:
+        with Catalog.in_library(folder) as catalog:
+            return {e.episode_id: e.search_vectors for e in catalog.stored_episodes("indexed")}
+    except CatalogError as exc:
+        raise SearchError(f"{exc}; `animevid check --library {folder}` tells what else is wrong") from None
+
+
+MAX_QUERY_PIXELS = 64_000_000
+"""Largest query picture read (8K UHD is 33 megapixels); larger ones are refused from their header,
+before any pixel is decoded: a 1 MB PNG can claim 32000x32000 pixels and take 6 GB to decode."""
 
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read a picture file as (h, w, 3) uint8 RGB.
 
     Raises:
-        SearchError: The file is missing or not a picture OpenCV can read.
+        SearchError: The file is missing, not a picture, or larger than :data:`MAX_QUERY_PIXELS`
+            (checked from its header, before decoding).
     """
-    data = np.fromfile(str(path), np.uint8) if Path(path).is_file() else None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
+    file = Path(path)
+    if not file.is_file():
+        raise SearchError(f"{path}: no such file; pass a PNG, JPEG, WebP or BMP screenshot (or a video/GIF)")
+    pixels, size = _picture_size(file)
+    if pixels > MAX_QUERY_PIXELS:
+        raise SearchError(
+            f"{path}: the picture is {size} ({pixels / 1e6:.0f} megapixels); at most "
+            f"{MAX_QUERY_PIXELS / 1e6:.0f} are read; scale it down (a screenshot needs no more than 1920x1080)"
+        )
+    try:
+        data = np.fromfile(str(file), np.uint8)
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except (OSError, cv2.error, MemoryError) as exc:
+        raise SearchError(f"{path}: the picture cannot be decoded ({type(exc).__name__}); pass another file") from None
     if image is None:
         raise SearchError(f"{path}: not a readable picture; pass a PNG, JPEG, WebP or BMP file (or a video/GIF)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _picture_size(file: Path) -> tuple[int, str]:
+    """Pixels, and the size in words, from the file's header alone (Pillow reads no pixel until asked)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with _PILLOW_UNLIMITED, warnings.catch_warnings():
+            # Pillow's own bomb check would refuse far-too-large pictures without saying their size
+            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                with Image.open(file) as picture:
+                    width, height = picture.size
+            finally:
+                Image.MAX_IMAGE_PIXELS = limit
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise SearchError(
+            f"{file}: not a readable picture; pass a PNG, JPEG, WebP or BMP file (or a video/GIF)"
+        ) from None
+    return width * height, f"{width}x{height} pixels"
+
+
+_PILLOW_UNLIMITED = threading.Lock()
+"""Held while Pillow's global pixel limit is lifted to read a header (a server reads from many threads)."""
 
 
 def _hits(index: SearchIndex, library: Path, ranked: list[tuple[int, float]]) -> tuple[SearchHit, ...]:
@@ -93,10 +154,11 @@ def search_image(
     if not isinstance(image, np.ndarray) and Path(image).suffix.lower() in VIDEO_SUFFIXES:
         return search_video(image, library=library, top=top, config=config, device=device, index=index)
     config = config or SearchConfig()
-    index = index or open_search_index(library, config=config, device=device)
-    rgb = image if isinstance(image, np.ndarray) else load_image(image)
-    ranked = merge_hits(index, rank_picture(index, rgb, config), top=top, merge_seconds=config.merge_seconds)
-    return SearchResult(_hits(index, Path(library), ranked), config.threshold)
+    rgb = image if isinstance(image, np.ndarray) else load_image(image)  # a bad picture fails before the index
+    with Library(library).reading():  # a writer's commit waits until the query has read what it needs
+        index = index or open_search_index(library, config=config, device=device)
+        ranked = merge_hits(index, rank_picture(index, rgb, config), top=top, merge_seconds=config.merge_seconds)
+        return SearchResult(_hits(index, Path(library), ranked), config.threshold)
 
 
 def search_video(
@@ -132,20 +194,21 @@ def search_video(
         SearchError: No index, or the clip has no decodable frame.
     """
     config = config or SearchConfig()
-    index = index or open_search_index(library, config=config, device=device)
     frames = _sample_frames(video, samples)
-    votes: dict[tuple[int, int], list[tuple[float, int, float]]] = defaultdict(list)
-    for seconds, rgb in frames:
-        for vid, score in rank_picture(index, rgb, config).items():
-            ref = index.ref(vid)
-            votes[(ref.episode_id, round(ref.pts_seconds - seconds))].append((score, vid, seconds))
-    pooled = {}
-    for entries in votes.values():
-        best = max(entries)
-        total = sum(max(s for s, _, t in entries if t == seconds) for seconds in {t for _, _, t in entries})
-        pooled[best[1]] = min(1.0, total / len(frames))
-    ranked = merge_hits(index, pooled, top=top, merge_seconds=config.merge_seconds)
-    return SearchResult(_hits(index, Path(library), ranked), config.threshold)
+    with Library(library).reading():
+        index = index or open_search_index(library, config=config, device=device)
+        votes: dict[tuple[int, int], list[tuple[float, int, float]]] = defaultdict(list)
+        for seconds, rgb in frames:
+            for vid, score in rank_picture(index, rgb, config).items():
+                ref = index.ref(vid)
+                votes[(ref.episode_id, round(ref.pts_seconds - seconds))].append((score, vid, seconds))
+        pooled = {}
+        for entries in votes.values():
+            best = max(entries)
+            total = sum(max(s for s, _, t in entries if t == seconds) for seconds in {t for _, _, t in entries})
+            pooled[best[1]] = min(1.0, total / len(frames))
+        ranked = merge_hits(index, pooled, top=top, merge_seconds=config.merge_seconds)
+        return SearchResult(_hits(index, Path(library), ranked), config.threshold)
 
 
 def _sample_frames(video: str | Path, samples: int) -> list[tuple[float, np.ndarray]]:

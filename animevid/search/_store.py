@@ -10,24 +10,34 @@ Files::
 The per-episode files are the truth; ``vectors.faiss`` is derived from them and rebuilt when it
 is missing, stale, or when the library grows past ``exact_max_vectors`` (exact search becomes
 IVF-PQ). A vector's id is ``episode_id << 24 | row``: removing an episode removes one id range.
+
+Every file is written under a temporary name, flushed to disk and renamed
+(:func:`animevid.library.write_atomically`), so a reader sees a whole file or none. Which
+episodes count is the catalog's word: a reader is told the ``indexed`` episodes and drops any other
+vector (an episode whose commit a kill interrupted). A reader never writes: a damaged or stale
+``vectors.faiss`` is a :class:`~animevid.errors.SearchError` that names ``animevid check --repair``;
+a writer (indexing, the repair) rebuilds it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import faiss
 import numpy as np
 
 from animevid.config import SearchConfig
 from animevid.errors import SearchError
-from animevid.search._describe import DESCRIPTOR_DIM
+from animevid.library import fault_point, flush_file, write_atomically
+from animevid.search._describe import DESCRIPTOR_DIM, THUMB_SIZE
 from animevid.search._faiss import INDEX_BACKENDS, FaissBackend, IndexKind, default_backend
-from animevid.search._stage import EpisodeFrames
+from animevid.search._stage import EpisodeFrames, IndexedFrame
 
 INDEX_DIRNAME = "index"
 """Folder of the search index inside a library."""
@@ -73,19 +83,41 @@ class SearchIndex:
     descriptor_version: ClassVar[int] = DESCRIPTOR_VERSION
     """What indexing stores per frame; part of the pipeline's config fingerprint."""
 
-    def __init__(self, folder: str | Path, *, config: SearchConfig | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        config: SearchConfig | None = None,
+        device: str = "cpu",
+        indexed: Mapping[int, int] | None = None,
+        repair_command: str = "",
+    ) -> None:
         self.folder = Path(folder)
         self.config = config or SearchConfig()
         name = default_backend(device) if self.config.backend == "auto" else self.config.backend
         self.backend: FaissBackend = INDEX_BACKENDS.create(name, device=device)
+        self.indexed = dict(indexed) if indexed is not None else None
+        """Reader mode: the episodes to search (id -> vectors it owns, -1 unknown); other vectors are
+        dropped, and a damaged ``vectors.faiss`` is an error instead of being rebuilt. None: writer."""
+        self.repair_command = repair_command or f"animevid check --repair --library {self.folder.parent}"
         self._index: faiss.Index | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._foreign = 0
+        """Vectors of episodes outside :attr:`indexed` (a reader drops them from every search)."""
         self._searchable: faiss.Index | None = None
         self._episodes: dict[int, EpisodeFrames] = {}
 
     @classmethod
-    def in_library(cls, library: str | Path, *, config: SearchConfig | None = None, device: str = "cpu") -> SearchIndex:
-        """The index of a library folder (``<library>/index``)."""
-        return cls(Path(library) / INDEX_DIRNAME, config=config, device=device)
+    def in_library(
+        cls,
+        library: str | Path,
+        *,
+        config: SearchConfig | None = None,
+        device: str = "cpu",
+        indexed: Mapping[int, int] | None = None,
+    ) -> SearchIndex:
+        """The index of a library folder (``<library>/index``); ``indexed`` opens it to read (see the class)."""
+        return cls(Path(library) / INDEX_DIRNAME, config=config, device=device, indexed=indexed)
 
     # -- episodes ---------------------------------------------------------------------------------
 
@@ -101,34 +133,78 @@ class SearchIndex:
             SearchError: The episode is not in the index.
         """
         if episode_id not in self._episodes:
-            path = self._episode_path(episode_id)
-            if not path.is_file():
-                raise SearchError(f"search index {self.folder}: no episode {episode_id}; re-run `animevid index`")
+            self._episodes[episode_id] = self._read_episode(episode_id)
+        return self._episodes[episode_id]
+
+    def _read_episode(self, episode_id: int) -> EpisodeFrames:
+        path = self._episode_path(episode_id)
+        try:
             with np.load(path) as data:
                 arrays = {k: data[k] for k in data.files}
             arrays["thumbnails"] = np.load(path.with_suffix(".npy"), mmap_mode="r")
-            self._episodes[episode_id] = EpisodeFrames(**arrays)
-        return self._episodes[episode_id]
+            frames = EpisodeFrames(**arrays)
+        except FileNotFoundError as exc:
+            raise self._damaged(f"the search files of episode {episode_id} are missing ({exc.filename})") from None
+        except (OSError, ValueError, TypeError, KeyError, EOFError) as exc:  # what numpy raises on a damaged file
+            raise self._damaged(f"the search files of episode {episode_id} are damaged ({exc})") from None
+        if len(frames.thumbnails) != len(frames) or frames.descriptors.shape != (len(frames), DESCRIPTOR_DIM):
+            raise self._damaged(f"the search files of episode {episode_id} disagree with each other")
+        return frames
 
-    def put_episode(self, episode_id: int, frames: EpisodeFrames) -> None:
-        """Add an episode's frames, replacing what the index held for it.
+    def _damaged(self, problem: str) -> SearchError:
+        return SearchError(
+            f"search index {self.folder}: {problem}; run `{self.repair_command}` "
+            "(it rebuilds what can be rebuilt and says which episodes to index again)"
+        )
+
+    def put_episode(self, episode_id: int, frames: EpisodeFrames, *, thumbnails_file: Path | None = None) -> None:
+        """Add an episode's frames, replacing what the index held for it; every file is written atomically.
 
         Args:
             episode_id: The episode's catalog id.
             frames: Its kept frames (from :class:`FrameDescriptorStage`).
+            thumbnails_file: A finished ``.npy`` of ``frames.thumbnails`` (:class:`FrameWriter`), moved
+                into place instead of written again.
+
+        Raises:
+            SearchError: A file cannot be written (full disk, read-only folder); the index is as it
+                was, except that the episode's own files may be new.
         """
         if len(frames) >= 1 << ROW_BITS:
             raise SearchError(f"episode {episode_id} keeps {len(frames)} frames; at most {(1 << ROW_BITS) - 1}")
         index = self._load_index()
+        self._writing(lambda: self._write_episode(episode_id, frames, thumbnails_file))
+        fault_point("search-episode-files")
+        self._episodes.pop(episode_id, None)
         index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
-        self._write_episode(episode_id, frames)
-        self._episodes[episode_id] = frames
         if self._kind_for(index.ntotal + len(frames)) != self._meta().get("kind", "exact"):
             self.rebuild()
             return
         if len(frames):
-            index.add_with_ids(frames.descriptors, vector_ids(episode_id, len(frames)))
+            index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
         self._save_index(index)
+
+    def remove_episodes(self, episode_ids: Iterable[int]) -> list[int]:
+        """Remove episodes' vectors and files (one save of the FAISS index for all of them).
+
+        Returns:
+            The ids that had vectors or files.
+        """
+        index = self._load_index()
+        removed = []
+        for episode_id in episode_ids:
+            gone = index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
+            path = self._episode_path(episode_id)
+            if gone or path.exists() or path.with_suffix(".npy").exists():
+                removed.append(episode_id)
+            self._episodes.pop(episode_id, None)
+        if removed:
+            self._save_index(index)
+            for episode_id in removed:  # after the index stopped pointing at them
+                path = self._episode_path(episode_id)
+                path.unlink(missing_ok=True)
+                path.with_suffix(".npy").unlink(missing_ok=True)
+        return removed
 
     def remove_episode(self, episode_id: int) -> bool:
         """Remove an episode's vectors and files.
@@ -136,30 +212,33 @@ class SearchIndex:
         Returns:
             True when the episode was in the index.
         """
-        path = self._episode_path(episode_id)
-        if not path.is_file():
-            return False
-        index = self._load_index()
-        index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
-        path.unlink()
-        path.with_suffix(".npy").unlink(missing_ok=True)
-        self._episodes.pop(episode_id, None)
-        self._save_index(index)
-        return True
+        return bool(self.remove_episodes([episode_id]))
+
+    def vector_counts(self) -> dict[int, int]:
+        """Vectors per episode id as the FAISS index holds them (what ``animevid check`` compares)."""
+        return _id_counts(self._load_index())
 
     def _episode_path(self, episode_id: int) -> Path:
         return self.folder / "episodes" / f"{episode_id}.npz"
 
-    def _write_episode(self, episode_id: int, frames: EpisodeFrames) -> None:
+    def _write_episode(self, episode_id: int, frames: EpisodeFrames, thumbnails_file: Path | None) -> None:
         path = self._episode_path(episode_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npy")
-        np.save(partial, np.ascontiguousarray(frames.thumbnails))
-        os.replace(partial, path.with_suffix(".npy"))
-        partial = path.with_suffix(".partial.npz")
+        if thumbnails_file is not None:
+            os.replace(thumbnails_file, path.with_suffix(".npy"))  # flushed by FrameWriter.finish
+        else:
+            write_atomically(path.with_suffix(".npy"), lambda p: _save(p, np.ascontiguousarray(frames.thumbnails)))
         names = [name for name in EpisodeFrames.__dataclass_fields__ if name != "thumbnails"]
-        np.savez(partial, **{name: getattr(frames, name) for name in names})
-        os.replace(partial, path)
+        write_atomically(path, lambda p: _savez(p, {name: getattr(frames, name) for name in names}))
+
+    def _writing(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except OSError as exc:
+            raise SearchError(
+                f"search index {self.folder}: cannot write {exc.filename or 'a file'} ({exc.strerror or exc}); "
+                "nothing indexed was lost: free disk space or fix the folder's permissions and re-run animevid index"
+            ) from exc
 
     # -- the FAISS index --------------------------------------------------------------------------
 
@@ -177,9 +256,15 @@ class SearchIndex:
     def _kind_for(self, vectors: int) -> IndexKind:
         return "exact" if vectors <= self.config.exact_max_vectors else "ivfpq"
 
-    def rebuild(self, kind: IndexKind | None = None) -> None:
-        """Rebuild ``vectors.faiss`` from the episode files (kind chosen by size unless given)."""
-        ids = self.episode_ids()
+    def rebuild(self, kind: IndexKind | None = None, *, episode_ids: Sequence[int] | None = None) -> None:
+        """Rebuild ``vectors.faiss`` from the episode files (kind chosen by size unless given).
+
+        Args:
+            kind: exact or ivfpq (None: by size).
+            episode_ids: The episodes to put in (None: every episode file there is).
+        """
+        # None: every episode whose files can be read (animevid check tells about the others)
+        ids = [e for e in self.episode_ids() if _readable(self, e)] if episode_ids is None else list(episode_ids)
         parts = [self.episode(e) for e in ids]
         vectors = np.concatenate([p.descriptors for p in parts]) if parts else np.zeros((0, DESCRIPTOR_DIM), np.float32)
         all_ids = np.concatenate([vector_ids(e, len(p)) for e, p in zip(ids, parts, strict=True)]) if parts else None
@@ -210,7 +295,14 @@ class SearchIndex:
         """
         if self._searchable is None:
             self._searchable = self.backend.searchable(self._load_index(), nprobe=self.config.nprobe)
-        scores, ids = self._searchable.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        foreign = self._foreign
+        scores, ids = self._searchable.search(queries, k + foreign)
+        if foreign:  # vectors of episodes the catalog does not count as indexed: dropped
+            keep = np.isin(ids >> ROW_BITS, np.fromiter(self.indexed or (), np.int64)) & (ids >= 0)
+            order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+            scores = np.where(np.take_along_axis(keep, order, 1), np.take_along_axis(scores, order, 1), -np.inf)
+            ids = np.where(np.take_along_axis(keep, order, 1), np.take_along_axis(ids, order, 1), -1)
         return scores, ids
 
     def ref(self, vector_id: int) -> FrameRef:
@@ -228,27 +320,199 @@ class SearchIndex:
 
     def _meta(self) -> dict[str, object]:
         path = self.folder / "vectors.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            meta = {"damaged": True}
+        return meta if isinstance(meta, dict) else {"damaged": True}
 
     def _load_index(self) -> faiss.Index:
-        if self._index is not None:
+        if self._index is not None and self._stamp == _stamp(self.folder / "vectors.faiss"):
             return self._index
         path, meta = self.folder / "vectors.faiss", self._meta()
-        if path.is_file() and meta.get("descriptor_version") == DESCRIPTOR_VERSION:
-            self._index = faiss.read_index(str(path))
-        elif self.episode_ids():
+        problem = _index_problem(path, meta)
+        if problem is None:
+            try:
+                self._index, self._stamp = faiss.read_index(str(path)), _stamp(path)
+            except RuntimeError as exc:  # FAISS reports a truncated or garbage file this way
+                problem = f"{path.name} cannot be read ({str(exc).strip().splitlines()[-1][:160]})"
+            else:
+                if meta.get("vectors") != self._index.ntotal:
+                    said = meta.get("vectors")
+                    problem = f"{path.name} holds {self._index.ntotal} vectors but vectors.json says {said}"
+        if problem is not None:
+            self._recover(problem)
+        self._check_counts()
+        assert self._index is not None
+        self._searchable = None
+        return self._index
+
+    def _recover(self, problem: str) -> None:
+        """A writer rebuilds a missing, stale or damaged FAISS index from the episode files; a reader may not."""
+        if self.indexed is not None:
+            if problem == "missing" and not self.indexed:
+                self._index = self.build(np.zeros((0, DESCRIPTOR_DIM), np.float32), "exact")
+                return
+            raise self._damaged(f"vectors.faiss is {problem}" if problem == "missing" else problem)
+        if self.episode_ids():
             self.rebuild()  # stale or lost: derived from the episode files
         else:
             self._index = self.build(np.zeros((0, DESCRIPTOR_DIM), np.float32), "exact")
-        assert self._index is not None
-        return self._index
+            self._stamp = None
+
+    def _check_counts(self) -> None:
+        """A reader checks that the index holds every vector the catalog says its episodes own, and their files."""
+        if self.indexed is None or self._index is None:
+            return
+        for episode_id in self.indexed:
+            npz = self._episode_path(episode_id)
+            if not (npz.is_file() and npz.with_suffix(".npy").is_file()):
+                raise self._damaged(f"the search files of episode {episode_id} are missing")
+        counts = _id_counts(self._index)
+        self._foreign = sum(n for e, n in counts.items() if e not in self.indexed)
+        short = [e for e, n in self.indexed.items() if n >= 0 and counts.get(e, 0) != n]
+        if short:
+            raise self._damaged(
+                f"vectors.faiss disagrees with the catalog on {len(short)} episode(s) (episode {short[0]}: "
+                f"{counts.get(short[0], 0)} vectors, the catalog says {self.indexed[short[0]]})"
+            )
 
     def _save_index(self, index: faiss.Index) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        partial = self.folder / "vectors.faiss.partial"
-        faiss.write_index(index, str(partial))
-        os.replace(partial, self.folder / "vectors.faiss")
         kind = "exact" if isinstance(index, faiss.IndexIDMap2) else "ivfpq"
         meta = {"kind": kind, "vectors": int(index.ntotal), "descriptor_version": DESCRIPTOR_VERSION}
-        (self.folder / "vectors.json").write_text(json.dumps(meta), encoding="utf-8")
-        self._index, self._searchable = index, None
+        path = self.folder / "vectors.faiss"
+        # the meta first: a kill between the two leaves a stale-looking index, which a writer rebuilds
+        self._writing(lambda: write_atomically(self.folder / "vectors.json", lambda p: _write_text(p, meta)))
+        self._writing(lambda: write_atomically(path, lambda p: faiss.write_index(index, str(p))))
+        fault_point("search-vectors")
+        self._index, self._searchable, self._stamp = index, None, _stamp(path)
+
+
+def _readable(index: SearchIndex, episode_id: int) -> bool:
+    try:
+        index.episode(episode_id)
+    except SearchError:
+        return False
+    return True
+
+
+def _index_problem(path: Path, meta: Mapping[str, object]) -> str | None:
+    if not path.is_file():
+        return "missing"
+    if meta.get("damaged"):
+        return "vectors.json is damaged"
+    if meta.get("descriptor_version") != DESCRIPTOR_VERSION:
+        return "stale (written for other descriptors)"
+    return None
+
+
+def _stored_ids(index: faiss.Index) -> np.ndarray:
+    if isinstance(index, faiss.IndexIDMap2 | faiss.IndexIDMap):
+        return faiss.vector_to_array(index.id_map).astype(np.int64)
+    ivf = faiss.extract_index_ivf(index)
+    lists = ivf.invlists
+    assert lists is not None
+    parts = [
+        faiss.rev_swig_ptr(lists.get_ids(k), lists.list_size(k)).copy() for k in range(ivf.nlist) if lists.list_size(k)
+    ]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def _id_counts(index: faiss.Index) -> dict[int, int]:
+    episodes, counts = np.unique(_stored_ids(index) >> ROW_BITS, return_counts=True)
+    return {int(e): int(n) for e, n in zip(episodes, counts, strict=True)}
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Identity of a file's current version (another process replacing it changes the inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:  # a handle: np.save would add ".npy" to the temporary name
+        np.save(handle, array)
+
+
+def _savez(path: Path, arrays: Mapping[str, Any]) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, **dict(arrays))
+
+
+def _write_text(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+class FrameWriter:
+    """Gathers one pass's kept frames for the index, their thumbnails straight to disk.
+
+    A 24-minute episode keeps about 20,000 frames, whose (72, 128) grey thumbnails weigh 190 MB
+    (a 2-hour film: about 1 GB); held in memory until the pass ends, they made the peak memory of
+    ``animevid index`` grow with the episode's length. Here each batch's thumbnails are appended
+    to a ``.npy`` file in ``<index>/tmp`` whose header (which holds the row count) is written
+    last; :meth:`SearchIndex.put_episode` then moves the file into place. Descriptors, frame
+    numbers and times (300 bytes a kept frame) stay in memory.
+
+    Args:
+        folder: Where the file is written (on the index's file system, so that moving it is a rename).
+        name: Start of the file's name (the episode's content hash, so that ``animevid check`` can
+            tell a live process's file from a leftover).
+    """
+
+    HEADER_BYTES = 128
+    """Room reserved for the ``.npy`` header (format 1.0; a multiple of 64, as the format asks)."""
+
+    def __init__(self, folder: Path, *, name: str = "") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{name or uuid.uuid4().hex}.thumbnails.npy.partial"
+        """The file being written (a crash leaves it behind; ``animevid check --repair`` removes it)."""
+        self._file = open(self.path, "wb")  # noqa: SIM115 - written batch by batch, closed in finish
+        self._file.write(b"\0" * self.HEADER_BYTES)
+        self._frames: list[np.ndarray] = []
+        self._seconds: list[np.ndarray] = []
+        self._descriptors: list[np.ndarray] = []
+        self._rows = 0
+
+    def add(self, records: Sequence[IndexedFrame]) -> None:
+        """Take the next kept frames (in frame order)."""
+        if not records:
+            return
+        self._frames.append(np.array([r.frame_index for r in records], np.int64))
+        self._seconds.append(np.array([r.pts_seconds for r in records], np.float64))
+        self._descriptors.append(np.stack([r.descriptor for r in records]).astype(np.float32))
+        for r in records:
+            self._file.write(np.ascontiguousarray(r.thumbnail, dtype=np.uint8).tobytes())
+        self._rows += len(records)
+
+    def finish(self, end_seconds: float) -> EpisodeFrames:
+        """Close the file (flushed to disk) and return the frames, thumbnails read from it on demand.
+
+        Args:
+            end_seconds: The episode's length (closes the last kept frame's span).
+        """
+        shape = (self._rows, THUMB_SIZE[1], THUMB_SIZE[0])
+        header = repr({"descr": "|u1", "fortran_order": False, "shape": shape})
+        text = header.ljust(self.HEADER_BYTES - 11) + "\n"
+        self._file.seek(0)
+        self._file.write(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin1"))
+        self._file.close()
+        flush_file(self.path)
+        seconds = np.concatenate(self._seconds) if self._seconds else np.zeros(0, np.float64)
+        until = np.append(seconds[1:], max(end_seconds, seconds[-1]) if len(seconds) else end_seconds)
+        empty = np.zeros((0, DESCRIPTOR_DIM), np.float32)
+        return EpisodeFrames(
+            frames=np.concatenate(self._frames) if self._frames else np.zeros(0, np.int64),
+            seconds=seconds,
+            until_seconds=until[: len(seconds)],
+            descriptors=np.concatenate(self._descriptors) if self._descriptors else empty,
+            thumbnails=np.load(self.path, mmap_mode="r") if self._rows else np.zeros((0, *shape[1:]), np.uint8),
+        )
+
+    def discard(self) -> None:
+        """Close and delete the file (the episode was not indexed)."""
+        self._file.close()
+        self.path.unlink(missing_ok=True)

@@ -7,13 +7,14 @@ marks removed (é -> e), except the kana voicing marks U+3099/U+309A, which chan
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from animevid.catalog import CATALOG_FILENAME
+from animevid.catalog import CATALOG_FILENAME, Catalog
 from animevid.errors import SearchError
 
 _KANA_VOICING = {"\u3099", "\u309a"}
@@ -82,13 +83,7 @@ def search_text(text: str, *, library: str | Path, top: int = 20) -> list[TextHi
         raise SearchError(
             f"library {library} has no catalog; build one with `animevid index EPISODE --library {library}`"
         )
-    sql = (
-        "SELECT l.episode_id, e.path, l.line_index, l.start_seconds, l.end_seconds, e.fps, l.text "
-        "FROM subtitle_lines l JOIN episodes e USING (episode_id) WHERE l.kind != 'comment' "
-        "ORDER BY l.episode_id, l.start_seconds"
-    )
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        rows = conn.execute(sql).fetchall()
+    rows = _lines(path, library)
     hits = []
     for episode_id, episode, line, start, end, fps, line_text in rows:
         if needle in fold_text(line_text):
@@ -96,3 +91,21 @@ def search_text(text: str, *, library: str | Path, top: int = 20) -> list[TextHi
             if len(hits) == top:
                 break
     return hits
+
+
+def _lines(path: Path, library: str | Path) -> list[tuple[Any, ...]]:
+    """Every shown line of the library's indexed episodes, in episode and time order."""
+    with Catalog(path) as catalog:  # brings an older catalog up to date (the state column)
+        catalog.check_integrity()
+    sql = (
+        "SELECT l.episode_id, e.path, l.line_index, l.start_seconds, l.end_seconds, e.fps, l.text "
+        "FROM subtitle_lines l JOIN episodes e USING (episode_id) WHERE l.kind != 'comment' AND e.state = 'indexed' "
+        "ORDER BY l.episode_id, l.start_seconds"
+    )
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            return conn.execute(sql).fetchall()
+    except sqlite3.Error as exc:
+        raise SearchError(
+            f"catalog {path} cannot be read ({exc}); `animevid check --library {library}` tells what is wrong"
+        ) from None

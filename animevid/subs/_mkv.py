@@ -162,8 +162,14 @@ def _open(path: str | Path) -> av.container.InputContainer:
     if not file.is_file():
         raise SubtitleError(file, "no such file", hint="check the path")
     try:
-        return av.open(str(file))
+        container = av.open(str(file))
     except av.error.FFmpegError as exc:
         raise SubtitleError(
             file, f"no container format recognises it ({exc})", hint="pass a video or .mks with subtitle tracks"
         ) from None
+    kind = container.format.name
+    if kind == "tty" or kind.startswith("image2") or kind.endswith("_pipe"):  # FFmpeg "opens" text and pictures
+        container.close()
+        what = "text" if kind == "tty" else "a still image"
+        raise SubtitleError(file, f"not a video: it is {what}", hint="pass a video or .mks with subtitle tracks")
+    return container
