@@ -22,14 +22,16 @@ caller decode in one pass (:class:`SegmentMismatch`). Tests compare every record
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
 import resource
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -58,6 +60,12 @@ AUTO_FROM_CORES = 4
 """Fewest cores from which ``decode.workers: 0`` splits an episode."""
 MAX_AUTO_WORKERS = 32
 """Most processes ``decode.workers: 0`` starts (memory: about 300 MB each)."""
+MAX_SEGMENT_FRAMES = 2400
+"""Longest segment (100 s at 24 fps): what a segment sends back (about 12 kB a frame: descriptors,
+thumbnails, measurements) waits in the main process until joined, so a long film is cut finer
+instead of into ever longer segments, and the main process's memory does not grow with its length."""
+AHEAD_PER_WORKER = 2
+"""Segments submitted ahead of the one being joined, per process (results wait in memory in order)."""
 WORKER_BATCH = 16
 """Frames per batch in a segment's process (small, so that it stops soon after it can)."""
 
@@ -160,7 +168,8 @@ def run_split(
     splittable = [stage for stage in stages if isinstance(stage, SplittableStage)]
     if workers < 2 or not can_split(source, stages) or source.info.frames_estimate < MIN_SPLIT_FRAMES:
         return None
-    plan = plan_segments(source.path, segments=workers * SEGMENTS_PER_WORKER, min_frames=MIN_SEGMENT_FRAMES)
+    segments = max(workers * SEGMENTS_PER_WORKER, -(-source.info.frames_estimate // MAX_SEGMENT_FRAMES))
+    plan = plan_segments(source.path, segments=segments, min_frames=MIN_SEGMENT_FRAMES)
     if plan is None:
         return None
     clock = TimestampRepair(1.0 / source.info.fps_float)
@@ -175,7 +184,7 @@ def run_split(
     with _pool(processes, threads=_threads_each(source, processes)) as pool:
         pending: _Part | None = None
         start = 0  # first frame of ``pending`` not yet taken
-        for k, part in enumerate(pool.map(_run_segment, jobs)):
+        for k, part in enumerate(_in_order(pool, jobs, ahead=AHEAD_PER_WORKER * processes)):
             _count(stats, part)
             if pending is None:
                 if part.error is not None:
@@ -212,6 +221,23 @@ def run_split(
     for stage in stages:
         keep[stage.name](stage.finish())
     return records
+
+
+def _in_order(pool: ProcessPoolExecutor, jobs: list[_Job], *, ahead: int) -> Iterator[_Part]:
+    """Each job's part, in order, with at most ``ahead`` jobs submitted past the one awaited.
+
+    ``Executor.map`` submits every job at once: with a slow first segment, the parts of all the
+    others (the whole episode) would wait in memory.
+    """
+    pending: deque[Future[_Part]] = deque()
+    queued = iter(jobs)
+    for job in itertools.islice(queued, ahead):
+        pending.append(pool.submit(_run_segment, job))
+    while pending:
+        part = pending.popleft().result()
+        for job in itertools.islice(queued, 1):
+            pending.append(pool.submit(_run_segment, job))
+        yield part
 
 
 def _count(stats: SplitStats, part: _Part) -> None:

@@ -375,3 +375,23 @@ def test_a_gpu_machine_splits_analyze_but_not_index(synth_episode) -> None:
     assert parallel.can_split(source, [*analyze, ShotLookStage(device="cuda"), FrameDescriptorStage(device="cuda")])
     assert not parallel.can_split(source, [*analyze, FrameDiffStage(device="cuda")])  # it computes on the GPU
     assert parallel.can_split(source, [*analyze, FrameDiffStage(device="cpu")])
+
+
+@pytest.mark.usefixtures("small_segments")
+def test_a_long_episode_is_cut_finer_and_few_segments_wait_in_memory(
+    synth_episode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # segments of at most ~100 frames, one submitted ahead per process: same records as one pass
+    monkeypatch.setattr(parallel, "MAX_SEGMENT_FRAMES", 100)
+    monkeypatch.setattr(parallel, "AHEAD_PER_WORKER", 1)
+    submitted: list[int] = []
+    original = parallel._in_order
+
+    def watched(pool: Any, jobs: list[Any], *, ahead: int) -> Any:
+        submitted.append(ahead)
+        return original(pool, jobs, ahead=ahead)
+
+    monkeypatch.setattr(parallel, "_in_order", watched)
+    source = assert_same_pass(synth_episode.mp4, workers=2)
+    assert source.split.segments >= synth_episode.truth["frames"] // 100 - 1  # not 2 x 3 segments
+    assert submitted == [2]
