@@ -458,6 +458,18 @@ class Catalog:
         self._insert_children(episode_id, rows.shots, rows.scenes, rows.subtitle_lines, rows.analyses)
         self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(episode.path),))
 
+    def abandon_episode(self, episode_id: int, *, new: bool) -> None:
+        """Undo :meth:`reserve_episode` after a store could not be written.
+
+        A new episode's row goes; one indexed before is marked ``damaged`` (some of its files may
+        already be the new ones): ``animevid check`` lists it, the next ``index`` redoes it.
+        """
+        with self._writing(f"could not give up episode {episode_id}"):
+            if new:
+                self._conn.execute("DELETE FROM episodes WHERE episode_id = ?", (episode_id,))
+            else:
+                self._conn.execute("UPDATE episodes SET state = 'damaged' WHERE episode_id = ?", (episode_id,))
+
     def set_state(self, episode_id: int, state: EpisodeStateName) -> None:
         """Set an episode's state (``animevid check --repair`` marks one whose stores are lost ``damaged``)."""
         with self._writing(f"could not mark episode {episode_id} {state}"):

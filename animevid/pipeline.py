@@ -528,13 +528,18 @@ class _EpisodeRun:
         index = self.batch.index
         with self.batch.library.writing(on_wait=self.batch.note):
             fault_point("library-locked")
+            known = catalog.stored(episode.content_hash) is not None
             episode_id = catalog.reserve_episode(episode)
             fault_point("catalog-reserved")
-            index.put_episode(episode_id, frames, thumbnails_file=thumbnails)
-            replaced = catalog.commit_episode(
-                episode_id, episode, rows, config_fingerprint=self.batch.fingerprint, extra=extra,
-                search_vectors=len(frames),
-            )  # fmt: skip
+            try:
+                index.put_episode(episode_id, frames, thumbnails_file=thumbnails)
+                replaced = catalog.commit_episode(
+                    episode_id, episode, rows, config_fingerprint=self.batch.fingerprint, extra=extra,
+                    search_vectors=len(frames),
+                )  # fmt: skip
+            except Exception:  # a full disk, a read-only folder: the catalog says what is left
+                catalog.abandon_episode(episode_id, new=not known)
+                raise
             fault_point("catalog-committed")
             if replaced:  # after the commit: a kill before it leaves the old episode whole
                 index.remove_episodes(old.episode_id for old in replaced)

@@ -285,3 +285,46 @@ def test_a_damaged_episode_is_indexed_with_its_gap_and_warning(tmp_path: Path) -
     [gap] = decode["gaps"]
     assert decode["truncated"] is False and gap["missing_frames"] == decode["missing_frames"]
     assert result.frames + gap["missing_frames"] == 480  # the sample's frames, each decoded or counted missing
+
+
+def test_a_read_only_index_folder_fails_the_episode_and_loses_nothing(tmp_path: Path, episodes: list[Path]) -> None:
+    prefix = _without_root_powers()
+    library = tmp_path / "lib"
+    index_episodes([episodes[0]], library=library, config=CPU)
+    os.chmod(library / "index" / "episodes", 0o555)
+    try:
+        env = {**os.environ, "ANIMEVID_LIBRARY": ""}
+        command = cli("index", episodes[1], "--library", library, "--json", prefix=prefix)
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    finally:
+        os.chmod(library / "index" / "episodes", 0o755)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [failed] = json.loads(done.stdout)["episodes"]
+    assert (
+        failed["status"] == "failed"
+        and "cannot write" in failed["error"]
+        and "nothing indexed was lost" in failed["error"]
+    )
+    with Catalog.in_library(library) as catalog:  # the reserved row was given up: no trace but the failure
+        assert catalog.stored(content_hash(episodes[1])) is None and len(catalog.failures()) == 1
+    assert_all_found(library, [episodes[0]])
+    assert [r.status for r in index_episodes(episodes[:2], library=library, config=CPU)] == ["skipped", "indexed"]
+    assert_all_found(library, episodes[:2])
+
+
+def test_searches_during_a_batch_never_see_a_half_written_index(tmp_path: Path, episodes: list[Path]) -> None:
+    library = tmp_path / "lib"
+    index_episodes([episodes[0]], library=library, config=CPU)
+    query = frame_of(episodes[0], 20)
+    env = {**os.environ, "ANIMEVID_LIBRARY": ""}
+    writer = subprocess.Popen(cli("index", *episodes[1:12], "--library", library), env=env, stdout=subprocess.DEVNULL)
+    searches = 0
+    try:
+        while writer.poll() is None and searches < 500:
+            result = search_image(query, library=library, config=CPU.search)
+            assert result.confident and Path(result.hits[0].episode).name == episodes[0].name
+            searches += 1
+    finally:
+        writer.wait(timeout=600)
+    assert writer.returncode == 0 and searches > 3
+    assert_all_found(library, episodes[:12])

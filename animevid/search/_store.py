@@ -173,16 +173,20 @@ class SearchIndex:
         if len(frames) >= 1 << ROW_BITS:
             raise SearchError(f"episode {episode_id} keeps {len(frames)} frames; at most {(1 << ROW_BITS) - 1}")
         index = self._load_index()
-        self._writing(lambda: self._write_episode(episode_id, frames, thumbnails_file))
-        fault_point("search-episode-files")
-        self._episodes.pop(episode_id, None)
-        index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
-        if self._kind_for(index.ntotal + len(frames)) != self._meta().get("kind", "exact"):
-            self.rebuild()
-            return
-        if len(frames):
-            index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
-        self._save_index(index)
+        try:
+            self._writing(lambda: self._write_episode(episode_id, frames, thumbnails_file))
+            fault_point("search-episode-files")
+            self._episodes.pop(episode_id, None)
+            index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
+            if self._kind_for(index.ntotal + len(frames)) != self._meta().get("kind", "exact"):
+                self.rebuild()
+                return
+            if len(frames):
+                index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
+            self._save_index(index)
+        except BaseException:
+            self._index = self._searchable = self._stamp = None  # changed in memory, not on disk: read again
+            raise
 
     def remove_episodes(self, episode_ids: Iterable[int]) -> list[int]:
         """Remove episodes' vectors and files (one save of the FAISS index for all of them).
