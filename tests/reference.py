@@ -132,7 +132,7 @@ def _episode_row(row: dict[str, Any]) -> dict[str, Any]:
 def _names_only(data: Any) -> Any:
     if isinstance(data, dict):
         return {
-            k: (Path(v).name if k in ("video", "subtitles", "output") and v else _names_only(v))
+            k: (Path(v).name if k in ("video", "episode", "subtitles", "output") and v else _names_only(v))
             for k, v in data.items()
         }
     if isinstance(data, list):
