@@ -338,8 +338,8 @@ class SearchIndex:
         if problem is None:
             try:
                 self._index, self._stamp = faiss.read_index(str(path)), _stamp(path)
-            except RuntimeError as exc:  # FAISS reports a truncated or garbage file this way
-                problem = f"{path.name} cannot be read ({str(exc).strip().splitlines()[-1][:160]})"
+            except RuntimeError:  # FAISS reports a truncated or garbage file this way (with C++ internals)
+                problem = f"{path.name} cannot be read: it is truncated or damaged ({path.stat().st_size} bytes)"
             else:
                 if meta.get("vectors") != self._index.ntotal:
                     said = meta.get("vectors")
