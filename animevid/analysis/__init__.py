@@ -42,7 +42,7 @@ class AnimationPart:
     """What a segment's process measured (see :class:`AnimationStage`)."""
 
     measures: Measures
-    """Every fed frame's measurements, labels not yet settled."""
+    """Every fed frame's measurements, labels not yet settled (held in memory: :meth:`Measures.copy`)."""
     drawn: dict[int, np.ndarray]
     """The pictures the labels are settled from (:meth:`DrawingMemory.replay`), by fed frame."""
     frame_width: int
@@ -89,7 +89,8 @@ class AnimationStage(SplittableStage):
 
     def part(self) -> AnimationPart:
         """The measurements and the new drawings' pictures."""
-        return AnimationPart(measures=self.meter.measures, drawn=dict(self.meter.drawn), frame_width=self.frame_width)
+        measures = self.meter.measures.copy()  # the meter's luma grids are in a file of this process
+        return AnimationPart(measures=measures, drawn=dict(self.meter.drawn), frame_width=self.frame_width)
 
     def reset(self) -> None:
         """Forget every frame measured."""
@@ -105,8 +106,7 @@ class AnimationStage(SplittableStage):
         assert self.meter.memory is not None, "absorb needs a stage that recognises drawings"
         part: AnimationPart = run.part
         start, stop = run.start - run.first, run.stop - run.first
-        taken = Measures()
-        taken.extend(part.measures, start, stop)
+        taken = part.measures.copy(start, stop)
         self.meter.memory.replay(taken, part.drawn, offset=start)
         self.meter.measures.extend(taken, 0, stop - start)
         self.frame_width = part.frame_width

@@ -37,9 +37,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
+
+from animevid._columns import Column, Spill
 
 GRID = (9, 16)
 """Rows and columns of the luma grid behind the photometric test."""
@@ -81,25 +84,33 @@ MEMORY = 48
 
 @dataclass
 class Measures:
-    """Per-frame measurements, appended frame by frame (arrays built once at the end)."""
+    """Per-frame measurements, appended frame by frame.
 
-    altered: list[bool] = field(default_factory=list)
+    Each field reads like the list of per-frame values it once was (``measures.new[k]`` is a Python
+    value, ``motion[k]`` a tuple; ``len``, iteration and ``==`` as for a list; a slice is an array)
+    but is stored compactly (:class:`~animevid._columns.Column`): 48 bytes a frame in all. The luma
+    grids (288 bytes a frame) are written to disk as they come (:class:`~animevid._columns.Spill`)
+    and read back only near fades and dissolves.
+    """
+
+    altered: Column = field(default_factory=partial(Column, np.bool_))
     """Blank, or a brightness/colour transform of the reference (flash or fade frame)."""
-    luma_grid: list[np.ndarray] = field(default_factory=list)
-    """9x16 mean luma (float16), for the fade test that looks forward as well."""
-    new: list[bool] = field(default_factory=list)
+    luma_grid: Spill | np.ndarray = field(default_factory=lambda: Spill(np.float16, GRID))
+    """9x16 mean luma (float16), for the fade test that looks forward as well: ``luma_grid[a:b]`` is
+    an (n, 9, 16) array. On disk while measuring; an array in a :meth:`copy`."""
+    new: Column = field(default_factory=partial(Column, np.bool_))
     """The frame shows a new drawing (the first frame does; held and altered frames do not)."""
-    label: list[int] = field(default_factory=list)
+    label: Column = field(default_factory=partial(Column, np.int32))
     """Drawing label (-1 for altered frames)."""
-    motion: list[tuple[float, float, float]] = field(default_factory=list)
+    motion: Column = field(default_factory=partial(Column, np.float64, (3,)))
     """(dx, dy, scale) of the picture against the reference, in analysis pixels; (0, 0, 1) if none."""
-    share: list[float] = field(default_factory=list)
+    share: Column = field(default_factory=partial(Column, np.float64))
     """Share of the frame's blocks whose drawing changed (0 for held frames)."""
-    level: list[float] = field(default_factory=list)
+    level: Column = field(default_factory=partial(Column, np.float64))
     """Mean change (0..255) over the changed blocks (0 for held frames)."""
-    regions: list[int] = field(default_factory=list)
-    """Bit r set when screen region r (row-major over REGIONS) holds a changed block."""
-    quiet: list[bool] = field(default_factory=list)
+    regions: Column = field(default_factory=partial(Column, np.uint8))
+    """Bit r set when screen region r (row-major over REGIONS, 6 bits) holds a changed block."""
+    quiet: Column = field(default_factory=partial(Column, np.bool_))
     """The meter's state after this frame depends on this frame alone: it became the reference, the
     camera was still and no flash or fade was running. Two meters that both were quiet at a frame
     measure every later frame alike (whatever came before), which is where parallel segments join."""
@@ -108,6 +119,14 @@ class Measures:
         """Append frames ``[start, stop)`` of ``other`` (labels included)."""
         for name in self.__dataclass_fields__:
             getattr(self, name).extend(getattr(other, name)[start:stop])
+
+    def copy(self, start: int = 0, stop: int | None = None) -> Measures:
+        """Frames ``[start, stop)`` held in memory, luma grids included: picklable (to send a segment's
+        measurements to the main process), where the measuring meter's grids are in a file."""
+        stop = len(self.new) if stop is None else stop
+        grids = np.asarray(self.luma_grid[start:stop], dtype=np.float16).reshape(-1, *GRID)
+        names = [name for name in self.__dataclass_fields__ if name != "luma_grid"]
+        return Measures(luma_grid=grids, **{name: Column.of(getattr(self, name)[start:stop]) for name in names})
 
 
 class AnimationMeter:
@@ -178,6 +197,7 @@ class AnimationMeter:
 
     def _measure(self, luma: np.ndarray, grid: np.ndarray, rgb: np.ndarray) -> None:
         m = self.measures
+        assert isinstance(m.luma_grid, Spill), "a meter's grids go to a spill"
         m.luma_grid.append(grid.astype(np.float16))
         if self._ref is None or self._ref_grid is None:
             self._ref_rgb = rgb
@@ -270,13 +290,13 @@ class AnimationMeter:
         Checking that move first spares the phase correlation on most frames of a pan; a drawing
         change, a shake or a change of speed fails the check and is measured in full.
         """
-        moves = self.measures.motion[-2:]
-        if len(moves) < 2 or moves[-1] == (0.0, 0.0, 1.0):
+        motion = self.measures.motion
+        if len(motion) < 2 or motion[-1] == (0.0, 0.0, 1.0):
             return None
-        (ax, ay, az), (bx, by, bz) = moves
+        (ax, ay, az), (bx, by, bz) = motion[-2], motion[-1]
         if abs(ax - bx) > STEADY_PX or abs(ay - by) > STEADY_PX or abs(az - bz) > 0.002:
             return None
-        return moves[-1]
+        return bx, by, bz
 
     def _reverts(self, ref: np.ndarray, cur: np.ndarray, changed: np.ndarray) -> bool:
         """The next frame undoes the change and the one after does not redo it: a one-frame blip.

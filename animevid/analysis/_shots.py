@@ -29,7 +29,8 @@ from typing import Literal
 
 import numpy as np
 
-from animevid.analysis._measure import REGIONS, Measures
+from animevid._columns import Spill
+from animevid.analysis._measure import GRID, REGIONS, Measures
 from animevid.drawings import CADENCES, cadence_of, find_cycles, hold_runs, true_runs
 from animevid.model import Loop, Shot, ShotAnalysis
 
@@ -37,6 +38,8 @@ MAX_FLASH = 3
 """Longest run of altered frames that is an impact frame rather than a fade."""
 DISSOLVE_REACH = 8
 """Frames either side of a dissolve boundary searched for the blend."""
+GRID_BLOCK = 64
+"""Frames of luma grids read at a time around a fade."""
 
 # camera thresholds, in analysis pixels (256 wide by default) and per frame
 STATIC_SPEED = 0.15
@@ -60,7 +63,7 @@ def transition_frames(measures: Measures, shots: Sequence[Shot]) -> np.ndarray:
     for start, end in true_runs(altered):
         if end - start > MAX_FLASH:
             out[start:end] = True
-    grid = np.asarray(measures.luma_grid, dtype=np.float32).reshape(n, -1) if n else np.zeros((0, 1))
+    grid = _Grids(measures.luma_grid, n)  # read near the start, the end and each fade or dissolve only
     out[_ramp(grid, 0, +1)] = True  # a fade in from black at the start
     out[_ramp(grid, n, -1)] = True  # a fade out at the end
     for shot in shots:
@@ -73,7 +76,35 @@ def transition_frames(measures: Measures, shots: Sequence[Shot]) -> np.ndarray:
     return out
 
 
-def _ramp(grid: np.ndarray, boundary: int, step: int) -> slice:
+class _Grids:
+    """The luma grids of the frames as float32 rows of 144 values, read from their store when needed.
+
+    A fade's ramp can run over any number of blank frames, so :func:`_ramp` reads frame by frame;
+    the rows come in blocks of :data:`GRID_BLOCK` frames, one block kept.
+    """
+
+    def __init__(self, store: Spill | np.ndarray, frames: int) -> None:
+        self.store = store
+        self.frames = frames
+        self._block: tuple[int, np.ndarray] = (0, np.zeros((0, GRID[0] * GRID[1]), np.float32))
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Frames ``[start, stop)`` as an (n, 144) float32 array (a float16 grid converts exactly)."""
+        return np.asarray(self.store[start:stop], dtype=np.float32).reshape(-1, GRID[0] * GRID[1])
+
+    def __getitem__(self, frame: int) -> np.ndarray:
+        first, block = self._block
+        if not first <= frame < first + len(block):
+            first = frame - frame % GRID_BLOCK
+            block = self.rows(first, first + GRID_BLOCK)
+            self._block = (first, block)
+        return block[frame - first]
+
+
+def _ramp(grid: _Grids, boundary: int, step: int) -> slice:
     """The frames next to a fade boundary that are a dimmed or brightened copy of the clean frame beyond."""
     n = len(grid)
     frames = range(boundary - 1, -1, -1) if step < 0 else range(boundary, n)
@@ -104,7 +135,7 @@ def _ramp(grid: np.ndarray, boundary: int, step: int) -> slice:
     return slice(min(ramp), max(ramp) + 1)
 
 
-def _blend(grid: np.ndarray, boundary: int) -> slice:
+def _blend(grid: _Grids, boundary: int) -> slice:
     """The frames around a dissolve boundary that lie strictly between its two end pictures."""
     n = len(grid)
     lo, hi = max(0, boundary - DISSOLVE_REACH), min(n - 1, boundary + DISSOLVE_REACH - 1)
@@ -115,7 +146,7 @@ def _blend(grid: np.ndarray, boundary: int) -> slice:
     norm = float(axis @ axis)
     if norm < 1e-6:
         return slice(0, 0)
-    weights = ((grid[lo : hi + 1] - a) @ axis) / norm
+    weights = ((grid.rows(lo, hi + 1) - a) @ axis) / norm
     # the blend is the run of frames around the boundary whose weight climbs frame by frame
     first = last = boundary - lo
     # a frame belongs to the blend when it climbed from the frame before it (a new drawing just
@@ -133,11 +164,12 @@ def summarise(measures: Measures, shots: Sequence[Shot], fps: float, *, frame_wi
     altered = np.asarray(measures.altered, dtype=bool)
     transition = transition_frames(measures, shots)
     flash = altered & ~transition
-    labels = np.asarray(measures.label, dtype=np.int64)
+    # views of the columns (no copy of the episode): values are converted shot by shot
+    labels = np.asarray(measures.label)
     motion = np.asarray(measures.motion, dtype=np.float64).reshape(n, 3)
     share = np.asarray(measures.share, dtype=np.float64)
     level = np.asarray(measures.level, dtype=np.float64)
-    regions = np.asarray(measures.regions, dtype=np.int64)
+    regions = np.asarray(measures.regions)
     out = []
     for index, shot in enumerate(shots):
         s, e = shot.start_frame, shot.end_frame
@@ -155,7 +187,7 @@ def summarise(measures: Measures, shots: Sequence[Shot], fps: float, *, frame_wi
         moving[0] = False  # the first frame's "motion" is against the previous shot
         camera, detail = camera_of(motion[s:e][moving], fps, frame_width)
         flashes = tuple(int(f) for f in np.flatnonzero(flash[s:e]) + s)
-        mix = cadence_mix(regions[s:e][visible], cadence)
+        mix = cadence_mix(regions[s:e][visible].astype(np.int64), cadence)
         shot_share = float(share[s:e][visible].mean()) if visible.any() else 0.0
         changed = share[s:e][visible] > 0
         shot_level = float(level[s:e][visible][changed].mean()) if changed.any() else 0.0

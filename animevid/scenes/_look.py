@@ -1,9 +1,10 @@
 """What a shot looks like: its palette, its coarse background layout and its brightness.
 
 :class:`ShotLookStage` (stage name ``shot-look``) keeps, for every frame of the one decode pass,
-a colour histogram, a tiny Lab thumbnail and the mean luma: about 0.7 KB a frame (25 MB for a
-24-minute episode), computed with OpenCV on a 64-pixel-wide copy of the analysis frame. Once the
-shots are known, :meth:`ShotLookStage.summarise` turns them into one :class:`ShotLook` per shot.
+a colour histogram, a tiny Lab thumbnail and the mean luma, computed with OpenCV on a 64-pixel-wide
+copy of the analysis frame: about 0.7 KB a frame, all but the 4-byte luma in a temporary file
+(125 MB for a 2-hour film). Once the shots are known, :meth:`ShotLookStage.summarise` turns them
+into one :class:`ShotLook` per shot, reading each shot's frames back.
 
 Two shots of the same place share a palette (sky, walls, floor) even when the camera set-up
 differs, and, from similar set-ups, a layout; :func:`look_distance` blends the two.
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from animevid._columns import Column, Spill
 from animevid.decode import FrameBatch
 from animevid.model import Shot
 from animevid.stages import STAGES, SegmentRun, SplittableStage
@@ -39,6 +41,8 @@ DARK_LEVELS = 24.0
 """Mean luma at or below which a frame is black (a fade's end)."""
 BRIGHT_LEVELS = 232.0
 """Mean luma at or above which a frame is white."""
+WINDOW = 4096
+"""Frames of palettes and thumbnails read at a time (a shot longer than that is averaged in windows)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +112,9 @@ def measure_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 class ShotLookStage(SplittableStage):
     """Per-frame palette, layout thumbnail and brightness on the shared stream (CPU, OpenCV).
 
+    The palettes and thumbnails (720 bytes a frame) are written to disk as they come
+    (:class:`~animevid._columns.Spill`) and read back shot by shot; the brightness stays in memory.
+
     Splittable (``animevid.parallel``): every frame is measured on its own.
 
     Args:
@@ -119,12 +126,15 @@ class ShotLookStage(SplittableStage):
 
     def __init__(self, *, device: str | torch.device = "cpu") -> None:
         super().__init__(device=device)
-        self.reset()
+        self._palettes = Spill(np.float16, (PALETTE_BINS,))
+        self._thumbs = Spill(np.uint8, (THUMB[1], THUMB[0], 3))
+        self._luma = Column(np.float32)
 
     def reset(self) -> None:
         """Forget every frame measured."""
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._looks: FrameLooks | None = None
+        self._palettes.clear()
+        self._thumbs.clear()
+        self._luma.clear()
 
     def part(self) -> FrameLooks:
         """Every fed frame's looks."""
@@ -133,33 +143,30 @@ class ShotLookStage(SplittableStage):
     def absorb(self, run: SegmentRun) -> Sequence[Any]:
         """Append the run's looks of frames ``[run.start, run.stop)``."""
         looks: FrameLooks = run.part
-        start, stop = run.start - run.first, run.stop - run.first
-        self._chunks.append((looks.palettes[start:stop], looks.thumbs[start:stop], looks.luma[start:stop]))
-        self._looks = None
+        self._append(
+            *(a[run.start - run.first : run.stop - run.first] for a in (looks.palettes, looks.thumbs, looks.luma))
+        )
         return []
 
     def process(self, batch: FrameBatch) -> Sequence[Any]:
         """Measure every frame of the batch; results come from :meth:`summarise`."""
         if len(batch):
-            self._chunks.append(measure_frames(batch.frames.cpu().numpy()))
-            self._looks = None
+            self._append(*measure_frames(batch.frames.cpu().numpy()))
         return []
+
+    def _append(self, palettes: np.ndarray, thumbs: np.ndarray, luma: np.ndarray) -> None:
+        self._palettes.extend(palettes)
+        self._thumbs.extend(thumbs)
+        self._luma.extend(luma)
 
     @property
     def frames(self) -> FrameLooks:
-        """What was measured, frame by frame."""
-        if self._looks is None:
-            if self._chunks:
-                self._looks = FrameLooks(*(np.concatenate(arrays) for arrays in zip(*self._chunks, strict=True)))
-            else:
-                empty = np.zeros((0, THUMB[1], THUMB[0], 3), np.uint8)
-                self._looks = FrameLooks(np.zeros((0, PALETTE_BINS), np.float16), empty, np.zeros(0, np.float32))
-            self._chunks = [(self._looks.palettes, self._looks.thumbs, self._looks.luma)]
-        return self._looks
+        """What was measured, frame by frame (every frame read back: :meth:`summarise` reads shot by shot)."""
+        return FrameLooks(self._palettes[:], self._thumbs[:], self._luma[:])
 
     def summarise(self, shots: Sequence[Shot]) -> list[ShotLook]:
         """One look per shot (the shots must cover the frames measured)."""
-        return summarise_looks(self.frames, shots)
+        return _summarise(self._palettes, self._thumbs, self._luma.view(), shots)
 
 
 def summarise_looks(looks: FrameLooks, shots: Sequence[Shot]) -> list[ShotLook]:
@@ -172,7 +179,14 @@ def summarise_looks(looks: FrameLooks, shots: Sequence[Shot]) -> list[ShotLook]:
     Raises:
         ValueError: The shots run past the frames measured.
     """
-    total = len(looks.luma)
+    return _summarise(looks.palettes, looks.thumbs, looks.luma, shots)
+
+
+def _summarise(
+    palettes: np.ndarray | Spill, thumbs: np.ndarray | Spill, luma: np.ndarray, shots: Sequence[Shot]
+) -> list[ShotLook]:
+    """:func:`summarise_looks` over per-frame palettes and thumbnails held in arrays or spills."""
+    total = len(luma)
     if shots and max(s.end_frame for s in shots) > total:
         raise ValueError(
             f"the shots run to frame {max(s.end_frame for s in shots)} but only {total} frames were measured"
@@ -182,21 +196,41 @@ def summarise_looks(looks: FrameLooks, shots: Sequence[Shot]) -> list[ShotLook]:
         start, end = shot.start_frame, shot.end_frame
         gradual_in = shot.transition in ("fade", "dissolve")
         gradual_out = i + 1 < len(shots) and shots[i + 1].transition in ("fade", "dissolve")
-        keep = _own_frames(looks.luma[start:end], gradual_in, gradual_out)
-        frames = np.arange(start, end)[keep]
+        keep = _own_frames(luma[start:end], gradual_in, gradual_out)
         out.append(
             ShotLook(
                 shot_index=i,
                 start_frame=shot.start_frame,
                 end_frame=shot.end_frame,
-                palette=looks.palettes[frames].astype(np.float32).mean(axis=0),
-                layout=looks.thumbs[frames].astype(np.float32).mean(axis=0),
-                mean_luma=float(looks.luma[frames].mean()),
-                head_luma=float(looks.luma[start]),
-                tail_luma=float(looks.luma[end - 1]),
+                palette=_mean_of(palettes, start, keep),
+                layout=_mean_of(thumbs, start, keep),
+                mean_luma=float(luma[start:end][keep].mean()),
+                head_luma=float(luma[start]),
+                tail_luma=float(luma[end - 1]),
             )
         )
     return out
+
+
+def _mean_of(rows: np.ndarray | Spill, start: int, keep: np.ndarray) -> np.ndarray:
+    """Float32 mean of the kept rows among ``rows[start : start + len(keep)]``, read WINDOW frames at a time.
+
+    Equal, bit for bit, to ``rows[kept].astype(np.float32).mean(axis=0)``: numpy adds the rows of an
+    array along its first axis one after the other, so the sum so far, put before the next window's
+    rows, continues the same sum; np.mean then divides the float32 sum by the count as an intp (in
+    float64) and rounds back to float32.
+    """
+    if len(keep) <= WINDOW:  # nearly every shot: one read, numpy's own mean
+        return rows[start : start + len(keep)][keep].astype(np.float32).mean(axis=0)
+    total: np.ndarray | None = None
+    for lo in range(0, len(keep), WINDOW):
+        hi = min(len(keep), lo + WINDOW)
+        part = rows[start + lo : start + hi][keep[lo:hi]].astype(np.float32)
+        if total is not None:
+            part = np.concatenate([total[None], part])
+        total = part.sum(axis=0) if len(part) else total
+    assert total is not None, "a shot keeps at least one frame"
+    return (total / np.intp(keep.sum())).astype(np.float32)
 
 
 def _own_frames(luma: np.ndarray, gradual_in: bool, gradual_out: bool) -> np.ndarray:

@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 import torch
 
+from animevid._columns import Column, Spill
 from animevid.decode import FrameBatch
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage
 from animevid.stages import SegmentRun, SplittableStage
@@ -50,10 +51,21 @@ CONTEXT = 8
 HIST_SCALE = 100.0
 """Histogram distances are L1 in percent of the frame."""
 N_FEATURES = 25
+WINDOW = 2048
+"""Frames whose features or dissolve tests are computed at a time once the episode has ended (each
+window reads the few frames around it that its rows reach), so that memory does not grow with it."""
+SCORE_ROWS = 512
+"""Frames scored per matrix product, in blocks from frame 0. OpenBLAS computes the last rows of a
+product (past a multiple of 4 or 16) with other kernels than the rest, whose sums can differ in the
+last bit, and splits products of more than about 600 rows over threads: blocks of 512 rows give
+every row the kernel one product over the whole episode on one thread gives it, whatever the
+number of cores."""
 
 
 THUMB = (36, 64)
 """(height, width) of the thumbnail under the grids and the block change."""
+GRID16 = 9 * 16 * 3
+"""Values in a frame's 9x16 YCbCr grid."""
 
 
 def _ycc(rgb: np.ndarray) -> np.ndarray:
@@ -185,7 +197,8 @@ class ClassicShotStage(ShotStage, SplittableStage):
     """Fast CPU/GPU shot detector (see the module docstring).
 
     Splittable (``animevid.parallel``): a frame's descriptors look back LOOKBACK frames, the
-    decisions are taken at the end over the whole episode's descriptors.
+    decisions are taken at the end over the whole episode's descriptors, a WINDOW of frames at a
+    time (about 70 bytes a frame stay in memory, the colour grids go to a temporary file).
 
     Args:
         device: Device the batches arrive on.
@@ -209,14 +222,17 @@ class ClassicShotStage(ShotStage, SplittableStage):
 
     def reset(self) -> None:
         """Forget every frame seen."""
-        self._pts = []
+        self._pts = Column(np.float64)
         self._tail: tuple[np.ndarray, ...] | None = None
-        self._dist: list[np.ndarray] = []  # per batch: (n, 3 descriptors, LOOKBACK)
-        self._changed: list[np.ndarray] = []
-        self._std: list[np.ndarray] = []
-        self._mean: list[np.ndarray] = []
-        self._grid16: list[np.ndarray] = []
-        self._cache: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._last_grid: np.ndarray | None = None  # the last frame's 9x16 grid, for the photometric test
+        # per frame: 65 bytes in memory (and the time), the 9x16 colour grid (864 bytes) on disk for dissolves
+        self._dist = Column(np.float32, (3, LOOKBACK))  # 3 descriptors x LOOKBACK frames back
+        self._changed = Column(np.float64)
+        self._std = Column(np.float32)
+        self._mean = Column(np.float32)
+        self._photometric = Column(np.bool_)
+        self._grid16 = Spill(np.float16, (GRID16,))
+        self._cache: tuple[int, np.ndarray] | None = None
 
     def _observe(self, batch: FrameBatch) -> None:
         now = _Descriptors(batch.frames.cpu().numpy())
@@ -238,13 +254,27 @@ class ClassicShotStage(ShotStage, SplittableStage):
         changed = changed_share(thumbs[index], thumbs[np.maximum(index - 1, 0)])
         if self._tail is None:
             changed[0] = 0.0
-        self._dist.append(dist)
-        self._changed.append(changed)
-        self._std.append(now.std)
-        self._mean.append(now.mean)
-        self._grid16.append(now.grid16.astype(np.float16))
+        self._dist.extend(dist)
+        self._changed.extend(changed)
+        self._std.extend(now.std)
+        self._mean.extend(now.mean)
+        grid16 = now.grid16.astype(np.float16)  # what the flash and dissolve tests see
+        self._grid16.extend(grid16)
+        self._photometric.extend(self._flashes(grid16.astype(np.float32)))
         self._tail = tuple(s[-LOOKBACK:] for s in seq)
         self._cache = None
+
+    def _flashes(self, grid: np.ndarray) -> np.ndarray:
+        """:func:`photometric` of the batch's frames, the first against the last frame of the batch before.
+
+        Every operation of the test is per frame pair, so batch by batch equals all frames at once.
+        """
+        if self._last_grid is None:
+            flags = photometric(grid)
+        else:
+            flags = photometric(np.concatenate([self._last_grid, grid]))[1:]
+        self._last_grid = grid[-1:]
+        return flags
 
     warmup_frames = LOOKBACK
     cpu_only = True
@@ -254,57 +284,60 @@ class ClassicShotStage(ShotStage, SplittableStage):
         return {"threshold": self.threshold, "min_changed": self.min_changed, "model": self.model}
 
     def part(self) -> dict[str, np.ndarray]:
-        """Every fed frame's descriptors (what :meth:`_boundaries` decides from)."""
-        return {name: np.concatenate(parts) for name, parts in self._arrays().items()}
+        """Every fed frame's measurements (what :meth:`_boundaries` decides from), as arrays."""
+        return {name: store[:] for name, store in self._stores().items()}
 
     def absorb(self, run: SegmentRun) -> Sequence[Any]:
-        """Append the run's descriptors of frames ``[run.start, run.stop)``."""
-        for name, parts in self._arrays().items():
-            parts.append(run.part[name][run.start - run.first : run.stop - run.first])
-        self._pts.extend(float(t) for t in run.pts_seconds)
+        """Append the run's measurements of frames ``[run.start, run.stop)``.
+
+        The photometric test of frame ``run.start`` looked at the frame before it in the same run
+        (a run is taken from past its warm-up), as one pass would have.
+        """
+        for name, store in self._stores().items():
+            store.extend(run.part[name][run.start - run.first : run.stop - run.first])
+        self._pts.extend(np.asarray(run.pts_seconds, dtype=np.float64))
         self._cache = None
         return []
 
-    def _arrays(self) -> dict[str, list[np.ndarray]]:
+    def _stores(self) -> dict[str, Column | Spill]:
         return {
             "dist": self._dist,
             "changed": self._changed,
             "std": self._std,
             "mean": self._mean,
+            "photometric": self._photometric,
             "grid16": self._grid16,
         }
 
     def probabilities(self) -> np.ndarray:
         """Cut probability of every frame seen (frame 0 is never a cut)."""
-        return self._scored()[1]
+        frames = len(self._changed)
+        if self._cache is None or self._cache[0] != frames:
+            prob = np.zeros(frames)
+            for lo in range(0, frames, SCORE_ROWS):
+                hi = min(frames, lo + SCORE_ROWS)
+                prob[lo:hi] = _probability(self.model, self._features(lo, hi))
+            prob[:1] = 0.0
+            self._cache = (frames, prob)
+        return self._cache[1]
 
     def features(self) -> np.ndarray:
         """The (frames, 25) feature matrix fed to the scorer."""
-        return self._scored()[2]
+        return self._features(0, len(self._changed))
 
-    def _scored(self) -> tuple[int, np.ndarray, np.ndarray]:
-        frames = sum(len(c) for c in self._changed)
-        if self._cache is None or self._cache[0] != frames:
-            feats = build_features(
-                np.concatenate(self._dist),
-                np.concatenate(self._changed),
-                np.concatenate(self._std),
-                np.concatenate(self._mean),
-            )
-            self._cache = (frames, score(self.model, feats), feats)
-        return self._cache
+    def _features(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``[start, stop)`` of the feature matrix, computed WINDOW rows at a time."""
+        columns = (self._dist.view(), self._changed.view(), self._std.view(), self._mean.view())
+        windows = [build_features(*columns, start=lo, stop=min(stop, lo + WINDOW)) for lo in range(start, stop, WINDOW)]
+        return np.concatenate(windows) if windows else np.zeros((0, N_FEATURES))
 
     def _boundaries(self, frames: int) -> list[Boundary]:
         if frames < 2:
             return []
-        _, prob, _ = self._scored()
-        dist = np.concatenate(self._dist)
-        changed = np.concatenate(self._changed)
-        std = np.concatenate(self._std)
-        mean = np.concatenate(self._mean)
+        prob = self.probabilities()
+        dist, changed, std, mean = (c.view() for c in (self._dist, self._changed, self._std, self._mean))
         blank = (std < 8.0) & ((mean < 48.0) | (mean > 208.0))
-        grid16 = np.concatenate(self._grid16).astype(np.float32)
-        flash = photometric(grid16) | blank | _transient(dist)
+        flash = self._photometric.view() | blank | _transient(dist)
         found: dict[int, Boundary] = {}
         for i in range(1, frames):
             p = prob[i]
@@ -321,7 +354,7 @@ class ClassicShotStage(ShotStage, SplittableStage):
             found = {f: v for f, v in found.items() if abs(f - b.frame) > 2 or b.transition == "cut"}
             found.setdefault(b.frame, b)
         dim = (mean < 48.0) | (mean > 208.0)  # toward black or white: a fade, not a dissolve
-        for b in _dissolves(grid16, blank | dim, found, frames):
+        for b in _dissolves(self._grid16, blank | dim, found, frames):
             found[b.frame] = b
         return sorted(found.values(), key=lambda b: b.frame)
 
@@ -388,97 +421,157 @@ def _fades(blank: np.ndarray, std: np.ndarray, dist: np.ndarray, frames: int) ->
     return out
 
 
-def _dissolves(grid: np.ndarray, blank: np.ndarray, found: dict[int, Boundary], frames: int) -> list[Boundary]:
-    """Boundaries where a stretch of frames blends linearly from one picture into another."""
+def _dissolves(grid: Spill | np.ndarray, blank: np.ndarray, found: dict[int, Boundary], frames: int) -> list[Boundary]:
+    """Boundaries where a stretch of frames blends linearly from one picture into another.
+
+    ``grid`` holds every frame's 9x16 colour grid (float16); the stretches are tested WINDOW at a
+    time, on the frames they and their steadiness tests reach.
+    """
     half = 5
     out: list[Boundary] = []
     if frames <= 2 * half + 2:
         return out
-    a = grid[: frames - 2 * half]
-    b = grid[2 * half :]
-    m = grid[half : frames - half]
-    span = np.abs(a - b).mean(1)
-    residual = np.abs(m - (a + b) / 2).mean(1)
-    # the ends must be steady: the frames just outside each end barely change
-    steady_a = np.abs(grid[np.maximum(np.arange(len(a)) - 2, 0)] - a).mean(1)
-    steady_b = np.abs(grid[np.minimum(np.arange(len(b)) + 2 * half + 2, frames - 1)] - b).mean(1)
-    ok = (span >= 12.0) & (residual < 0.25 * span) & (steady_a < 0.3 * span) & (steady_b < 0.3 * span)
-    centres = np.flatnonzero(ok) + half
     last = -10 * half
-    for c in centres:
-        if c - last <= 2 * half:
-            continue
-        lo, hi = c - half, c + half
-        if any(lo - 2 <= f <= hi + 2 for f in found) or blank[lo : hi + 1].any():
-            continue
-        start, end = grid[lo], grid[hi]
-        ls, le = start.reshape(-1, 3)[:, 0], end.reshape(-1, 3)[:, 0]
-        if np.corrcoef(ls, le)[0, 1] > 0.9:  # the same picture brightening or dimming: a fade
-            continue
-        axis = end - start
-        weights = ((grid[lo : hi + 1] - start) @ axis) / max(float(axis @ axis), 1e-6)
-        if not np.all(np.diff(weights) > -0.05):  # a dissolve only moves forward
-            continue
-        frame = int(lo + int(np.argmax(weights >= 0.5)))
-        out.append(Boundary(frame, "dissolve", float(1 - residual[c - half] / span[c - half])))
-        last = int(c)
+    count = frames - 2 * half  # stretches [k, k + 2 * half], by first frame k
+    for k0 in range(0, count, WINDOW):
+        k1 = min(count, k0 + WINDOW)
+        first = max(0, k0 - 2)  # the steadiness tests reach 2 frames beyond each end
+        rows = np.asarray(grid[first : min(frames, k1 + 2 * half + 3)], dtype=np.float32)
+        span, residual, centres = _blends(rows, first, range(k0, k1), half, frames)
+        for c in centres:
+            if c - last <= 2 * half:
+                continue
+            lo, hi = c - half, c + half
+            if any(lo - 2 <= f <= hi + 2 for f in found) or blank[lo : hi + 1].any():
+                continue
+            stretch = rows[lo - first : hi + 1 - first]
+            start, end = stretch[0], stretch[-1]
+            ls, le = start.reshape(-1, 3)[:, 0], end.reshape(-1, 3)[:, 0]
+            if np.corrcoef(ls, le)[0, 1] > 0.9:  # the same picture brightening or dimming: a fade
+                continue
+            axis = end - start
+            weights = ((stretch - start) @ axis) / max(float(axis @ axis), 1e-6)
+            if not np.all(np.diff(weights) > -0.05):  # a dissolve only moves forward
+                continue
+            frame = int(lo + int(np.argmax(weights >= 0.5)))
+            out.append(Boundary(frame, "dissolve", float(1 - residual[lo - k0] / span[lo - k0])))
+            last = int(c)
     return out
 
 
-def build_features(dist: np.ndarray, changed: np.ndarray, std: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """The (frames, 25) feature matrix from per-frame raw measurements.
+def _blends(
+    rows: np.ndarray, first: int, stretches: range, half: int, frames: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Span, residual and candidate centres of the stretches ``[k, k + 2 * half]`` for k in ``stretches``.
+
+    ``rows`` holds the grids (float32) of frames ``first`` on. A candidate's middle frame is the
+    average of its ends, which differ like two shots do, and the frames just outside each end
+    barely change (steady ends). Every operation is per stretch, so a window's values equal those
+    of all stretches at once.
+    """
+    k = np.arange(stretches.start, stretches.stop)
+    a = rows[stretches.start - first : stretches.stop - first]
+    b = rows[stretches.start + 2 * half - first : stretches.stop + 2 * half - first]
+    m = rows[stretches.start + half - first : stretches.stop + half - first]
+    span = np.abs(a - b).mean(1)
+    residual = np.abs(m - (a + b) / 2).mean(1)
+    steady_a = np.abs(rows[np.maximum(k - 2, 0) - first] - a).mean(1)
+    steady_b = np.abs(rows[np.minimum(k + 2 * half + 2, frames - 1) - first] - b).mean(1)
+    ok = (span >= 12.0) & (residual < 0.25 * span) & (steady_a < 0.3 * span) & (steady_b < 0.3 * span)
+    return span, residual, np.flatnonzero(ok) + stretches.start + half
+
+
+def build_features(
+    dist: np.ndarray,
+    changed: np.ndarray,
+    std: np.ndarray,
+    mean: np.ndarray,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+) -> np.ndarray:
+    """Rows ``[start, stop)`` (default: all) of the (frames, 25) feature matrix from per-frame raw measurements.
+
+    A row reads the frames within CONTEXT of its own (clamped at the episode's first and last
+    frame) and every operation is per row or per value, so a window of rows equals the same rows
+    of the whole matrix, bit for bit.
 
     Args:
         dist: (n, 3, LOOKBACK): distance of each frame to the 1..4 frames before it under the
             4x8 grid, 9x16 grid and hue histogram (clamped at frame 0).
         changed: (n,) motion-compensated changed share against the previous frame.
         std, mean: (n,) luma spread and level of each frame.
+        start, stop: The rows wanted.
     """
-    n = len(changed)
-    idx = np.arange(n)
+    rows = _Rows(len(changed), start, len(changed) if stop is None else stop)
+    cols = []
+    for desc in range(3):
+        step = rows.pair(dist, desc, rows.near - 1, rows.near)  # the change to the frame before, around the rows
+        ld = np.log1p(rows.here(step))
+        left = np.log1p(rows.context(step, -CONTEXT, -2))
+        right = np.log1p(rows.context(step, 2, CONTEXT))
+        ret = np.min(np.stack([rows.pair(dist, desc, rows.idx - 1, rows.idx + j) for j in (1, 2, 3)], 1), 1)
+        cross = rows.pair(dist, desc, rows.idx - 2, rows.idx + 1)
+        cols += [ld, ld - left, ld - right, np.log1p(ret) - ld, np.log1p(cross) - ld, np.maximum(left, right)]
+    m = changed[rows.lo : rows.hi].astype(np.float64)
+    if rows.lo == 0 and len(m):
+        m[0] = 0.0  # frame 0 has no frame before it
+    cols += [rows.here(m), rows.here(m) - rows.context(m, -CONTEXT, -2), rows.here(m) - rows.context(m, 2, CONTEXT)]
+    s = np.log1p(std[rows.lo : rows.hi].astype(np.float64))
+    lm = mean[rows.lo : rows.hi].astype(np.float64) / 255.0
+    before = rows.clamp(rows.idx - 1) - rows.lo
+    cols += [rows.here(s), s[before], rows.here(lm), lm[before]]
+    feats = np.stack(cols, 1)
+    if start == 0 and len(feats):
+        feats[0] = 0.0
+    return feats
 
-    def clamp(i: np.ndarray) -> np.ndarray:
-        return np.clip(i, 0, n - 1)
 
-    def pair(desc: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a, b = clamp(a), clamp(b)
+class _Rows:
+    """Rows ``[start, stop)`` of the feature matrix of ``frames`` frames, and the frames ``near`` them
+    that they read (CONTEXT on each side, clamped at the episode's ends)."""
+
+    def __init__(self, frames: int, start: int, stop: int) -> None:
+        self.frames = frames
+        self.idx = np.arange(start, stop)
+        self.lo, self.hi = max(0, start - CONTEXT), min(frames, stop + CONTEXT)
+        self.near = np.arange(self.lo, self.hi)
+
+    def clamp(self, i: np.ndarray) -> np.ndarray:
+        """Frame numbers clamped to the episode."""
+        return np.clip(i, 0, self.frames - 1)
+
+    def here(self, values: np.ndarray) -> np.ndarray:
+        """The rows' own values of ``values`` (one per frame ``near``)."""
+        return values[self.idx - self.lo]
+
+    def pair(self, dist: np.ndarray, desc: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Distance under descriptor ``desc`` from frames ``a`` to frames ``b`` (0 where b is not after a)."""
+        a, b = self.clamp(a), self.clamp(b)
         gap = b - a
-        out = np.zeros(n)
+        out = np.zeros(len(b))
         ok = gap > 0
         out[ok] = dist[b[ok], desc, gap[ok] - 1]
         return out
 
-    def context(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        return np.median(np.stack([values[clamp(idx + k)] for k in range(lo, hi + 1)], 1), 1)
-
-    cols = []
-    for desc in range(3):
-        d = pair(desc, idx - 1, idx)
-        ld = np.log1p(d)
-        left = np.log1p(context(d, -CONTEXT, -2))
-        right = np.log1p(context(d, 2, CONTEXT))
-        ret = np.min(np.stack([pair(desc, idx - 1, idx + j) for j in (1, 2, 3)], 1), 1)
-        cross = pair(desc, idx - 2, idx + 1)
-        cols += [ld, ld - left, ld - right, np.log1p(ret) - ld, np.log1p(cross) - ld, np.maximum(left, right)]
-    m = changed.astype(np.float64).copy()
-    m[0] = 0.0
-    cols += [m, m - context(m, -CONTEXT, -2), m - context(m, 2, CONTEXT)]
-    s = np.log1p(std.astype(np.float64))
-    lm = mean.astype(np.float64) / 255.0
-    cols += [s, s[clamp(idx - 1)], lm, lm[clamp(idx - 1)]]
-    feats = np.stack(cols, 1)
-    feats[0] = 0.0
-    return feats
+    def context(self, values: np.ndarray, first: int, last: int) -> np.ndarray:
+        """Median of ``values`` (one per frame ``near``) over frames ``first..last`` from each row's."""
+        return np.median(np.stack([values[self.clamp(self.idx + k) - self.lo] for k in range(first, last + 1)], 1), 1)
 
 
 def score(model: dict[str, Any], feats: np.ndarray) -> np.ndarray:
-    """Cut probability per frame from the fitted perceptron."""
+    """Cut probability per frame from the fitted perceptron (``feats`` from frame 0: frame 0 scores 0)."""
+    prob = _probability(model, feats)
+    prob[0] = 0.0
+    return prob
+
+
+def _probability(model: dict[str, Any], feats: np.ndarray) -> np.ndarray:
+    """The perceptron's output for each row of ``feats``."""
     x = (feats - np.asarray(model["mean"])) / np.asarray(model["scale"])
     hidden = np.tanh(x @ np.asarray(model["w1"]).T + np.asarray(model["b1"]))
     logit = hidden @ np.asarray(model["w2"]).ravel() + float(model["b2"])
-    prob = 1.0 / (1.0 + np.exp(-logit))
-    prob[0] = 0.0
-    return prob
+    return 1.0 / (1.0 + np.exp(-logit))
 
 
 def load_model() -> dict[str, Any]:
