@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 
 from animevid import __version__
@@ -46,7 +47,7 @@ from animevid.scenes import ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.search._store import FrameWriter
 from animevid.shots import SHOT_DETECTORS, make_detector
-from animevid.stages import FrameDiff, FrameDiffStage, SplittableStage, Stage
+from animevid.stages import SplittableStage, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -469,7 +470,7 @@ class _EpisodeRun:
     def run(self, catalog: Catalog) -> IndexResult:
         writer = FrameWriter(self.batch.library.tmp, name=self.digest)
         try:
-            records, held, messages, looks = self._pass(writer)
+            records, animation, messages, looks = self._pass(writer)
             episode = _episode_record(self.path, self.digest, self.source)
             frames = writer.finish(episode.duration_seconds)
             shots = records["shots"]
@@ -484,7 +485,7 @@ class _EpisodeRun:
                 analyses=records["animation-summary"],
             )
             extra = {
-                "decode": _decode_summary(self.source, held),
+                "decode": _decode_summary(self.source, animation.measures.held()),
                 "shots": {"detector": self.config.shots.detector, "count": len(shots)},
                 "subtitles": subtitles,
                 "warnings": messages + notes,
@@ -496,10 +497,9 @@ class _EpisodeRun:
         result.notes += [f"replaced episode {old.episode_id}: the file at its path changed" for old in replaced]
         return result
 
-    def _pass(self, writer: FrameWriter) -> tuple[dict[str, list[Any]], _HeldFrames, list[str], ShotLookStage]:
+    def _pass(self, writer: FrameWriter) -> tuple[dict[str, list[Any]], AnimationStage, list[str], ShotLookStage]:
         batch, device = self.batch, self.batch.device
         callback = batch.progress(self.path, self.source.info.frames_estimate) if batch.progress else None
-        held = _HeldFrames()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TruncatedVideoWarning)
             animation, looks = AnimationStage(device=device), ShotLookStage(device=device)
@@ -508,12 +508,12 @@ class _EpisodeRun:
                 min_gap_seconds=self.config.search.min_gap_seconds,
                 max_gap_seconds=self.config.search.max_gap_seconds,
             )
-            stages = [FrameDiffStage(device=device), make_detector(self.config, device), animation, looks, search]
-            sinks: dict[str, RecordSink] = {search.name: writer.add, FrameDiffStage.name: held.add}
+            stages = [make_detector(self.config, device), animation, looks, search]
+            sinks: dict[str, RecordSink] = {search.name: writer.add}
             workers = workers_for(self.config.decode.workers)
             records = run_pass(self.source, stages, progress=callback, workers=workers, sinks=sinks)
         records["animation-summary"] = animation.summarise(records["shots"], self.source.info.fps_float)
-        return records, held, _kept_warnings(caught, TruncatedVideoWarning), looks
+        return records, animation, _kept_warnings(caught, TruncatedVideoWarning), looks
 
     def _commit(
         self,
@@ -546,18 +546,6 @@ class _EpisodeRun:
         return episode_id, replaced
 
 
-class _HeldFrames:
-    """Counts held frames from the frame-diff stage's records as they come (they need not be kept)."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self.held = 0
-
-    def add(self, diffs: Sequence[FrameDiff]) -> None:
-        self.frames += len(diffs)
-        self.held += sum(1 for d in diffs if d.held)
-
-
 def _kept_warnings(caught: list[warnings.WarningMessage], category: type[Warning]) -> list[str]:
     """The messages of the caught warnings of ``category``; the others are handed on as if never caught."""
     for other in caught:
@@ -582,7 +570,7 @@ def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
     )
 
 
-def _decode_summary(source: FrameSource, held: _HeldFrames) -> dict[str, Any]:
+def _decode_summary(source: FrameSource, held: np.ndarray) -> dict[str, Any]:
     return {
         "backend": source.name,
         "analysis_size": list(source.analysis_size),
@@ -592,8 +580,9 @@ def _decode_summary(source: FrameSource, held: _HeldFrames) -> dict[str, Any]:
         # frames lost inside the file (damaged data): where, and about how many
         "gaps": [_gap_summary(g) for g in source.gaps],
         "missing_frames": source.missing_frames,
-        "held_frames": held.held,
-        "held_fraction": round(held.held / max(1, held.frames - 1), 4),
+        # the animation meter's held frames: no new drawing, no camera move, no flash or fade
+        "held_frames": int(held.sum()),
+        "held_fraction": round(int(held.sum()) / max(1, len(held) - 1), 4),
         # None: one pass; else how many segments over how many processes (animevid.parallel)
         "split": None if source.split is None else {"segments": source.split.segments, "workers": source.split.workers},
     }

@@ -120,6 +120,17 @@ class Measures:
         for name in self.__dataclass_fields__:
             getattr(self, name).extend(getattr(other, name)[start:stop])
 
+    def held(self) -> np.ndarray:
+        """Per frame: it repeats the frame before (no new drawing, no camera move, no flash or fade).
+
+        What ``animevid index`` counts as held frames (``held_fraction``); the first frame is not held.
+        """
+        motion = np.asarray(self.motion).reshape(-1, 3)
+        still = (motion[:, 0] == 0.0) & (motion[:, 1] == 0.0) & (motion[:, 2] == 1.0)
+        held = ~np.asarray(self.new, dtype=bool) & ~np.asarray(self.altered, dtype=bool) & still
+        held[:1] = False
+        return held
+
     def copy(self, start: int = 0, stop: int | None = None) -> Measures:
         """Frames ``[start, stop)`` held in memory, luma grids included: picklable (to send a segment's
         measurements to the main process), where the measuring meter's grids are in a file."""
