@@ -362,7 +362,7 @@ def test_the_number_of_processes_does_not_invalidate_an_indexed_episode() -> Non
     assert config_fingerprint(Config(decode=DecodeConfig(analysis_width=320))) != one
 
 
-def test_a_gpu_machine_splits_analyze_but_not_index(synth_episode) -> None:
+def test_a_gpu_machine_splits_analyze_and_index(synth_episode) -> None:
     """Segment processes run on the CPU: stages that compute there anyway split whatever their device."""
     from animevid.scenes import ShotLookStage
     from animevid.search import FrameDescriptorStage
@@ -372,6 +372,7 @@ def test_a_gpu_machine_splits_analyze_but_not_index(synth_episode) -> None:
     source = open_video(synth_episode.mp4, config=config.decode, device="cuda")  # nothing is sent before a pass
     analyze = [make_detector(config, "cuda"), AnimationStage(device="cuda")]
     assert parallel.can_split(source, analyze)
+    # index's stages (frame diffs, which compute on the GPU, are not among them since held frames come from the meter)
     assert parallel.can_split(source, [*analyze, ShotLookStage(device="cuda"), FrameDescriptorStage(device="cuda")])
     assert not parallel.can_split(source, [*analyze, FrameDiffStage(device="cuda")])  # it computes on the GPU
     assert parallel.can_split(source, [*analyze, FrameDiffStage(device="cpu")])
