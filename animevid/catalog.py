@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, is_dataclass
@@ -757,7 +758,7 @@ def _open(path: Path) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA foreign_keys = ON")  # per connection, and needed for ON DELETE CASCADE
         _check_not_newer(_user_version(conn), path)  # before WAL: do not touch a file we cannot read
-        conn.execute("PRAGMA journal_mode = WAL")  # readers do not block the batch writer
+        _set_wal(conn)  # readers do not block the batch writer
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
@@ -769,6 +770,23 @@ def _open(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """Switch to write-ahead logging, waiting for another process that holds the file.
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once instead
+    of waiting as other statements do: two processes opening a new library together collided here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _user_version(conn: sqlite3.Connection) -> int:

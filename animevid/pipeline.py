@@ -315,7 +315,9 @@ def index_episodes(
         batch.note(f"repaired: {note}")
     results: dict[int, IndexResult] = {}
     waiting: list[int] = []
-    with Catalog.in_library(library) as catalog:
+    with batch.library.writing(on_wait=batch.note):  # two first runs on a new library do not race to create it
+        opened = Catalog.in_library(library)
+    with opened as catalog:
         for number, item in enumerate(items):
             result = batch.one(item, catalog, wait=False)
             if result is None:  # another process has it: come back at the end

@@ -400,3 +400,21 @@ def test_numeric_columns_are_int64_and_float64(catalog: Catalog) -> None:
     # A whole-number float must stay float, not be inferred as an int.
     assert catalog.scenes()["start_seconds"].dtype == "float64"
     assert catalog.episodes()["path"].dtype == "str"
+
+
+def test_opening_waits_for_another_process_creating_the_catalog(tmp_path: Path) -> None:
+    # Two `animevid index` runs on a new library: the switch to write-ahead logging got
+    # "database is locked" at once while the other one held the new file (a CatalogError).
+    import sqlite3
+    import threading
+
+    path = tmp_path / "catalog.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE creating (a)")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    try:
+        with Catalog(path) as catalog:
+            assert catalog.schema_version == Catalog.SCHEMA_VERSION
+    finally:
+        other.close()
