@@ -149,8 +149,7 @@ def _lost_episodes(
 
 
 def _episode_files_problem(index: SearchIndex, episode: StoredEpisode, thorough: bool) -> str:
-    npz = index.folder / "episodes" / f"{episode.episode_id}.npz"
-    missing = [p.name for p in (npz, npz.with_suffix(".npy")) if not p.is_file()]
+    missing = index.missing_files(episode.episode_id)
     if missing:
         return f"its search file {' and '.join(missing)} is missing"
     if not thorough:

@@ -438,10 +438,9 @@ class _Batch:
 
     def _already_indexed(self, path: Path, digest: str, catalog: Catalog) -> IndexResult | None:
         stored = catalog.stored(digest)
-        if self.force or stored is None or not catalog.is_indexed(digest, self.fingerprint):
+        if self.force or stored is None or (stored.state, stored.config_fingerprint) != ("indexed", self.fingerprint):
             return None
-        npz = self.index.folder / "episodes" / f"{stored.episode_id}.npz"
-        if not (npz.is_file() and npz.with_suffix(".npy").is_file()):
+        if self.index.missing_files(stored.episode_id):
             return None  # a store went missing since: index it again
         result = IndexResult(path=path, status="skipped", episode_id=stored.episode_id)
         if stored.path != path_text(path):

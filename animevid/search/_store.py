@@ -90,7 +90,6 @@ class SearchIndex:
         config: SearchConfig | None = None,
         device: str = "cpu",
         indexed: Mapping[int, int] | None = None,
-        repair_command: str = "",
     ) -> None:
         self.folder = Path(folder)
         self.config = config or SearchConfig()
@@ -99,7 +98,6 @@ class SearchIndex:
         self.indexed = dict(indexed) if indexed is not None else None
         """Reader mode: the episodes to search (id -> vectors it owns, -1 unknown); other vectors are
         dropped, and a damaged ``vectors.faiss`` is an error instead of being rebuilt. None: writer."""
-        self.repair_command = repair_command or f"animevid check --repair --library {self.folder.parent}"
         self._index: faiss.Index | None = None
         self._stamp: tuple[int, int, int] | None = None
         self._foreign = 0
@@ -153,7 +151,7 @@ class SearchIndex:
 
     def _damaged(self, problem: str) -> SearchError:
         return SearchError(
-            f"search index {self.folder}: {problem}; run `{self.repair_command}` "
+            f"search index {self.folder}: {problem}; run `animevid check --repair --library {self.folder.parent}` "
             "(it rebuilds what can be rebuilt and says which episodes to index again)"
         )
 
@@ -221,6 +219,11 @@ class SearchIndex:
     def vector_counts(self) -> dict[int, int]:
         """Vectors per episode id as the FAISS index holds them (what ``animevid check`` compares)."""
         return _id_counts(self._load_index())
+
+    def missing_files(self, episode_id: int) -> list[str]:
+        """Names of the episode's search files that are not there (empty: both are)."""
+        npz = self._episode_path(episode_id)
+        return [p.name for p in (npz, npz.with_suffix(".npy")) if not p.is_file()]
 
     def _episode_path(self, episode_id: int) -> Path:
         return self.folder / "episodes" / f"{episode_id}.npz"
@@ -369,8 +372,7 @@ class SearchIndex:
         if self.indexed is None or self._index is None:
             return
         for episode_id in self.indexed:
-            npz = self._episode_path(episode_id)
-            if not (npz.is_file() and npz.with_suffix(".npy").is_file()):
+            if self.missing_files(episode_id):
                 raise self._damaged(f"the search files of episode {episode_id} are missing")
         counts = _id_counts(self._index)
         self._foreign = sum(n for e, n in counts.items() if e not in self.indexed)
