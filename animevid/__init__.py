@@ -33,7 +33,7 @@ _EXPORTS = {
     "ShotAnalysis": "animevid.model",
     "ShotLook": "animevid.scenes",
     "ShotLookStage": "animevid.scenes",
-    "Stage": "animevid.stages",
+    "Stage": "animevid.engine",
     "SubsConfig": "animevid.config",
     "SubtitleAlignment": "animevid.subs",
     "SubtitleError": "animevid.errors",
@@ -54,7 +54,7 @@ _EXPORTS = {
     "open_video": "animevid.decode",
     "probe": "animevid.decode",
     "read_lines": "animevid.subs",
-    "run_pass": "animevid.pipeline",
+    "run_pass": "animevid.engine",
     "search_image": "animevid.search",
     "search_text": "animevid.search",
     "search_video": "animevid.search",
@@ -116,6 +116,7 @@ if TYPE_CHECKING:
     from animevid.catalog import Catalog
     from animevid.config import Config, DecodeConfig, ScenesConfig, SearchConfig, SubsConfig, SynthConfig, load_config
     from animevid.decode import FrameBatch, FrameSource, VideoInfo, open_video, probe
+    from animevid.engine import Stage, run_pass
     from animevid.errors import (
         AnimevidError,
         SearchError,
@@ -125,7 +126,7 @@ if TYPE_CHECKING:
         VideoError,
     )
     from animevid.model import Episode, Scene, Shot, ShotAnalysis, SubtitleLine
-    from animevid.pipeline import IndexResult, index_episodes, run_pass
+    from animevid.pipeline import IndexResult, index_episodes
     from animevid.scenes import SceneResult, ShotLook, ShotLookStage, find_scenes, segment_scenes
     from animevid.search import (
         FrameDescriptorStage,
@@ -137,7 +138,6 @@ if TYPE_CHECKING:
         search_text,
         search_video,
     )
-    from animevid.stages import Stage
     from animevid.subs import SubtitleAlignment, SubtitleFile, align_subtitles, load_subtitles, read_lines
     from animevid.synth import generate_episode
 

@@ -34,7 +34,7 @@ class DecodeConfig:
     threads: int = 0
     """Decoder threads; 0 lets FFmpeg use every core."""
     workers: int = 0
-    """Processes for one episode's pass, each decoding and analysing a segment (animevid.parallel);
+    """Processes for one episode's pass, each decoding and analysing a segment (animevid.engine._split);
     0: one per core from 4 cores up, else 1 (on 2 cores, one process with FFmpeg's threads is as fast)."""
     prefetch_batches: int = 2
     """Batches decoded ahead in a background thread; 0 decodes inline."""

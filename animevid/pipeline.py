@@ -12,15 +12,12 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from animevid import __version__
 from animevid.analysis import AnimationStage
@@ -28,8 +25,8 @@ from animevid.catalog import Catalog, EpisodeRows, StoredEpisode
 from animevid.config import Config, config_as_dict
 from animevid.decode import DECODERS, FrameGap, FrameSource, open_video
 from animevid.decode._probe import VIDEO_SUFFIXES
-from animevid.decode._segments import SegmentMismatch
 from animevid.device import ResolvedDevice, resolve_device
+from animevid.engine import ProgressCallback, RecordSink, run_pass, workers_for
 from animevid.errors import (
     AnimevidError,
     CatalogError,
@@ -42,20 +39,15 @@ from animevid.errors import (
 from animevid.integrity import repair_before_batch
 from animevid.library import Library, display_name, fault_point, path_text
 from animevid.model import Episode, Shot, SubtitleLine, content_hash
-from animevid.parallel import run_split, workers_for
 from animevid.scenes import ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.search._store import FrameWriter
 from animevid.shots import SHOT_DETECTORS, make_detector
-from animevid.stages import SplittableStage, Stage
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "animevid-library"
 """Library folder used when neither --library, the config nor $ANIMEVID_LIBRARY names one."""
-
-ProgressCallback = Callable[[int], None]
-"""Called with the number of frames just processed."""
 
 
 def resolve_library(library: str | Path | None, config: Config) -> Path:
@@ -123,7 +115,7 @@ def config_fingerprint(config: Config) -> str:
     """Hash of everything that changes what indexing stores (options and code version)."""
     relevant: dict[str, Any] = {
         "version": __version__,
-        # how many processes share an episode changes nothing stored (animevid.parallel)
+        # how many processes share an episode changes nothing stored (animevid.engine._split)
         "decode": {k: v for k, v in config_as_dict(config.decode).items() if k != "workers"},
         "shots": config_as_dict(config.shots),
         "scenes": config_as_dict(config.scenes),
@@ -132,90 +124,6 @@ def config_fingerprint(config: Config) -> str:
     search = config.search  # what the descriptor stage keeps changes the index
     relevant["search"] = f"{SearchIndex.descriptor_version}/{search.min_gap_seconds}/{search.max_gap_seconds}"
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
-
-
-RecordSink = Callable[[Sequence[Any]], None]
-"""Takes a stage's records as they come, instead of :func:`run_pass` keeping them (e.g. writing them to disk)."""
-
-
-def run_pass(
-    source: FrameSource,
-    stages: Sequence[Stage],
-    *,
-    progress: ProgressCallback | None = None,
-    workers: int = 1,
-    sinks: Mapping[str, RecordSink] | None = None,
-) -> dict[str, list[Any]]:
-    """Decode ``source`` once and feed every batch to every stage, in order.
-
-    With ``workers`` > 1, stages that can be split (:class:`~animevid.stages.SplittableStage`,
-    on the CPU, behind the pyav decoder) run on segments of the episode in that many processes,
-    with the same records (:mod:`animevid.parallel`); otherwise, or when the episode cannot be
-    split, in this process.
-
-    Args:
-        source: The opened episode.
-        stages: Consumers of the stream; each sees every batch once.
-        progress: Called after each batch (or joined segment) with its frame count.
-        workers: Processes for one episode (1: this one only).
-        sinks: By stage name, where that stage's records go as they come (so that a long
-            episode's records need not stay in memory); those stages get an empty list.
-
-    Returns:
-        Each stage's records (from ``process`` and ``finish``) by stage name.
-    """
-    if workers > 1:
-        try:  # None when the pass cannot be split (stages, decoder, a short or unnumbered episode)
-            split = run_split(source, stages, workers, progress=progress, sinks=sinks)
-        except (SegmentMismatch, BrokenProcessPool) as exc:
-            # frames that differ from the plan (damaged data, a decoder that drops frames) or a
-            # process that died: the pass runs again in this process, which reports what it finds
-            why = str(exc) if isinstance(exc, SegmentMismatch) else _POOL_BROKE
-            where = "" if str(source.path) in why else f"{source.path}: "
-            logger.warning("%s%s; the split pass gave up, decoding in one pass", where, why)
-            for stage in stages:
-                if isinstance(stage, SplittableStage):
-                    stage.reset()
-        else:
-            if split is not None:
-                return split
-    records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
-    keep = {stage.name: (sinks or {}).get(stage.name, records[stage.name].extend) for stage in stages}
-    with _cpu_threads(1 if all(stage.device.type == "cpu" for stage in stages) else None):
-        for batch in source.batches():
-            for stage in stages:
-                keep[stage.name](stage.process(batch))
-            if progress is not None:
-                progress(len(batch))
-        for stage in stages:
-            keep[stage.name](stage.finish())
-    return records
-
-
-_POOL_BROKE = (
-    "a process of the split pass stopped: killed for lack of memory, or the Python script that calls "
-    'animevid lacks the `if __name__ == "__main__":` guard that starting processes needs '
-    "(decode.workers: 1 starts none)"
-)
-
-
-@contextmanager
-def _cpu_threads(count: int | None) -> Iterator[None]:
-    """Limit torch's CPU threads while the decoder runs beside the stages.
-
-    Stage tensors are small (analysis frames); with torch's default of one thread per core,
-    its workers spin against FFmpeg's decode threads. Measured on 2 cores: 31 frames/s with 2
-    torch threads against 271 with 1 for the shot stage (bench/shots.py).
-    """
-    if count is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass
@@ -584,7 +492,7 @@ def _decode_summary(source: FrameSource, held: np.ndarray) -> dict[str, Any]:
         # the animation meter's held frames: no new drawing, no camera move, no flash or fade
         "held_frames": int(held.sum()),
         "held_fraction": round(int(held.sum()) / max(1, len(held) - 1), 4),
-        # None: one pass; else how many segments over how many processes (animevid.parallel)
+        # None: one pass; else how many segments over how many processes (animevid.engine._split)
         "split": None if source.split is None else {"segments": source.split.segments, "workers": source.split.workers},
     }
 

@@ -14,7 +14,7 @@ prints frames/s, CPU time per frame and peak RSS of:
   * our decode to analysis frames (the default backend, no stage);
   * decode + shots (the classic detector);
   * decode + shots + animation analysis in one pass (``animevid analyze`` with decode.workers: 1);
-  * the same split over --workers processes (animevid.parallel; default: one per core, at
+  * the same split over --workers processes (animevid.engine._split; default: one per core, at
     least 2); episodes under 3000 frames are not split;
 
 each in its own subprocess, best of --rounds interleaved rounds, with the ratio to the anchor
@@ -99,7 +99,7 @@ def measure(kind: str, path: str, workers: int = 2) -> dict[str, Any]:
         from animevid.analysis import AnimationStage
         from animevid.config import Config
         from animevid.decode import open_video
-        from animevid.pipeline import run_pass
+        from animevid.engine import run_pass
         from animevid.shots import make_detector
 
         cpu = _cpu_seconds()  # imports (torch: 1-2 s) not counted

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from animevid.config import SynthConfig
 from animevid.decode import open_video
-from animevid.pipeline import run_pass
+from animevid.engine import run_pass
 from animevid.shots._classic import N_FEATURES, ClassicShotStage
 from animevid.synth import generate_episode, load_truth
 

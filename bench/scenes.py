@@ -77,7 +77,7 @@ def measure(seed: int, seconds: float, every: int) -> dict[str, Any]:
     """Decode one episode once; score every variant against its truth."""
     from animevid.config import Config
     from animevid.decode import open_video
-    from animevid.pipeline import run_pass
+    from animevid.engine import run_pass
     from animevid.scenes import ShotLookStage, segment_scenes
     from animevid.scenes import evaluate as ev
     from animevid.shots import make_detector

@@ -20,8 +20,9 @@ from animevid.catalog import Catalog
 from animevid.cli import app
 from animevid.config import Config, SynthConfig
 from animevid.decode import open_video
+from animevid.engine import run_pass
 from animevid.model import Loop
-from animevid.pipeline import index_episodes, run_pass
+from animevid.pipeline import index_episodes
 from animevid.shots import make_detector
 from animevid.synth import SynthEpisode, generate_episode
 from tests.conftest import real_file

@@ -10,15 +10,15 @@ import av
 import numpy as np
 import pytest
 
-import animevid.parallel as parallel
+import animevid.engine._split as parallel
 from animevid.analysis import AnimationStage
 from animevid.config import DecodeConfig
 from animevid.decode import FrameGap, FrameSource, open_video
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.decode._source import Chunk
 from animevid.decode._timestamps import GAP_MIN_STEP_FRAMES, TimestampRepair
+from animevid.engine import run_pass
 from animevid.errors import TruncatedVideoWarning
-from animevid.pipeline import run_pass
 from tests.conftest import REAL_DIR, real_file
 
 EP1 = Path(__file__).resolve().parents[1] / "data_samples" / "ep1.mkv"

@@ -1,4 +1,4 @@
-"""A pass split over processes (animevid.parallel) gives exactly the records of one pass.
+"""A pass split over processes (animevid.engine._split) gives exactly the records of one pass.
 
 The episodes here are short, so the split thresholds are lowered in the main process (where the
 plan is made); the segment processes run the real code.
@@ -17,16 +17,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-import animevid.parallel as parallel
+import animevid.engine._split as parallel
 from animevid.analysis import AnimationStage, analyze_episode
 from animevid.analysis._measure import AnimationMeter, DrawingMemory
 from animevid.config import Config, DecodeConfig
 from animevid.decode import open_video
 from animevid.decode._segments import SegmentPlan, SegmentSource, plan_segments
+from animevid.engine import SplittableStage, run_pass
 from animevid.errors import ConfigError
-from animevid.pipeline import run_pass
 from animevid.shots import make_detector
-from animevid.stages import SplittableStage
 from tests.conftest import real_file
 
 FIELDS = ("altered", "new", "label", "motion", "share", "level", "regions", "quiet")
@@ -184,7 +183,7 @@ def test_a_segment_process_that_dies_leaves_the_pass_to_one_process(
 
 UNGUARDED = """
 import json, sys
-import animevid.parallel as parallel
+import animevid.engine._split as parallel
 from animevid.analysis import analyze_episode
 from animevid.config import Config, DecodeConfig
 
@@ -240,7 +239,7 @@ def test_workers_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_stage_that_cannot_split_keeps_the_pass_in_one_process(synth_episode) -> None:
-    from animevid.stages import Stage
+    from animevid.engine import Stage
 
     class Counter(Stage):
         name = "counter"

@@ -17,9 +17,9 @@ import torch
 
 from animevid.config import Config, ScenesConfig, load_config
 from animevid.decode import FrameBatch, open_video
+from animevid.engine import STAGES, run_pass
 from animevid.errors import ConfigError
 from animevid.model import Scene, Shot, SubtitleLine
-from animevid.pipeline import run_pass
 from animevid.scenes import ShotLook, ShotLookStage, find_scenes, look_distance, segment_scenes
 from animevid.scenes._look import PALETTE_BINS, THUMB
 from animevid.scenes.evaluate import (
@@ -31,7 +31,6 @@ from animevid.scenes.evaluate import (
     truth_boundaries,
 )
 from animevid.shots import make_detector
-from animevid.stages import STAGES
 from animevid.synth import SynthEpisode, generate_episode
 
 FPS = 24.0

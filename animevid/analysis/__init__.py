@@ -22,9 +22,9 @@ from animevid.analysis._measure import LOOKAHEAD, AnimationMeter, Measures
 from animevid.analysis._shots import SAKUGA_CANDIDATE, SCORE_WEIGHTS, sakuga_score, summarise
 from animevid.config import Config
 from animevid.decode import FrameBatch
+from animevid.engine import STAGES, SegmentRun, SplittableStage
 from animevid.model import Shot, ShotAnalysis
 from animevid.shots import ShotResult
-from animevid.stages import STAGES, SegmentRun, SplittableStage
 
 __all__ = [
     "SAKUGA_CANDIDATE",
@@ -52,7 +52,7 @@ class AnimationPart:
 class AnimationStage(SplittableStage):
     """Per-frame animation measurements on the shared stream (CPU, OpenCV on analysis frames).
 
-    Splittable (``animevid.parallel``): a segment's process measures without recognising drawings
+    Splittable (``animevid.engine._split``): a segment's process measures without recognising drawings
     and keeps the pictures of its new drawings; the main process labels them in order. Two runs
     join at a frame where both are quiet (:attr:`Measures.quiet`).
 

@@ -116,7 +116,7 @@ class FrameSource(ABC):
         self.first_index = 0
         """Number of the first frame handed out (a segment of the episode starts later)."""
         self.split: Any = None
-        """How the last pass was split over processes (``animevid.parallel.SplitStats``); None: one pass."""
+        """How the last pass was split over processes (``animevid.engine.SplitStats``); None: one pass."""
         self.truncated = False
         """True when decoding stopped before the container's end."""
         self.repaired_timestamps = 0
@@ -192,7 +192,7 @@ class FrameSource(ABC):
     def _record_timing(self, clock: TimestampRepair) -> None:
         """Keep what the pass's clock saw: repaired timestamps, the time decoded and the gaps.
 
-        The split pass (``animevid.parallel.run_split``) hands in the clock it ran over its plan,
+        The split pass (``animevid.engine._split.run_split``) hands in the clock it ran over its plan,
         so it reports what one pass would.
         """
         self.repaired_timestamps = clock.repaired

@@ -22,8 +22,8 @@ import torch
 
 from animevid._columns import Column, Spill
 from animevid.decode import FrameBatch
+from animevid.engine import STAGES, SegmentRun, SplittableStage
 from animevid.model import Shot
-from animevid.stages import STAGES, SegmentRun, SplittableStage
 
 SMALL = (64, 36)
 """(width, height) of the copy every frame is measured on: enough pixels for a histogram."""
@@ -115,7 +115,7 @@ class ShotLookStage(SplittableStage):
     The palettes and thumbnails (720 bytes a frame) are written to disk as they come
     (:class:`~animevid._columns.Spill`) and read back shot by shot; the brightness stays in memory.
 
-    Splittable (``animevid.parallel``): every frame is measured on its own.
+    Splittable (``animevid.engine._split``): every frame is measured on its own.
 
     Args:
         device: Device the batches arrive on (frames are copied to the CPU, a few KB each).

@@ -11,8 +11,8 @@ import torch
 
 from animevid.config import SearchConfig
 from animevid.decode import FrameBatch
+from animevid.engine import STAGES, SegmentRun, SplittableStage
 from animevid.search._describe import COARSE_SIZE, frame_descriptors, grey, thumbnails
-from animevid.stages import STAGES, SegmentRun, SplittableStage
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class FrameDescriptorStage(SplittableStage):
     Descriptors are computed with OpenCV on the CPU
     (torch is 10-20x slower on frames this small).
 
-    Splittable (``animevid.parallel``): what is kept next depends only on the last kept frame, so
+    Splittable (``animevid.engine._split``): what is kept next depends only on the last kept frame, so
     two runs that both kept a frame keep the same frames after it.
 
     Args:

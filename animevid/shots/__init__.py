@@ -22,7 +22,7 @@ from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage, boundaries
 
 if TYPE_CHECKING:
     from animevid.device import ResolvedDevice
-    from animevid.stages import Stage
+    from animevid.engine import Stage
 
 with contextlib.suppress(ImportError):  # optional: "transnetv2" registers only when its package imports
     from animevid.shots import _transnet  # noqa: F401
@@ -128,8 +128,7 @@ def shot_pass(
         progress: Called with the number of frames after each batch.
     """
     from animevid.decode import open_video
-    from animevid.parallel import workers_for
-    from animevid.pipeline import run_pass
+    from animevid.engine import run_pass, workers_for
 
     source = open_video(path, config=config.decode, device=device)
     stages = [make_detector(config, device, detector), *beside]

@@ -12,9 +12,9 @@ import torch
 
 from animevid._columns import Column
 from animevid.decode import FrameBatch
+from animevid.engine import Stage
 from animevid.model import Shot, Transition
 from animevid.registry import Registry
-from animevid.stages import Stage
 
 
 @dataclass(frozen=True)

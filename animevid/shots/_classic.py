@@ -41,8 +41,8 @@ import torch
 
 from animevid._columns import Column, Spill
 from animevid.decode import FrameBatch
+from animevid.engine import SegmentRun, SplittableStage
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage
-from animevid.stages import SegmentRun, SplittableStage
 
 LOOKBACK = 4
 """Frames back each descriptor is compared with."""
@@ -196,7 +196,7 @@ def _grid(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
 class ClassicShotStage(ShotStage, SplittableStage):
     """Fast CPU/GPU shot detector (see the module docstring).
 
-    Splittable (``animevid.parallel``): a frame's descriptors look back LOOKBACK frames, the
+    Splittable (``animevid.engine._split``): a frame's descriptors look back LOOKBACK frames, the
     decisions are taken at the end over the whole episode's descriptors, a WINDOW of frames at a
     time (about 70 bytes a frame stay in memory, the colour grids go to a temporary file).
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from animevid.decode import FrameBatch
-from animevid.stages._base import STAGES, SegmentRun, SplittableStage
+from animevid.engine import STAGES, SegmentRun, SplittableStage
 
 # ITU-R BT.601 luma weights: the eye's sensitivity, and what encoders compress on.
 _LUMA = (0.299, 0.587, 0.114)
@@ -74,7 +74,7 @@ class FrameDiffStage(SplittableStage):
         self._previous = None
 
     def absorb(self, run: SegmentRun) -> Sequence[FrameDiff]:
-        """The run's records of frames ``[run.start, run.stop)`` (split runs: ``animevid.parallel``)."""
+        """The run's records of frames ``[run.start, run.stop)`` (split runs: ``animevid.engine._split``)."""
         return run.records_taken()
 
     def process(self, batch: FrameBatch) -> Sequence[FrameDiff]:

@@ -111,7 +111,7 @@ def repeat_video(source: str | Path, target: str | Path, copies: int) -> Path:
     """Write ``source``'s video stream ``copies`` times over into ``target``, remuxed (no re-encoding).
 
     A long episode from a short clip, for benchmarks and tests that need an episode of broadcast
-    length (the split pass, animevid.parallel, starts at 3000 frames). Each copy's timestamps
+    length (the split pass, animevid.engine._split, starts at 3000 frames). Each copy's timestamps
     follow the copy before; audio and subtitles are left out.
     """
     if copies < 1:

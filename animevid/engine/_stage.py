@@ -69,7 +69,7 @@ class SplittableStage(Stage):
     frames (and a few past its end, with the episode's own frame numbers and times) and sends back
     its records and :meth:`part`. The main process then :meth:`absorb` s the runs in order, each
     from a frame where the run before hands over to it, so that its records are exactly those of
-    one run over the whole stream (``animevid.parallel``).
+    one run over the whole stream (``animevid.engine._split``).
     """
 
     warmup_frames: ClassVar[int] = 0

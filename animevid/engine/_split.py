@@ -42,7 +42,7 @@ from animevid.decode import FrameSource
 from animevid.decode._pyav import PyAVSource
 from animevid.decode._segments import SegmentMismatch, SegmentPlan, SegmentSource, plan_segments
 from animevid.decode._timestamps import TimestampRepair
-from animevid.stages import SegmentRun, SplittableStage, Stage
+from animevid.engine._stage import SegmentRun, SplittableStage, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def _threads_each(source: FrameSource, workers: int) -> int:
     return source.threads or max(1, _usable_cores() // workers)
 
 
-_PRELOAD = ["animevid.parallel", "animevid.shots", "animevid.analysis", "animevid.scenes", "animevid.search"]
+_PRELOAD = ["animevid.engine", "animevid.shots", "animevid.analysis", "animevid.scenes", "animevid.search"]
 """Imported once by the fork server (torch alone takes 1.5-2 s) instead of once per process."""
 
 
