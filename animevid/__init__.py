@@ -45,8 +45,8 @@ _EXPORTS = {
     "TruncatedVideoWarning": "animevid.errors",
     "VideoError": "animevid.errors",
     "VideoInfo": "animevid.decode",
-    "align_subtitles": "animevid.subs",
-    "find_scenes": "animevid.scenes",
+    "align_subtitles": "animevid.pipeline",
+    "find_scenes": "animevid.pipeline",
     "generate_episode": "animevid.synth",
     "index_episodes": "animevid.pipeline",
     "load_config": "animevid.config",
@@ -126,8 +126,8 @@ if TYPE_CHECKING:
         VideoError,
     )
     from animevid.model import Episode, Scene, Shot, ShotAnalysis, SubtitleLine
-    from animevid.pipeline import IndexResult, index_episodes
-    from animevid.scenes import SceneResult, ShotLook, ShotLookStage, find_scenes, segment_scenes
+    from animevid.pipeline import IndexResult, align_subtitles, find_scenes, index_episodes
+    from animevid.scenes import SceneResult, ShotLook, ShotLookStage, segment_scenes
     from animevid.search import (
         FrameDescriptorStage,
         SearchHit,
@@ -138,7 +138,7 @@ if TYPE_CHECKING:
         search_text,
         search_video,
     )
-    from animevid.subs import SubtitleAlignment, SubtitleFile, align_subtitles, load_subtitles, read_lines
+    from animevid.subs import SubtitleAlignment, SubtitleFile, load_subtitles, read_lines
     from animevid.synth import generate_episode
 
 

@@ -41,7 +41,7 @@ from animevid.model import Character, Episode, Loop, Scene, Shot, ShotAnalysis, 
 if TYPE_CHECKING:  # pandas takes half a second to import: only the DataFrame readers need it
     import pandas as pd
 
-__all__ = ["CATALOG_FILENAME", "MIGRATIONS", "Catalog", "EpisodeRows", "EpisodeStateName", "StoredEpisode"]
+__all__ = ["CATALOG_FILENAME", "MIGRATIONS", "Catalog", "EpisodeStateName", "StoredEpisode", "TableRows"]
 
 CATALOG_FILENAME = "catalog.sqlite"
 """Name of the catalog file inside a library folder."""
@@ -161,6 +161,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """``MIGRATIONS[k]`` holds the SQL statements that take a catalog from version k to k + 1."""
 
 
+TableRows = Mapping[str, Sequence[Any]]
+"""An episode's child rows by table name, in order: dataclasses or mappings whose fields are the table's
+columns (``episode_id`` is added); list, tuple and dict values are stored as JSON text."""
+
 EpisodeStateName = Literal["pending", "indexed", "damaged"]
 """How far an episode's indexing got (see the module docstring)."""
 
@@ -181,20 +185,6 @@ class StoredEpisode:
     """The settings it was indexed with ('' while pending)."""
     search_vectors: int
     """Search vectors it owns (-1: unknown, for rows older than catalog version 4)."""
-
-
-@dataclass(frozen=True)
-class EpisodeRows:
-    """An episode's child rows, in order (see :meth:`Catalog.commit_episode`)."""
-
-    shots: Sequence[Shot] = ()
-    """Its shots; their position is ``shot_index``."""
-    scenes: Sequence[Scene] = ()
-    """Its scenes."""
-    subtitle_lines: Sequence[SubtitleLine] = ()
-    """Its subtitle lines."""
-    analyses: Sequence[ShotAnalysis] = ()
-    """One analysis per analysed shot (keyed by ``ShotAnalysis.shot_index``)."""
 
 
 @dataclass(frozen=True)
@@ -359,7 +349,12 @@ class Catalog:
             CatalogError: A row is invalid (e.g. two analyses of one shot) or the write failed;
                 nothing was changed.
         """
-        rows = EpisodeRows(shots, scenes, subtitle_lines, analyses)
+        rows: TableRows = {
+            "shots": [{"shot_index": i, **asdict(s)} for i, s in enumerate(shots)],
+            "scenes": [{"scene_index": i, **asdict(s)} for i, s in enumerate(scenes)],
+            "subtitle_lines": [{"line_index": i, **asdict(s)} for i, s in enumerate(subtitle_lines)],
+            "shot_analyses": analyses,
+        }
         with self._writing(f"could not store episode {episode.path}; nothing was changed"):
             episode_id = self._reserve(episode)
             self._commit(episode_id, episode, rows, config_fingerprint, extra, search_vectors)
@@ -382,7 +377,7 @@ class Catalog:
         self,
         episode_id: int,
         episode: Episode,
-        rows: EpisodeRows,
+        rows: TableRows,
         *,
         config_fingerprint: str,
         extra: Mapping[str, object] | None = None,
@@ -439,7 +434,7 @@ class Catalog:
         self,
         episode_id: int,
         episode: Episode,
-        rows: EpisodeRows,
+        rows: TableRows,
         config_fingerprint: str,
         extra: Mapping[str, object] | None,
         search_vectors: int,
@@ -456,7 +451,7 @@ class Catalog:
         names = [name for name in _EPISODES.columns if name not in ("episode_id", "content_hash")]
         sql = f"UPDATE episodes SET {', '.join(f'{n} = :{n}' for n in names)} WHERE episode_id = :episode_id"
         self._conn.execute(sql, values)
-        self._insert_children(episode_id, rows.shots, rows.scenes, rows.subtitle_lines, rows.analyses)
+        self._insert_children(episode_id, rows)
         self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(episode.path),))
 
     def abandon_episode(self, episode_id: int, *, new: bool) -> None:
@@ -487,25 +482,32 @@ class Catalog:
         with self._writing(f"could not clear the failure of {path}"):
             self._conn.execute("DELETE FROM failures WHERE path = ?", (_path_key(path),))
 
-    def _insert_children(
-        self,
-        episode_id: int,
-        shots: Sequence[Shot],
-        scenes: Sequence[Scene],
-        subtitle_lines: Sequence[SubtitleLine],
-        analyses: Sequence[ShotAnalysis],
-    ) -> None:
-        for table in (_SHOTS, _SCENES, _SUBTITLE_LINES, _SHOT_ANALYSES):
-            self._conn.execute(f"DELETE FROM {table.name} WHERE episode_id = ?", (episode_id,))
-        self._insert(_SHOTS, [_indexed_row(episode_id, "shot_index", i, s) for i, s in enumerate(shots)])
-        self._insert(_SCENES, [_indexed_row(episode_id, "scene_index", i, s) for i, s in enumerate(scenes)])
-        lines = [_indexed_row(episode_id, "line_index", i, s) for i, s in enumerate(subtitle_lines)]
-        self._insert(_SUBTITLE_LINES, lines)
-        self._insert(_SHOT_ANALYSES, [_analysis_row(episode_id, a) for a in analyses])
+    def _insert_children(self, episode_id: int, tables: TableRows) -> None:
+        """Replace every child row of the episode with ``tables`` (tables not named end up empty)."""
+        children = self._child_tables()
+        unknown = sorted(set(tables) - set(children))
+        if unknown:
+            raise CatalogError(f"no table {unknown[0]!r} holds an episode's rows; those that do: {', '.join(children)}")
+        for name in children:
+            self._conn.execute(f"DELETE FROM {name} WHERE episode_id = ?", (episode_id,))
+        for name, rows in tables.items():
+            self._insert(name, children[name], [_child_row(episode_id, row) for row in rows])
 
-    def _insert(self, table: _Table, rows: list[dict[str, Any]]) -> None:
-        names = table.columns
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+    def _child_tables(self) -> dict[str, list[str]]:
+        """The tables whose rows belong to one episode (they have an ``episode_id`` column), with their columns."""
+        found: dict[str, list[str]] = {}
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'episodes' ORDER BY name"
+        for (name,) in self._conn.execute(sql).fetchall():
+            columns = [row[1] for row in self._conn.execute(f"PRAGMA table_info({name})")]
+            if "episode_id" in columns:
+                found[name] = columns
+        return found
+
+    def _insert(self, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        names = [name for name in columns if name in rows[0]]
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
         self._conn.executemany(sql, rows)
 
     def remove_episode(self, content_hash: str) -> bool:
@@ -704,20 +706,15 @@ def _typed(frame: pd.DataFrame, table: _Table) -> pd.DataFrame:
     return frame
 
 
-def _indexed_row(episode_id: int, index_name: str, index: int, item: object) -> dict[str, Any]:
-    # asdict keeps this in step with the dataclass; sqlite3 ignores keys no placeholder names.
-    return {"episode_id": episode_id, index_name: index, **asdict(item)}  # type: ignore[call-overload]
-
-
 _JSON_TUPLES = {"tags", "loops", "cadence_mix", "flash_frames"}
 """ShotAnalysis fields stored as JSON lists and read back as tuples."""
 
 
-def _analysis_row(episode_id: int, analysis: ShotAnalysis) -> dict[str, Any]:
-    row = {"episode_id": episode_id, **asdict(analysis)}
-    for name in (*_JSON_TUPLES, "camera_detail"):
-        row[name] = _dumps(row[name], name)
-    return row
+def _child_row(episode_id: int, item: Any) -> dict[str, Any]:
+    """A child row's column values: a dataclass's fields (nested ones too) or a mapping, lists and dicts as JSON."""
+    values = asdict(item) if is_dataclass(item) and not isinstance(item, type) else dict(item)
+    columns = {k: _dumps(v, k) if isinstance(v, list | tuple | dict) else v for k, v in values.items()}
+    return {"episode_id": episode_id, **columns}
 
 
 def _dumps(value: object, what: str) -> str:

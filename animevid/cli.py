@@ -422,7 +422,8 @@ def _episode_info(episode: Path | None, cfg: Config, count: bool, json_output: b
             advance = _frame_bar(progress)(episode, source.info.frames_estimate)
             for batch in source.batches():
                 advance(len(batch))
-        data.update(frames=source.frames_decoded, repaired_timestamps=source.repaired_timestamps)
+        assert source.report is not None  # the pass above ran to its end
+        data.update(frames=source.report.frames, repaired_timestamps=source.report.repaired_timestamps)
     return data
 
 
@@ -496,7 +497,7 @@ def shots(
     Example: animevid shots ep01.mkv --json
     """
     from animevid.decode import probe
-    from animevid.shots import detect_shots
+    from animevid.pipeline import detect_shots
 
     cfg = _with_workers(load_config(config), workers)
     with _progress(json_output) as progress:
@@ -548,9 +549,9 @@ def analyze(
 
     Example: animevid analyze ep01.mkv --json
     """
-    from animevid.analysis import analyze_episode
     from animevid.analysis.export import FORMATS
     from animevid.decode import probe
+    from animevid.pipeline import analyze_episode
 
     cfg = _with_workers(load_config(config), workers)
     if loop_format not in FORMATS:
@@ -631,7 +632,7 @@ def scenes(
     Example: animevid scenes ep01.mkv --subs ep01.ass --json
     """
     from animevid.decode import probe
-    from animevid.scenes import find_scenes
+    from animevid.pipeline import find_scenes
 
     cfg = load_config(config)
     lines: list[Any] = []
@@ -811,7 +812,7 @@ def subs_align(
     Example: animevid subs align ep01.mkv ep01.ass -o ep01.aligned.ass --json
     """
     from animevid.decode import probe
-    from animevid.subs import align_subtitles
+    from animevid.pipeline import align_subtitles
 
     cfg = load_config(config)
     _check_output_file(output, "-o")

@@ -28,10 +28,13 @@ import errno
 import os
 import signal
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import numpy as np
 
 try:  # POSIX; elsewhere the library is not locked (one writer at a time is then the user's job)
     import fcntl
@@ -270,3 +273,40 @@ def path_text(path: str | Path) -> str:
 def display_name(path: str | Path) -> str:
     """A file's name as text any terminal can print (bytes that are not UTF-8 as ``\\xNN``)."""
     return os.fsencode(Path(path).name).decode("utf-8", "backslashreplace")
+
+
+SEARCH_FILES = "episodes"
+"""The search index's own per-episode folder inside ``index/`` (written by :class:`~animevid.search.SearchIndex`)."""
+
+
+def write_episode_arrays(index: Path, episode_id: int, stores: Mapping[str, Mapping[str, np.ndarray]]) -> None:
+    """Write each store's arrays of one episode to ``index/<store>/<episode_id>.npz``, atomically.
+
+    What a stage's :meth:`~animevid.engine.Stage.stored` names as per-episode arrays; written
+    before the catalog's commit, so that an episode counted as indexed has them.
+    """
+    for store, arrays in stores.items():
+        if store == SEARCH_FILES or not store.isidentifier():
+            raise ValueError(f"array store {store!r}: use a name of letters, digits and _ other than {SEARCH_FILES!r}")
+        folder = index / store
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / f"{episode_id}.npz", partial(_savez, arrays=arrays))
+
+
+def remove_episode_arrays(index: Path, episode_id: int) -> None:
+    """Delete an episode's arrays from every store (the episode was replaced or lost)."""
+    for path in episode_array_files(index, episode_id):
+        path.unlink(missing_ok=True)
+
+
+def episode_array_files(index: Path, episode_id: int | None = None) -> list[Path]:
+    """The per-episode array files of every store (of one episode, or all)."""
+    if not index.is_dir():
+        return []
+    name = f"{episode_id}.npz" if episode_id is not None else "*.npz"
+    return sorted(p for p in index.glob(f"*/{name}") if p.parent.name != SEARCH_FILES)
+
+
+def _savez(path: Path, arrays: Mapping[str, Any]) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)

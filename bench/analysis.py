@@ -111,12 +111,12 @@ def measure(kind: str, path: str, workers: int = 2) -> dict[str, Any]:
             stages.append(make_detector(config, "cpu"))
         if kind in ("analysis", "split"):
             stages.append(AnimationStage())
-        records = run_pass(source, stages, workers=workers if kind == "split" else 1)
+        found = run_pass(source, stages, workers=workers if kind == "split" else 1)
         if kind in ("analysis", "split"):
-            stages[1].summarise(records["shots"], source.info.fps_float)
-        result = {"frames": source.frames_decoded, "seconds": time.perf_counter() - started}
-        if source.split is not None:  # the processes' own CPU time and memory (their start-up not counted)
-            stats = source.split
+            stages[1].analyses(found.records(stages[0]), source.info.fps_float)
+        result = {"frames": found.report.frames, "seconds": time.perf_counter() - started}
+        if found.split is not None:  # the processes' own CPU time and memory (their start-up not counted)
+            stats = found.split
             extra = {"workers": stats.workers, "segments": stats.segments, "merged": stats.merged}
             extra |= {"overlap": stats.overlap_frames, "worker_rss_mb": stats.worker_peak_rss_mb}
             # the main process joins the parts in order, alone: its CPU per frame bounds the split
@@ -162,8 +162,8 @@ def long_real(copies: int = 12) -> Path | None:
 
 
 def accuracy(path: Path) -> str:
-    from animevid.analysis import analyze_episode
     from animevid.analysis.evaluate import FIELDS, score_analysis
+    from animevid.pipeline import analyze_episode
     from animevid.synth import load_truth
 
     truth = load_truth(path.with_suffix(".truth.json"))

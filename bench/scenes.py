@@ -87,11 +87,12 @@ def measure(seed: int, seconds: float, every: int) -> dict[str, Any]:
     detector, looks = Timed(make_detector(cfg, "cpu")), Timed(ShotLookStage())
     records = run_pass(open_video(mp4, config=cfg.decode), [detector, looks])  # type: ignore[list-item]
     frames = truth["frames"]
-    detected, true_shots, lines = records["shots"], ev.shots_from_truth(truth), ev.lines_from_truth(truth)
+    detected, true_shots = records.records(detector), ev.shots_from_truth(truth)  # type: ignore[arg-type]
+    lines = ev.lines_from_truth(truth)
     tolerance = cfg.scenes.tolerance_frames
     rows: dict[str, Any] = {}
     for shots_name, shots in (("truth shots", true_shots), ("detected shots", detected)):
-        shot_looks = looks.stage.summarise(shots)
+        shot_looks = looks.stage.looks(shots)
         for subs_name, given in (("no subs", ()), ("subs", lines)):
             scenes = segment_scenes(shots, shot_looks, given, config=cfg.scenes)
             rows[f"ours, {shots_name}, {subs_name}"] = ev.score_scenes(scenes, truth, tolerance=tolerance)

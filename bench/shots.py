@@ -72,7 +72,7 @@ def measure_pyscenedetect(path: str, detector: str) -> dict[str, Any]:
 
 def measure_ours(path: str, detector: str | None) -> dict[str, Any]:
     import animevid.pipeline  # noqa: F401  imports stay outside the timing, as scenedetect's do
-    from animevid.shots import detect_shots
+    from animevid.pipeline import detect_shots
     from animevid.shots.evaluate import cuts_of, gradual_of
 
     started = time.perf_counter()
@@ -233,9 +233,10 @@ def our_name(name: str) -> str:
 
 def our_kinds() -> list[str]:
     try:
-        from animevid.shots import SHOT_DETECTORS, detect_shots  # noqa: F401
+        from animevid.pipeline import detect_shots  # noqa: F401
+        from animevid.shots import SHOT_DETECTORS
     except ImportError as exc:
-        print(f"(animevid.shots.detect_shots not importable, our rows are left out: {exc})")
+        print(f"(animevid.pipeline.detect_shots not importable, our rows are left out: {exc})")
         return []
     return ["ours:-"] + (["ours:transnetv2"] if "transnetv2" in SHOT_DETECTORS.names() else [])
 

@@ -69,11 +69,9 @@ def index_outputs(path: Path) -> dict[str, Any]:
 
 def command_outputs(path: Path) -> dict[str, Any]:
     """The ``--json`` objects of shots, analyze, scenes (and subs align, with subtitles beside)."""
-    from animevid.analysis import analyze_episode
     from animevid.config import Config, DecodeConfig
-    from animevid.scenes import find_scenes
-    from animevid.shots import detect_shots
-    from animevid.subs import align_subtitles, read_lines
+    from animevid.pipeline import align_subtitles, analyze_episode, detect_shots, find_scenes
+    from animevid.subs import read_lines
 
     config = Config(device="cpu", decode=DecodeConfig(workers=1))
     subs = path.with_suffix(".ass")

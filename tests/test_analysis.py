@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from animevid.analysis import AnimationStage, analyze_episode, sakuga_score
+from animevid.analysis import AnimationStage, sakuga_score
 from animevid.analysis.evaluate import FIELDS, score_analysis, truth_shots
 from animevid.analysis.export import export_loops
 from animevid.catalog import Catalog
@@ -22,7 +22,7 @@ from animevid.config import Config, SynthConfig
 from animevid.decode import open_video
 from animevid.engine import run_pass
 from animevid.model import Loop
-from animevid.pipeline import index_episodes
+from animevid.pipeline import analyze_episode, index_episodes
 from animevid.shots import make_detector
 from animevid.synth import SynthEpisode, generate_episode
 from tests.conftest import real_file
@@ -79,7 +79,7 @@ def test_analysis_on_true_shots_is_exact_where_shots_do_not_matter(episode: Synt
     stage = AnimationStage()
     source = open_video(episode.mp4)
     run_pass(source, [stage])
-    analyses = stage.summarise(truth_shots(episode.truth), source.info.fps_float)
+    analyses = stage.analyses(truth_shots(episode.truth), source.info.fps_float)
     score = score_analysis(analyses, episode.truth)
     assert score.paired == score.shots
     assert all(score.accuracy(name) == 1.0 for name in EXACT), score.wrong
@@ -213,7 +213,7 @@ def test_sakurasou_drawings_match_the_eye_through_rain_glow_and_subtitles() -> N
     source = open_video(real_file("video", "video2x_sample_output_sakurasou.mp4"))
     detector = make_detector(Config(), "cpu")
     records = run_pass(source, [detector, stage])
-    analyses = stage.summarise(records["shots"], source.info.fps_float)
+    analyses = stage.analyses(records.records(detector), source.info.fps_float)
     ours = {i for i, new in enumerate(stage.measures.new) if new} | {a.start_frame for a in analyses}
     assert len(eye & ours) >= 0.9 * len(eye)
     assert len(ours - eye) <= 0.1 * len(eye)

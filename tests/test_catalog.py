@@ -235,11 +235,15 @@ def test_an_exception_midway_rolls_back(catalog: Catalog, monkeypatch: pytest.Mo
     episode_id = put_full(catalog)
     catalog.record_failure("/anime/ep01.mkv", "old failure")
 
-    def explode(episode_id: int, analysis: ShotAnalysis) -> dict[str, object]:
-        raise RuntimeError("disk on fire")
+    row = catalog_module._child_row
+
+    def explode(episode_id: int, item: object) -> dict[str, object]:
+        if isinstance(item, ShotAnalysis):
+            raise RuntimeError("disk on fire")
+        return row(episode_id, item)
 
     # Analyses are written last, after the episode row, shots, scenes and lines were replaced.
-    monkeypatch.setattr(catalog_module, "_analysis_row", explode)
+    monkeypatch.setattr(catalog_module, "_child_row", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         catalog.put_episode(make_episode("other.mkv"), shots=SHOTS[:1], analyses=ANALYSES)
     assert catalog.get_episode(episode_id).path == "/anime/ep01.mkv"

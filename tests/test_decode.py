@@ -283,7 +283,7 @@ def test_damage_mid_stream_keeps_the_frames_before(synth_episode) -> None:
     source = _BreaksAfterOneChunk(synth_episode.mp4, batch_frames=10)
     with pytest.warns(TruncatedVideoWarning, match="decoding stopped at frame 10"):
         frames = sum(len(b) for b in source.batches())
-    assert frames == 10 and source.truncated
+    assert frames == 10 and source.report.truncated
 
 
 def test_a_bug_is_not_mistaken_for_damage(synth_episode) -> None:

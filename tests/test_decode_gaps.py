@@ -52,12 +52,12 @@ def assert_one_gap_where_frames_went_missing(source: FrameSource, pts: np.ndarra
     fps, frames = truth["fps"], truth["frames"]
     lost = lost_frames(pts, fps, frames)
     assert lost, "the damage should lose frames"
-    [gap] = source.gaps
+    [gap] = list(source.report.gaps)
     assert gap.after_frame == int(np.searchsorted(pts, lost[0] / fps)) - 1
     assert gap.start_seconds == pytest.approx(lost[0] / fps, abs=1e-3)
     assert gap.end_seconds == pytest.approx((lost[-1] + 1) / fps, abs=1e-3)
-    assert abs(gap.missing_frames - (frames - source.frames_decoded)) <= 2
-    assert source.missing_frames == gap.missing_frames and not source.truncated
+    assert abs(gap.missing_frames - (frames - source.report.frames)) <= 2
+    assert source.report.missing_frames == gap.missing_frames and not source.report.truncated
     return gap
 
 
@@ -95,8 +95,8 @@ def test_gaps_are_listed_up_to_three_then_counted(synth_episode) -> None:
     source = _FixedTimes(synth_episode.mkv, frames / fps)
     with pytest.warns(TruncatedVideoWarning, match="frames are missing") as caught:
         assert sum(len(b) for b in source.batches()) == 400
-    assert [g.after_frame for g in source.gaps] == [49, 109, 169, 229, 289]
-    assert all(g.missing_frames == 20 for g in source.gaps) and source.missing_frames == 100
+    assert [g.after_frame for g in list(source.report.gaps)] == [49, 109, 169, 229, 289]
+    assert all(g.missing_frames == 20 for g in list(source.report.gaps)) and source.report.missing_frames == 100
     [message] = [str(w.message) for w in caught]
     assert "after frame 169" in message and "after frame 229" not in message and "and 2 more" in message
 
@@ -182,7 +182,7 @@ def test_a_gap_in_30fps_footage_at_60fps_counts_only_the_hole() -> None:
 @pytest.mark.parametrize("clip", REAL_CLIPS)
 def test_no_gap_in_real_clips(clip: str) -> None:
     source, _ = decode(real_file("video", clip), analysis_width=64)  # warnings are errors here
-    assert source.gaps == [] and source.missing_frames == 0
+    assert list(source.report.gaps) == [] and source.report.missing_frames == 0
 
 
 def test_no_gap_in_synthetic_episodes_and_their_remuxed_copies(synth_episode, tmp_path: Path) -> None:
@@ -192,7 +192,7 @@ def test_no_gap_in_synthetic_episodes_and_their_remuxed_copies(synth_episode, tm
         longer = repeat_video(path, tmp_path / f"x3{path.suffix}", 3)
         for episode in (path, longer):
             source, _ = decode(episode, analysis_width=64)
-            assert source.gaps == [] and not source.truncated, episode
+            assert list(source.report.gaps) == [] and not source.report.truncated, episode
 
 
 # --- the split pass ---------------------------------------------------------------------------
@@ -222,9 +222,8 @@ def test_the_split_pass_reports_the_gaps_of_one_pass(
     path = without_a_gop(synth_episode.mp4, tmp_path / "hole.mp4", gop=3)
     found = []
     for workers in (1, 2):
-        source = open_video(path)
         with pytest.warns(TruncatedVideoWarning, match="frames are missing"):
-            run_pass(source, [AnimationStage()], workers=workers)
-        assert (source.split is not None) == (workers > 1)
-        found.append(source.gaps)
+            result = run_pass(open_video(path), [AnimationStage()], workers=workers)
+        assert (result.split is not None) == (workers > 1)
+        found.append(list(result.report.gaps))
     assert found[0] == found[1] and len(found[0]) == 1 and found[0][0].missing_frames >= 10

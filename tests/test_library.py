@@ -152,12 +152,13 @@ def test_a_batch_survives_bad_names_bad_pictures_unreadable_files_and_bugs(
     empty.mkdir()
     boom = tmp_path / "boom.mp4"
     shutil.copy(episodes[3], boom)
-    import animevid.pipeline as pipeline
+    import animevid.pipeline._batch as batch
+    from animevid.pipeline import find_episodes
 
-    hashed = pipeline.content_hash
-    monkeypatch.setattr(pipeline, "content_hash", lambda p: 1 / 0 if Path(p).name == "boom.mp4" else hashed(p))
+    hashed = batch.content_hash
+    monkeypatch.setattr(batch, "content_hash", lambda p: 1 / 0 if Path(p).name == "boom.mp4" else hashed(p))
     library = tmp_path / "lib"
-    paths = pipeline.find_episodes([episodes[0], odd, thin, empty, boom, episodes[1]])
+    paths = find_episodes([episodes[0], odd, thin, empty, boom, episodes[1]])
     results = index_episodes(paths, library=library, config=CPU)
     assert [r.status for r in results] == ["indexed", "indexed", "failed", "failed", "failed", "indexed"]
     by_name = {r.path.name: r for r in results}

@@ -183,8 +183,8 @@ def results_of(kept: list[Any]) -> dict[str, Any]:
     shots = kept[0].finish()
     return {
         "shots": shots,
-        "analyses": kept[1].summarise(shots, 24.0),
-        "looks": kept[2].summarise(shots),
+        "analyses": kept[1].analyses(shots, 24.0),
+        "looks": kept[2].looks(shots),
     }
 
 

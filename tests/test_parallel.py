@@ -18,13 +18,14 @@ import numpy as np
 import pytest
 
 import animevid.engine._split as parallel
-from animevid.analysis import AnimationStage, analyze_episode
+from animevid.analysis import AnimationStage
 from animevid.analysis._measure import AnimationMeter, DrawingMemory
 from animevid.config import Config, DecodeConfig
 from animevid.decode import open_video
 from animevid.decode._segments import SegmentPlan, SegmentSource, plan_segments
-from animevid.engine import SplittableStage, run_pass
+from animevid.engine import PassResult, SplittableStage, run_pass
 from animevid.errors import ConfigError
+from animevid.pipeline import analyze_episode
 from animevid.shots import make_detector
 from tests.conftest import real_file
 
@@ -38,19 +39,19 @@ def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "MIN_SEGMENT_FRAMES", 40)
 
 
-def analyse(path: Path, workers: int) -> tuple[dict[str, list[Any]], list[Any], Any]:
+def analyse(path: Path, workers: int) -> tuple[PassResult, list[Any]]:
     config = Config(device="cpu")
     source = open_video(path, config=config.decode)
     stages = [make_detector(config, "cpu"), AnimationStage()]
-    records = run_pass(source, stages, workers=workers)
-    return records, stages, source
+    return run_pass(source, stages, workers=workers), stages
 
 
-def assert_same_pass(path: Path, workers: int = 3) -> Any:
+def assert_same_pass(path: Path, workers: int = 3) -> PassResult:
     """Split and one pass agree on every shot, every cut probability and every frame's measures."""
-    one, one_stages, _ = analyse(path, 1)
-    split, split_stages, source = analyse(path, workers)
-    assert split["shots"] == one["shots"]
+    one, one_stages = analyse(path, 1)
+    split, split_stages = analyse(path, workers)
+    assert split.records(split_stages[0]) == one.records(one_stages[0])
+    assert split.report == one.report  # frames, times, repaired timestamps, gaps: as one pass
     np.testing.assert_array_equal(split_stages[0].probabilities(), one_stages[0].probabilities())
     a, b = one_stages[1].measures, split_stages[1].measures
     for name in FIELDS:
@@ -58,7 +59,7 @@ def assert_same_pass(path: Path, workers: int = 3) -> Any:
         wrong = [k for k in range(max(len(x), len(y))) if k >= min(len(x), len(y)) or x[k] != y[k]]
         assert not wrong, f"{name} differs at frames {wrong[:10]} of {len(x)}"
     assert all(np.array_equal(g, h) for g, h in zip(a.luma_grid, b.luma_grid, strict=True))
-    return source
+    return split
 
 
 def test_segments_start_at_keyframes_and_decode_the_same_frames(synth_episode) -> None:
@@ -94,7 +95,7 @@ def test_no_plan_when_timestamps_repeat() -> None:
 def test_split_pass_equals_one_pass(synth_episode, container: str) -> None:
     source = assert_same_pass(getattr(synth_episode, container))
     assert source.split is not None and source.split.segments >= 5
-    assert source.frames_decoded == synth_episode.truth["frames"]
+    assert source.report.frames == synth_episode.truth["frames"]
 
 
 def open_gop_copy(source: Path, target: Path) -> Path:
@@ -175,17 +176,17 @@ def test_a_segment_process_that_dies_leaves_the_pass_to_one_process(
 ) -> None:
     one = AnimationStage()
     run_pass(open_video(synth_episode.mp4), [one])
-    source, dying = open_video(synth_episode.mp4), DiesInASegment()
-    run_pass(source, [dying], workers=2)
-    assert source.split is None and "a process of the split pass stopped" in caplog.text
+    dying = DiesInASegment()
+    result = run_pass(open_video(synth_episode.mp4), [dying], workers=2)
+    assert result.split is None and "a process of the split pass stopped" in caplog.text
     assert dying.measures.label == one.measures.label and dying.measures.new == one.measures.new
 
 
 UNGUARDED = """
 import json, sys
 import animevid.engine._split as parallel
-from animevid.analysis import analyze_episode
 from animevid.config import Config, DecodeConfig
+from animevid.pipeline import analyze_episode
 
 parallel.MIN_SPLIT_FRAMES, parallel.MIN_SEGMENT_FRAMES = 0, 40
 result = analyze_episode(sys.argv[1], config=Config(device="cpu", decode=DecodeConfig(workers=2)))
@@ -250,8 +251,8 @@ def test_a_stage_that_cannot_split_keeps_the_pass_in_one_process(synth_episode) 
     source = open_video(synth_episode.mp4)
     stages = [AnimationStage(), Counter()]
     assert not parallel.can_split(source, stages)
-    records = run_pass(source, stages, workers=4)
-    assert sum(records["counter"]) == synth_episode.truth["frames"] and source.split is None
+    result = run_pass(source, stages, workers=4)
+    assert sum(result.records(stages[1])) == synth_episode.truth["frames"] and result.split is None
 
 
 @pytest.mark.usefixtures("small_segments")
@@ -261,7 +262,7 @@ def test_the_index_pass_split_gives_every_stage_the_records_of_one_pass(synth_ep
     from animevid.search import FrameDescriptorStage
     from animevid.stages import FrameDiffStage
 
-    def index_pass(workers: int) -> tuple[dict[str, list[Any]], list[Any], Any]:
+    def index_pass(workers: int) -> tuple[PassResult, list[Any]]:
         config = Config(device="cpu")
         source = open_video(synth_episode.mkv, config=config.decode)
         stages = [
@@ -271,16 +272,17 @@ def test_the_index_pass_split_gives_every_stage_the_records_of_one_pass(synth_ep
             ShotLookStage(),
             FrameDescriptorStage(),
         ]
-        return run_pass(source, stages, workers=workers), stages, source
+        return run_pass(source, stages, workers=workers), stages
 
-    one, one_stages, _ = index_pass(1)
-    split, split_stages, source = index_pass(3)
-    assert source.split is not None and source.split.segments >= 5
-    assert split["frame-diff"] == one["frame-diff"] and split["shots"] == one["shots"]
+    one, one_stages = index_pass(1)
+    split, split_stages = index_pass(3)
+    assert split.split is not None and split.split.segments >= 5
+    for a, b in zip(split_stages[:2], one_stages[:2], strict=True):  # frame diffs, shots
+        assert split.records(a) == one.records(b)
     assert split_stages[2].measures.label == one_stages[2].measures.label
     for name in ("palettes", "thumbs", "luma"):
         np.testing.assert_array_equal(getattr(split_stages[3].frames, name), getattr(one_stages[3].frames, name))
-    kept, expected = split["frame-descriptors"], one["frame-descriptors"]
+    kept, expected = split.records(split_stages[4]), one.records(one_stages[4])
     assert [(k.frame_index, k.pts_seconds) for k in kept] == [(k.frame_index, k.pts_seconds) for k in expected]
     for a, b in zip(kept, expected, strict=True):
         np.testing.assert_array_equal(a.descriptor, b.descriptor)

@@ -20,7 +20,8 @@ from animevid.decode import FrameBatch, open_video
 from animevid.engine import STAGES, run_pass
 from animevid.errors import ConfigError
 from animevid.model import Scene, Shot, SubtitleLine
-from animevid.scenes import ShotLook, ShotLookStage, find_scenes, look_distance, segment_scenes
+from animevid.pipeline import find_scenes
+from animevid.scenes import ShotLook, ShotLookStage, look_distance, segment_scenes
 from animevid.scenes._look import PALETTE_BINS, THUMB
 from animevid.scenes.evaluate import (
     boundaries,
@@ -52,8 +53,9 @@ def decoded(tmp_path_factory: pytest.TempPathFactory) -> Pass:
     episode = generate_episode(tmp_path_factory.mktemp("scenes"), seed=SEED, seconds=40.0)
     config = Config()
     looks = ShotLookStage()
-    records = run_pass(open_video(episode.mp4, config=config.decode), [make_detector(config, "cpu"), looks])
-    return Pass(episode, records["shots"], looks)
+    detector = make_detector(config, "cpu")
+    records = run_pass(open_video(episode.mp4, config=config.decode), [detector, looks])
+    return Pass(episode, records.records(detector), looks)
 
 
 # ---- hand-built cases: one cue at a time ----------------------------------------------------------
@@ -194,7 +196,7 @@ def test_segment_scenes_checks_its_input() -> None:
 
 
 def test_stage_is_registered_and_measures_each_frame() -> None:
-    stage = STAGES.create("shot-look")
+    stage = STAGES.get("shot-look").build(Config(), "cpu")
     assert isinstance(stage, ShotLookStage) and stage.name == "shot-look"
     red, black = np.zeros((3, 72, 128, 3), np.uint8), np.zeros((2, 72, 128, 3), np.uint8)
     red[..., 0] = 200
@@ -205,7 +207,7 @@ def test_stage_is_registered_and_measures_each_frame() -> None:
     assert measured.palettes.shape == (5, PALETTE_BINS) and measured.thumbs.shape == (5, THUMB[1], THUMB[0], 3)
     assert np.allclose(measured.palettes.astype(np.float32).sum(axis=1), 1.0, atol=1e-2)
     assert measured.luma[0] == pytest.approx(0.299 * 200, abs=1) and measured.luma[4] == 0
-    looks = stage.summarise([Shot(0, 3, 0.0, 3 / FPS, "start"), Shot(3, 5, 3 / FPS, 5 / FPS, "cut")])
+    looks = stage.looks([Shot(0, 3, 0.0, 3 / FPS, "start"), Shot(3, 5, 3 / FPS, 5 / FPS, "cut")])
     assert looks[1].faded_in and not looks[0].faded_in
     assert look_distance(looks[0], looks[1]) > 0.9 and look_distance(looks[0], looks[0]) == pytest.approx(0, abs=1e-3)
 
@@ -224,7 +226,7 @@ def test_stage_memory_per_frame_is_bounded(decoded: Pass) -> None:
 def test_truth_shots_and_truth_lines_give_the_truth_scenes(decoded: Pass) -> None:
     truth = decoded.episode.truth
     shots = shots_from_truth(truth)
-    scenes = segment_scenes(shots, decoded.looks.summarise(shots), lines_from_truth(truth))
+    scenes = segment_scenes(shots, decoded.looks.looks(shots), lines_from_truth(truth))
     score = score_scenes(scenes, truth)
     assert len(truth_boundaries(truth)) >= 4
     assert score.f1 >= 0.9, (boundaries(scenes), truth_boundaries(truth))
@@ -232,7 +234,7 @@ def test_truth_shots_and_truth_lines_give_the_truth_scenes(decoded: Pass) -> Non
 
 def test_detected_shots_without_subtitles_give_the_truth_scenes(decoded: Pass) -> None:
     truth = decoded.episode.truth
-    scenes = segment_scenes(decoded.shots, decoded.looks.summarise(decoded.shots))
+    scenes = segment_scenes(decoded.shots, decoded.looks.looks(decoded.shots))
     score = score_scenes(scenes, truth)
     assert score.f1 >= 0.9, (boundaries(scenes), truth_boundaries(truth))
     assert score.f1 > score_scenes(fade_baseline(decoded.shots), truth).f1

@@ -14,8 +14,8 @@ import torch
 
 from animevid.catalog import Catalog
 from animevid.config import Config
-from animevid.pipeline import index_episodes
-from animevid.shots import SHOT_DETECTORS, detect_shots
+from animevid.pipeline import detect_shots, index_episodes
+from animevid.shots import SHOT_DETECTORS
 from animevid.shots._classic import changed_share
 from animevid.shots.evaluate import (
     EMPTY,

@@ -30,7 +30,7 @@ PAL = 25 / (24000 / 1001)  # a file timed to a 25 fps PAL speed-up of a 23.976 f
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory: pytest.TempPathFactory):
     """A 40 s synthetic episode and the hard cuts the shot detector finds in it (decoded once)."""
-    from animevid.shots import detect_shots
+    from animevid.pipeline import detect_shots
     from animevid.synth import generate_episode
 
     ep = generate_episode(tmp_path_factory.mktemp("subs_align"), seed=3, seconds=40.0)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from animevid.errors import SubtitleError
-from animevid.subs import align_subtitles, load_subtitles, read_lines
+from animevid.pipeline import align_subtitles
+from animevid.subs import load_subtitles, read_lines
 from animevid.subs._ass import declared_codecs
 from tests.conftest import real_file
 

@@ -4,7 +4,7 @@
 (see :mod:`animevid.analysis._measure`); once the shots are known,
 :meth:`AnimationStage.summarise` turns the measurements into one
 :class:`~animevid.model.ShotAnalysis` per shot (see :mod:`animevid.analysis._shots`).
-:func:`analyze_episode` runs shots and analysis together on one file.
+:func:`animevid.pipeline.analyze_episode` runs shots and analysis together on one file.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,11 +19,9 @@ import torch
 
 from animevid.analysis._measure import LOOKAHEAD, AnimationMeter, Measures
 from animevid.analysis._shots import SAKUGA_CANDIDATE, SCORE_WEIGHTS, sakuga_score, summarise
-from animevid.config import Config
 from animevid.decode import FrameBatch
-from animevid.engine import STAGES, SegmentRun, SplittableStage
+from animevid.engine import STAGES, EpisodeContext, SegmentRun, SplittableStage, Stored
 from animevid.model import Shot, ShotAnalysis
-from animevid.shots import ShotResult
 
 __all__ = [
     "SAKUGA_CANDIDATE",
@@ -32,7 +29,6 @@ __all__ = [
     "AnalysisResult",
     "AnimationStage",
     "Measures",
-    "analyze_episode",
     "sakuga_score",
 ]
 
@@ -48,9 +44,12 @@ class AnimationPart:
     frame_width: int
 
 
-@STAGES.register("animation")
-class AnimationStage(SplittableStage):
+@STAGES.register("animation", commands=("index", "analyze"), order=10)
+class AnimationStage(SplittableStage[None, list[ShotAnalysis]]):
     """Per-frame animation measurements on the shared stream (CPU, OpenCV on analysis frames).
+
+    Its output is one :class:`~animevid.model.ShotAnalysis` per shot, stored as the catalog's
+    ``shot_analyses`` rows.
 
     Splittable (``animevid.engine._split``): a segment's process measures without recognising drawings
     and keeps the pictures of its new drawings; the main process labels them in order. Two runs
@@ -70,7 +69,7 @@ class AnimationStage(SplittableStage):
         self.meter = AnimationMeter(recognise=recognise)
         self.frame_width = 0
 
-    def process(self, batch: FrameBatch) -> Sequence[Any]:
+    def process(self, batch: FrameBatch) -> Sequence[None]:
         """Measure every frame of the batch; results come from :meth:`summarise`."""
         frames = batch.frames.cpu().numpy()
         self.frame_width = int(frames.shape[2]) if len(frames) else self.frame_width
@@ -78,12 +77,12 @@ class AnimationStage(SplittableStage):
             self.meter.add(frame)
         return []
 
-    def finish(self) -> Sequence[Any]:
+    def finish(self) -> Sequence[None]:
         """Measure the last frames (held back to look a few frames ahead)."""
         self.meter.finish()
         return []
 
-    def segment_stage(self) -> Callable[[], SplittableStage]:
+    def segment_stage(self) -> Callable[[], SplittableStage[None, list[ShotAnalysis]]]:
         """The stage without recognition (labels are settled in the main process)."""
         return partial(AnimationStage, recognise=False)
 
@@ -101,7 +100,7 @@ class AnimationStage(SplittableStage):
         """Frames after which a meter depends on nothing before (:attr:`Measures.quiet`)."""
         return np.array(part.measures.quiet, dtype=bool)
 
-    def absorb(self, run: SegmentRun) -> Sequence[Any]:
+    def absorb(self, run: SegmentRun) -> Sequence[None]:
         """Append the run's frames ``[run.start, run.stop)``, labelling their drawings after those seen before."""
         assert self.meter.memory is not None, "absorb needs a stage that recognises drawings"
         part: AnimationPart = run.part
@@ -117,15 +116,31 @@ class AnimationStage(SplittableStage):
         """What was measured, frame by frame (complete once the stream has finished)."""
         return self.meter.measures
 
-    def summarise(self, shots: Sequence[Shot], fps: float) -> list[ShotAnalysis]:
+    def analyses(self, shots: Sequence[Shot], fps: float) -> list[ShotAnalysis]:
         """One analysis per shot (the shots must cover the frames measured)."""
         return summarise(self.meter.finish(), shots, fps, frame_width=max(self.frame_width, 1))
 
+    def summarise(self, records: list[None], episode: EpisodeContext) -> list[ShotAnalysis]:
+        """One analysis per shot of the episode."""
+        return self.analyses(episode.shots, episode.fps)
+
+    def stored(self, output: list[ShotAnalysis]) -> Stored:
+        """The catalog's ``shot_analyses`` rows."""
+        return Stored(rows={"shot_analyses": output})
+
 
 @dataclass(frozen=True)
-class AnalysisResult(ShotResult):
-    """The shots of one video (see :class:`~animevid.shots.ShotResult`) and how each is animated."""
+class AnalysisResult:
+    """The shots of one video and how each is animated (what ``animevid analyze`` prints)."""
 
+    video: str
+    """The video file."""
+    fps: float
+    """Nominal frame rate."""
+    frames: int
+    """Frames decoded."""
+    shots: list[Shot]
+    """Shots in order, covering every frame."""
     analyses: list[ShotAnalysis] = field(default_factory=list)
     """One per shot, same order."""
 
@@ -145,34 +160,3 @@ class AnalysisResult(ShotResult):
                 for s, a in zip(self.shots, self.analyses, strict=True)
             ],
         }
-
-
-def analyze_episode(
-    path: str | Path,
-    *,
-    config: Config | None = None,
-    device: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> AnalysisResult:
-    """Decode ``path`` once: find its shots and analyse how each is animated.
-
-    Args:
-        path: The video.
-        config: Options (None: defaults).
-        device: Device overriding ``config.device``.
-        progress: Called with the number of frames after each batch.
-    """
-    from animevid.device import resolve_device
-    from animevid.shots import shot_pass
-
-    cfg = config or Config()
-    dev = resolve_device(device or cfg.device)
-    animation = AnimationStage(device=dev)
-    found = shot_pass(path, cfg, dev, [animation], progress=progress)
-    return AnalysisResult(
-        video=found.video,
-        fps=found.fps,
-        frames=found.frames,
-        shots=found.shots,
-        analyses=animation.summarise(found.shots, found.fps),
-    )

@@ -15,7 +15,7 @@ import torch
 from animevid.config import DecodeConfig
 from animevid.decode._probe import SubtitleTrack, VideoInfo, probe
 from animevid.decode._pyav import NvdecSource, PyAVSource
-from animevid.decode._source import Chunk, FrameBatch, FrameSource
+from animevid.decode._source import Chunk, DecodeReport, FrameBatch, FrameSource, close_pass
 from animevid.decode._timestamps import FrameGap
 from animevid.registry import Registry
 
@@ -76,11 +76,13 @@ def open_video(path: str | Path, *, config: DecodeConfig | None = None, device: 
 __all__ = [
     "DECODERS",
     "Chunk",
+    "DecodeReport",
     "FrameBatch",
     "FrameGap",
     "FrameSource",
     "SubtitleTrack",
     "VideoInfo",
+    "close_pass",
     "open_video",
     "probe",
 ]

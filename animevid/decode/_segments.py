@@ -20,6 +20,7 @@ import av
 
 from animevid.decode._probe import open_container
 from animevid.decode._pyav import PyAVSource
+from animevid.decode._source import DecodeReport
 from animevid.decode._timestamps import TimestampRepair
 
 
@@ -142,5 +143,14 @@ class SegmentSource(PyAVSource):
             container.close()
         raise SegmentMismatch(f"{self.path}: the segment ended after {count} of {len(self.expected)} frames")
 
-    def _check_complete(self) -> None:
-        """Completeness is checked frame by frame against the plan."""
+    def _close(self, clock: TimestampRepair, stopped_by: Exception | None) -> DecodeReport:
+        """A segment is checked frame by frame against the plan, not against the container's length."""
+        if stopped_by is not None:
+            raise SegmentMismatch(f"{self.path}: decoding stopped at frame {self.first_index + self.frames_decoded}")
+        return DecodeReport(
+            frames=self.frames_decoded,
+            decoded_seconds=clock.last_seconds,
+            repaired_timestamps=0,
+            damaged_packets=self.damaged_packets,
+            truncated=False,
+        )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -112,33 +112,20 @@ class FrameSource(ABC):
         """Ask the decoder to skip its deblocking filter (backends that can: pyav)."""
         self.device = torch.device(device)
         self.frames_decoded = 0
-        """Frames handed out so far."""
+        """Frames handed out so far in the current pass."""
         self.first_index = 0
         """Number of the first frame handed out (a segment of the episode starts later)."""
-        self.split: Any = None
-        """How the last pass was split over processes (``animevid.engine.SplitStats``); None: one pass."""
-        self.truncated = False
-        """True when decoding stopped before the container's end."""
-        self.repaired_timestamps = 0
-        """Frames whose timestamp was missing, duplicated or went backwards."""
-        self.decoded_seconds = 0.0
-        """Time from the first frame to the end of the last decoded frame."""
         self.damaged_packets = 0
-        """Damaged packets skipped (each loses its own frame, not the rest)."""
-        self.gaps: list[FrameGap] = []
-        """Where frames are missing inside the stream (a damaged file), after a pass; in stream order."""
-
-    @property
-    def missing_frames(self) -> int:
-        """About how many frames the last pass found missing in :attr:`gaps` (not at the end: :attr:`truncated`)."""
-        return sum(gap.missing_frames for gap in self.gaps)
+        """Damaged packets skipped so far in the current pass (each loses its own frame, not the rest)."""
+        self.report: DecodeReport | None = None
+        """What the last whole pass did (None before one); :func:`animevid.engine.run_pass` returns it too."""
 
     @abstractmethod
     def _chunks(self) -> Iterator[Chunk]:
         """Decode the whole stream in order, yielding chunks of at most ``batch_frames``."""
 
     def batches(self) -> Generator[FrameBatch, None, None]:
-        """Decode the episode once, yielding :class:`FrameBatch` objects in order.
+        """Decode the episode once, yielding :class:`FrameBatch` objects in order; :attr:`report` says how it went.
 
         Raises:
             CorruptVideoError: Decoding failed before any frame came out.
@@ -146,23 +133,29 @@ class FrameSource(ABC):
 
         Warns:
             TruncatedVideoWarning: Decoding stopped early, or frames are missing inside the stream
-                (:attr:`gaps`); the frames decoded are kept.
+                (:attr:`DecodeReport.gaps`); the frames decoded are kept.
         """
         self.frames_decoded = 0
-        self.truncated = False
         self.damaged_packets = 0
-        self.gaps = []
+        self.report = None
         clock = TimestampRepair(1.0 / self.info.fps_float)
         chunks = self._chunks()
         if self.prefetch_batches > 0:
             chunks = background(chunks, maxsize=self.prefetch_batches, name=f"animevid-{self.name}")
+        stopped: Exception | None = None
         try:
             for chunk in chunks:
                 yield self._to_batch(chunk, clock)
         except self.decode_errors as exc:
-            self._stopped_early(exc)
-        self._record_timing(clock)
-        self._check_complete()
+            stopped = exc
+        self.report = self._close(clock, stopped)
+
+    def _close(self, clock: TimestampRepair, stopped_by: Exception | None) -> DecodeReport:
+        """The pass's report, after the checks every whole pass ends with (:func:`close_pass`)."""
+        return close_pass(
+            self.path, self.info, frames=self.frames_decoded, clock=clock,
+            damaged_packets=self.damaged_packets, stopped_by=stopped_by,
+        )  # fmt: skip
 
     def _to_batch(self, chunk: Chunk, clock: TimestampRepair) -> FrameBatch:
         n = len(chunk.raw_seconds)
@@ -177,83 +170,6 @@ class FrameSource(ABC):
         """Presentation times of the next frames, from their container times (repaired in order)."""
         return [clock(raw) for raw in raw_seconds]
 
-    def _stopped_early(self, exc: Exception) -> None:
-        if self.frames_decoded == 0:
-            raise CorruptVideoError(
-                self.path,
-                f"decoding failed before the first frame ({type(exc).__name__}: {exc})",
-                hint="the file is damaged; fetch it again",
-            ) from exc
-        self.truncated = True
-        self._warn(
-            f"decoding stopped at frame {self.frames_decoded} ({exc}); kept the {self.frames_decoded} frames before"
-        )
-
-    def _record_timing(self, clock: TimestampRepair) -> None:
-        """Keep what the pass's clock saw: repaired timestamps, the time decoded and the gaps.
-
-        The split pass (``animevid.engine._split.run_split``) hands in the clock it ran over its plan,
-        so it reports what one pass would.
-        """
-        self.repaired_timestamps = clock.repaired
-        self.decoded_seconds = clock.last_seconds + clock.frame_seconds if self.frames_decoded else 0.0
-        self.gaps = clock.gaps
-
-    def _check_complete(self) -> None:
-        if self.frames_decoded == 0:
-            if self.info.duration_seconds > 0:
-                raise CorruptVideoError(
-                    self.path,
-                    f"no frame could be decoded although the container announces "
-                    f"{self.info.duration_seconds:.1f} s of video; the file looks truncated",
-                    hint="fetch the file again",
-                )
-            raise EmptyVideoError(self.path, "the video stream holds no decodable frame", hint="fetch the file again")
-        if self.gaps:
-            self._warn(self._gap_report())
-        elif self.damaged_packets:
-            self._warn(f"skipped {self.damaged_packets} damaged packet(s); the frames around them were kept")
-        if not self.truncated and self._looks_truncated():
-            self.truncated = True
-            self._warn(
-                f"the container announces {self._announced()} but only {self.frames_decoded} frames "
-                f"({self.decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept"
-            )
-
-    def _gap_report(self) -> str:
-        """One line naming the first gaps and counting the rest."""
-        listed = [
-            f"{gap.length_seconds:.2f} s (about {gap.missing_frames} frames) from {gap.start_seconds:.2f} s "
-            f"(after frame {gap.after_frame})"
-            for gap in self.gaps[:_GAPS_LISTED]
-        ]
-        more = len(self.gaps) - len(listed)
-        where = ", ".join(listed) + (f" and {more} more" if more else "")
-        skipped = f" ({self.damaged_packets} damaged packet(s) skipped)" if self.damaged_packets else ""
-        around = "gaps" if len(self.gaps) > 1 else "gap"
-        return (
-            f"frames are missing: {where}; the file is damaged there{skipped}, the frames around the {around} "
-            "were kept; fetch it again for the missing frames"
-        )
-
-    def _warn(self, problem: str) -> None:
-        warnings.warn(f"{self.path}: {problem}", TruncatedVideoWarning, stacklevel=4)
-
-    def _looks_truncated(self) -> bool:
-        """Whether the end of the stream did not decode; frames missing inside it are :attr:`gaps`."""
-        if self.info.frames_stated:
-            # mp4 states its frame count: the frames missing in gaps were lost, but not at the end
-            return self.frames_decoded + self.missing_frames < 0.98 * self.info.frames_estimate
-        # Containers without a frame count (mkv, webm) still state a duration; audio may
-        # run a little past the video, hence the slack.
-        duration = self.info.duration_seconds
-        return duration > 0 and self.decoded_seconds < duration - max(1.0, 0.05 * duration)
-
-    def _announced(self) -> str:
-        if self.info.frames_stated:
-            return f"{self.info.frames_estimate} frames"
-        return f"{self.info.duration_seconds:.1f} s"
-
     def close(self) -> None:
         """Release the backend's resources (the base holds none; backends open per pass)."""
         return None
@@ -263,3 +179,136 @@ class FrameSource(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """What one decode pass did: returned by the pass, never written onto the source from outside."""
+
+    frames: int
+    """Frames decoded."""
+    decoded_seconds: float
+    """Time from the first frame to the end of the last one."""
+    repaired_timestamps: int
+    """Frames whose timestamp was missing, duplicated or went backwards (given one a frame after the last)."""
+    damaged_packets: int
+    """Damaged packets skipped (each lost its own frame, not the rest)."""
+    truncated: bool
+    """Decoding stopped before the container's end; the frames before were kept."""
+    gaps: tuple[FrameGap, ...] = ()
+    """Where frames are missing inside the stream (damaged data), in stream order."""
+
+    @property
+    def missing_frames(self) -> int:
+        """About how many frames are missing in :attr:`gaps` (not at the end: :attr:`truncated`)."""
+        return sum(gap.missing_frames for gap in self.gaps)
+
+
+def close_pass(
+    path: Path,
+    info: VideoInfo,
+    *,
+    frames: int,
+    clock: TimestampRepair,
+    damaged_packets: int = 0,
+    stopped_by: Exception | None = None,
+) -> DecodeReport:
+    """The report of a finished pass over ``path``, after the checks every pass ends with.
+
+    One pass and the split pass (``animevid.engine._split``, which repairs the plan's timestamps
+    with its own clock) both end here, so they report alike.
+
+    Args:
+        path: The episode.
+        info: What the container announced.
+        frames: Frames decoded.
+        clock: The pass's timestamp repair (repaired times, time decoded, gaps).
+        damaged_packets: Damaged packets skipped.
+        stopped_by: The decoder's error that ended the pass early, if one did.
+
+    Raises:
+        CorruptVideoError: No frame decoded although the container announces some.
+        EmptyVideoError: The stream holds no decodable frame.
+
+    Warns:
+        TruncatedVideoWarning: Gaps, damaged packets, or an end that did not decode.
+    """
+    if frames == 0:
+        _no_frames(path, info, stopped_by)
+    report = DecodeReport(
+        frames=frames,
+        decoded_seconds=clock.last_seconds + clock.frame_seconds,
+        repaired_timestamps=clock.repaired,
+        damaged_packets=damaged_packets,
+        truncated=stopped_by is not None,
+        gaps=tuple(clock.gaps),
+    )
+    if stopped_by is not None:
+        _warn(path, f"decoding stopped at frame {frames} ({stopped_by}); kept the {frames} frames before")
+    if report.gaps:
+        _warn(path, _gap_report(report))
+    elif damaged_packets:
+        _warn(path, f"skipped {damaged_packets} damaged packet(s); the frames around them were kept")
+    if not report.truncated and _looks_truncated(info, report):
+        report = replace(report, truncated=True)
+        _warn(
+            path,
+            f"the container announces {_announced(info)} but only {frames} frames "
+            f"({report.decoded_seconds:.1f} s) decoded; the file looks truncated, the decoded frames were kept",
+        )
+    return report
+
+
+def _no_frames(path: Path, info: VideoInfo, stopped_by: Exception | None) -> None:
+    if stopped_by is not None:
+        raise CorruptVideoError(
+            path,
+            f"decoding failed before the first frame ({type(stopped_by).__name__}: {stopped_by})",
+            hint="the file is damaged; fetch it again",
+        ) from stopped_by
+    if info.duration_seconds > 0:
+        raise CorruptVideoError(
+            path,
+            f"no frame could be decoded although the container announces "
+            f"{info.duration_seconds:.1f} s of video; the file looks truncated",
+            hint="fetch the file again",
+        )
+    raise EmptyVideoError(path, "the video stream holds no decodable frame", hint="fetch the file again")
+
+
+def _gap_report(report: DecodeReport) -> str:
+    """One line naming the first gaps and counting the rest."""
+    listed = [
+        f"{gap.length_seconds:.2f} s (about {gap.missing_frames} frames) from {gap.start_seconds:.2f} s "
+        f"(after frame {gap.after_frame})"
+        for gap in report.gaps[:_GAPS_LISTED]
+    ]
+    more = len(report.gaps) - len(listed)
+    where = ", ".join(listed) + (f" and {more} more" if more else "")
+    skipped = f" ({report.damaged_packets} damaged packet(s) skipped)" if report.damaged_packets else ""
+    around = "gaps" if len(report.gaps) > 1 else "gap"
+    return (
+        f"frames are missing: {where}; the file is damaged there{skipped}, the frames around the {around} "
+        "were kept; fetch it again for the missing frames"
+    )
+
+
+def _warn(path: Path, problem: str) -> None:
+    warnings.warn(f"{path}: {problem}", TruncatedVideoWarning, stacklevel=4)
+
+
+def _looks_truncated(info: VideoInfo, report: DecodeReport) -> bool:
+    """Whether the end of the stream did not decode; frames missing inside it are gaps."""
+    if info.frames_stated:
+        # mp4 states its frame count: the frames missing in gaps were lost, but not at the end
+        return report.frames + report.missing_frames < 0.98 * info.frames_estimate
+    # Containers without a frame count (mkv, webm) still state a duration; audio may
+    # run a little past the video, hence the slack.
+    duration = info.duration_seconds
+    return duration > 0 and report.decoded_seconds < duration - max(1.0, 0.05 * duration)
+
+
+def _announced(info: VideoInfo) -> str:
+    if info.frames_stated:
+        return f"{info.frames_estimate} frames"
+    return f"{info.duration_seconds:.1f} s"

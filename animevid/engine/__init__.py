@@ -10,18 +10,36 @@ search) build on this module; the wiring of stages into commands lives above the
 
 from __future__ import annotations
 
-from animevid.engine._pass import ProgressCallback, RecordSink, run_pass
+from animevid.engine._pass import PassResult, ProgressCallback, RecordSink, run_pass
 from animevid.engine._split import SplitStats, can_split, workers_for
-from animevid.engine._stage import STAGES, SegmentRun, SplittableStage, Stage
+from animevid.engine._stage import (
+    COMMANDS,
+    STAGES,
+    Command,
+    EpisodeContext,
+    SegmentRun,
+    SplittableStage,
+    Stage,
+    StageRegistry,
+    StageSpec,
+    Stored,
+)
 
 __all__ = [
+    "COMMANDS",
     "STAGES",
+    "Command",
+    "EpisodeContext",
+    "PassResult",
     "ProgressCallback",
     "RecordSink",
     "SegmentRun",
     "SplitStats",
     "SplittableStage",
     "Stage",
+    "StageRegistry",
+    "StageSpec",
+    "Stored",
     "can_split",
     "run_pass",
     "workers_for",

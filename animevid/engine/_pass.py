@@ -6,14 +6,17 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import torch
 
-from animevid.decode import FrameSource
+from animevid.decode import DecodeReport, FrameSource
 from animevid.decode._segments import SegmentMismatch
-from animevid.engine._split import run_split
+from animevid.engine._split import SplitStats, run_split
 from animevid.engine._stage import SplittableStage, Stage
+
+R = TypeVar("R")
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +28,29 @@ RecordSink = Callable[[Sequence[Any]], None]
 """Takes a stage's records as they come, instead of :func:`run_pass` keeping them (e.g. writing them to disk)."""
 
 
+@dataclass(frozen=True)
+class PassResult:
+    """What one pass over an episode gave: each stage's records and what decoding did."""
+
+    report: DecodeReport
+    """Frames decoded, time decoded, repaired timestamps, gaps, truncation."""
+    split: SplitStats | None
+    """How the pass was split over processes; None: it ran in one."""
+    _records: Mapping[int, list[Any]] = field(repr=False)
+
+    def records(self, stage: Stage[R, Any]) -> list[R]:
+        """The records ``stage`` returned (empty for a stage whose records went to a sink)."""
+        return self._records[id(stage)]
+
+
 def run_pass(
     source: FrameSource,
-    stages: Sequence[Stage],
+    stages: Sequence[Stage[Any, Any]],
     *,
     progress: ProgressCallback | None = None,
     workers: int = 1,
-    sinks: Mapping[str, RecordSink] | None = None,
-) -> dict[str, list[Any]]:
+    sinks: Mapping[Stage[Any, Any], RecordSink] | None = None,
+) -> PassResult:
     """Decode ``source`` once and feed every batch to every stage, in order.
 
     With ``workers`` > 1, stages that can be split (:class:`~animevid.engine.SplittableStage`,
@@ -45,11 +63,11 @@ def run_pass(
         stages: Consumers of the stream; each sees every batch once.
         progress: Called after each batch (or joined segment) with its frame count.
         workers: Processes for one episode (1: this one only).
-        sinks: By stage name, where that stage's records go as they come (so that a long
-            episode's records need not stay in memory); those stages get an empty list.
+        sinks: For some stages, where their records go as they come (so that a long episode's
+            records need not stay in memory); :meth:`PassResult.records` is empty for them.
 
     Returns:
-        Each stage's records (from ``process`` and ``finish``) by stage name.
+        Each stage's records and the decode report.
     """
     if workers > 1:
         try:  # None when the pass cannot be split (stages, decoder, a short or unnumbered episode)
@@ -65,18 +83,29 @@ def run_pass(
                     stage.reset()
         else:
             if split is not None:
-                return split
-    records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
-    keep = {stage.name: (sinks or {}).get(stage.name, records[stage.name].extend) for stage in stages}
+                records, report, stats = split
+                return PassResult(report, stats, {id(stage): kept for stage, kept in zip(stages, records, strict=True)})
+    return _one_pass(source, stages, progress, sinks or {})
+
+
+def _one_pass(
+    source: FrameSource,
+    stages: Sequence[Stage[Any, Any]],
+    progress: ProgressCallback | None,
+    sinks: Mapping[Stage[Any, Any], RecordSink],
+) -> PassResult:
+    records: dict[int, list[Any]] = {id(stage): [] for stage in stages}
+    keep = [sinks.get(stage, records[id(stage)].extend) for stage in stages]
     with _cpu_threads(1 if all(stage.device.type == "cpu" for stage in stages) else None):
         for batch in source.batches():
-            for stage in stages:
-                keep[stage.name](stage.process(batch))
+            for stage, take in zip(stages, keep, strict=True):
+                take(stage.process(batch))
             if progress is not None:
                 progress(len(batch))
-        for stage in stages:
-            keep[stage.name](stage.finish())
-    return records
+        for stage, take in zip(stages, keep, strict=True):
+            take(stage.finish())
+    assert source.report is not None  # set when batches() ends
+    return PassResult(source.report, None, records)
 
 
 _POOL_BROKE = (

@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from animevid.decode import FrameSource
+from animevid.decode import DecodeReport, FrameSource, close_pass
 from animevid.decode._pyav import PyAVSource
 from animevid.decode._segments import SegmentMismatch, SegmentPlan, SegmentSource, plan_segments
 from animevid.decode._timestamps import TimestampRepair
@@ -149,23 +149,24 @@ class _Part:
 
 def run_split(
     source: FrameSource,
-    stages: Sequence[Stage],
+    stages: Sequence[Stage[Any, Any]],
     workers: int,
     *,
     progress: Callable[[int], None] | None = None,
-    sinks: Mapping[str, Callable[[Sequence[Any]], None]] | None = None,
-) -> dict[str, list[Any]] | None:
+    sinks: Mapping[Stage[Any, Any], Callable[[Sequence[Any]], None]] | None = None,
+) -> tuple[list[list[Any]], DecodeReport, SplitStats] | None:
     """Run the pass of ``source`` through ``stages`` in ``workers`` processes (see the module docstring).
 
-    Returns each stage's records as :func:`~animevid.pipeline.run_pass` does (the records of a stage
-    named in ``sinks`` go there as they are joined), or None when the episode is too short or its
-    timestamps do not allow segments (run one pass then).
+    Returns:
+        Each stage's records, in the order of ``stages``, as one pass gives them (a stage with a
+        sink gets an empty list: its records went there as they were joined), the decode report
+        and how the pass was split; None when the episode is too short or its timestamps do not
+        allow segments (run one pass then).
 
     Raises:
         SegmentMismatch: The episode did not decode as planned (a segment joined to the one before
             did not either); :meth:`SplittableStage.reset` the stages before one pass follows.
     """
-    splittable = [stage for stage in stages if isinstance(stage, SplittableStage)]
     if workers < 2 or not can_split(source, stages) or source.info.frames_estimate < MIN_SPLIT_FRAMES:
         return None
     segments = max(workers * SEGMENTS_PER_WORKER, -(-source.info.frames_estimate // MAX_SEGMENT_FRAMES))
@@ -174,53 +175,89 @@ def run_split(
         return None
     clock = TimestampRepair(1.0 / source.info.fps_float)
     seconds = tuple(clock(float(stamp * plan.time_base)) for stamp in plan.pts)  # as one pass repairs them
+    splittable = [cast(SplittableStage[Any, Any], stage) for stage in stages]  # can_split checked each
     jobs = _jobs(source, splittable, plan, seconds)
-    warmup = max(stage.warmup_frames for stage in splittable)
-    records: dict[str, list[Any]] = {stage.name: [] for stage in stages}
-    keep = {stage.name: (sinks or {}).get(stage.name, records[stage.name].extend) for stage in stages}
-    absorbed = 0
+    joiner = _Joiner(splittable, plan, seconds, sinks or {}, progress)
     processes = min(workers, len(jobs))
     stats = SplitStats(workers=processes, segments=len(jobs))
     with _pool(processes, threads=_threads_each(source, processes)) as pool:
-        pending: _Part | None = None
-        start = 0  # first frame of ``pending`` not yet taken
-        for k, part in enumerate(_in_order(pool, jobs, ahead=AHEAD_PER_WORKER * processes)):
-            _count(stats, part)
-            if pending is None:
-                if part.error is not None:
-                    raise SegmentMismatch(part.error)
-                pending = part
-                continue
-            join = None if part.error is not None else _join(pending, part, warmup, start)
-            if join is None:
-                # no frame to join at (a long camera move over the seam) or the segment did not
-                # decode from its keyframe: one run from the earlier segment's start through this one
-                end = jobs[k].first + len(jobs[k].expected)
-                job = replace(jobs[k], first=pending.first, expected=plan.pts[pending.first : end])
-                merged = pool.submit(_run_segment, replace(job, seconds=seconds[pending.first : end])).result()
-                if merged.error is not None:
-                    raise SegmentMismatch(merged.error)
-                logger.debug("%s: segments at frames %d and %d run again as one", source.path, pending.first, job.first)
-                _count(stats, merged)
-                stats.merged += 1
-                pending = merged
-                continue
-            absorbed = _absorb(splittable, pending, start, join + 1, seconds, keep, absorbed, progress)
-            start = join + 1
-            pending = part
-        assert pending is not None
-        end = pending.first + pending.final
-        absorbed = _absorb(splittable, pending, start, end, seconds, keep, absorbed, progress)
-    if absorbed != plan.frames:
-        raise SegmentMismatch(f"{source.path}: the segments gave {absorbed} of {plan.frames} frames")
+        for job, part in zip(jobs, _in_order(pool, jobs, ahead=AHEAD_PER_WORKER * processes), strict=True):
+            joiner.take(pool, job, part, stats)
+        joiner.close()
+    if joiner.absorbed != plan.frames:
+        raise SegmentMismatch(f"{source.path}: the segments gave {joiner.absorbed} of {plan.frames} frames")
     stats.overlap_frames -= plan.frames
-    source.split = stats
-    source.frames_decoded = plan.frames
-    source._record_timing(clock)  # repaired timestamps and gaps, as one pass finds them
-    source._check_complete()
-    for stage in stages:
-        keep[stage.name](stage.finish())
-    return records
+    report = close_pass(source.path, source.info, frames=plan.frames, clock=clock)  # as one pass ends
+    for stage, take in zip(splittable, joiner.keep, strict=True):
+        take(stage.finish())
+    return joiner.records, report, stats
+
+
+class _Joiner:
+    """Joins the segments' parts in order into the main process's stages (see the module docstring)."""
+
+    def __init__(
+        self,
+        stages: list[SplittableStage[Any, Any]],
+        plan: SegmentPlan,
+        seconds: tuple[float, ...],
+        sinks: Mapping[Stage[Any, Any], Callable[[Sequence[Any]], None]],
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.stages, self.plan, self.seconds, self.progress = stages, plan, seconds, progress
+        self.records: list[list[Any]] = [[] for _ in stages]
+        self.keep = [sinks.get(stage, kept.extend) for stage, kept in zip(stages, self.records, strict=True)]
+        self.warmup = max(stage.warmup_frames for stage in stages)
+        self.pending: _Part | None = None
+        self.start = 0
+        """First frame of :attr:`pending` not yet taken."""
+        self.absorbed = 0
+
+    def take(self, pool: ProcessPoolExecutor, job: _Job, part: _Part, stats: SplitStats) -> None:
+        """Join the next segment's part: take the run before it up to their hand-over frame."""
+        _count(stats, part)
+        if self.pending is None:
+            if part.error is not None:
+                raise SegmentMismatch(part.error)
+            self.pending = part
+            return
+        join = None if part.error is not None else _join(self.pending, part, self.warmup, self.start)
+        if join is None:
+            # no frame to join at (a long camera move over the seam) or the segment did not
+            # decode from its keyframe: one run from the earlier segment's start through this one
+            self.pending = self._merged(pool, job)
+            _count(stats, self.pending)
+            stats.merged += 1
+            return
+        self._absorb(self.pending, join + 1)
+        self.start, self.pending = join + 1, part
+
+    def close(self) -> None:
+        """Take the last run to its end."""
+        assert self.pending is not None
+        self._absorb(self.pending, self.pending.first + self.pending.final)
+
+    def _merged(self, pool: ProcessPoolExecutor, job: _Job) -> _Part:
+        assert self.pending is not None
+        end = job.first + len(job.expected)
+        first = self.pending.first
+        whole = replace(job, first=first, expected=self.plan.pts[first:end], seconds=self.seconds[first:end])
+        merged = pool.submit(_run_segment, whole).result()
+        if merged.error is not None:
+            raise SegmentMismatch(merged.error)
+        logger.debug("%s: segments at frames %d and %d run again as one", job.path, first, job.first)
+        return merged
+
+    def _absorb(self, part: _Part, stop: int) -> None:
+        if self.start != self.absorbed:
+            raise SegmentMismatch(f"segment at frame {part.first}: frames {self.absorbed}..{self.start} are missing")
+        times = self.seconds[self.start : stop]
+        for stage, take, kept, made in zip(self.stages, self.keep, part.parts, part.records, strict=True):
+            run = SegmentRun(part=kept, records=made, first=part.first, start=self.start, stop=stop, pts_seconds=times)
+            take(stage.absorb(run))
+        if self.progress is not None:
+            self.progress(stop - self.start)
+        self.absorbed = stop
 
 
 def _in_order(pool: ProcessPoolExecutor, jobs: list[_Job], *, ahead: int) -> Iterator[_Part]:
@@ -423,25 +460,3 @@ def _join(before: _Part, after: _Part, warmup: int, taken: int = 0) -> int | Non
         if before.joinable[frame - before.first] and after.joinable[frame - after.first]:
             return frame
     return None
-
-
-def _absorb(
-    stages: list[SplittableStage],
-    part: _Part,
-    start: int,
-    stop: int,
-    seconds: tuple[float, ...],
-    keep: Mapping[str, Callable[[Sequence[Any]], None]],
-    absorbed: int,
-    progress: Callable[[int], None] | None,
-) -> int:
-    if start != absorbed:
-        raise SegmentMismatch(f"segment at frame {part.first}: frames {absorbed}..{start} are missing")
-    for stage, kept, made in zip(stages, part.parts, part.records, strict=True):
-        run = SegmentRun(
-            part=kept, records=made, first=part.first, start=start, stop=stop, pts_seconds=seconds[start:stop]
-        )
-        keep[stage.name](stage.absorb(run))
-    if progress is not None:
-        progress(stop - start)
-    return stop

@@ -5,21 +5,18 @@ decode pass and keeps a palette, a coarse layout and the brightness of every fra
 shots are known, :meth:`ShotLookStage.summarise` gives one :class:`ShotLook` per shot.
 :func:`segment_scenes` groups the shots into scenes from how they look, how they join (fades,
 dissolves) and, when subtitle lines are given, the dialogue running across cuts and the
-silences between them. :func:`find_scenes` does all of it for one file.
+silences between them. :func:`animevid.pipeline.find_scenes` does all of it for one file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from animevid.config import Config
-from animevid.model import Scene, SubtitleLine
+from animevid.model import Scene, Shot, SubtitleLine
 from animevid.scenes._look import FrameLooks, ShotLook, ShotLookStage, look_distance, summarise_looks
 from animevid.scenes._segment import Cues, segment_scenes
-from animevid.shots import ShotResult
 
 __all__ = [
     "Cues",
@@ -27,7 +24,6 @@ __all__ = [
     "SceneResult",
     "ShotLook",
     "ShotLookStage",
-    "find_scenes",
     "lines_in",
     "look_distance",
     "segment_scenes",
@@ -46,9 +42,17 @@ def lines_in(scene: Scene, lines: Sequence[SubtitleLine]) -> list[SubtitleLine]:
 
 
 @dataclass(frozen=True)
-class SceneResult(ShotResult):
-    """The shots of one video (see :class:`~animevid.shots.ShotResult`) grouped into scenes."""
+class SceneResult:
+    """The shots of one video grouped into scenes (what ``animevid scenes`` prints)."""
 
+    video: str
+    """The video file."""
+    fps: float
+    """Nominal frame rate."""
+    frames: int
+    """Frames decoded."""
+    shots: list[Shot]
+    """Shots in order, covering every frame."""
     scenes: list[Scene] = field(default_factory=list)
     """Scenes in order, covering every shot."""
     lines: list[SubtitleLine] = field(default_factory=list)
@@ -76,39 +80,3 @@ class SceneResult(ShotResult):
                 for s in self.scenes
             ],
         }
-
-
-def find_scenes(
-    path: str | Path,
-    *,
-    lines: Sequence[SubtitleLine] = (),
-    config: Config | None = None,
-    device: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> SceneResult:
-    """Decode ``path`` once: find its shots and their looks, then group the shots into scenes.
-
-    Args:
-        path: The video.
-        lines: Subtitle lines of the video (e.g. from :func:`animevid.subs.read_lines`); only
-            dialogue lines are used. Empty: scenes from the picture alone.
-        config: Options (None: defaults); ``config.scenes`` tunes the grouping.
-        device: Device overriding ``config.device``.
-        progress: Called with the number of frames after each batch.
-    """
-    from animevid.device import resolve_device
-    from animevid.shots import shot_pass
-
-    cfg = config or Config()
-    dev = resolve_device(device or cfg.device)
-    looks = ShotLookStage(device=dev)
-    found = shot_pass(path, cfg, dev, [looks], progress=progress)
-    scenes = segment_scenes(found.shots, looks.summarise(found.shots), lines, config=cfg.scenes)
-    return SceneResult(
-        video=found.video,
-        fps=found.fps,
-        frames=found.frames,
-        shots=found.shots,
-        scenes=scenes,
-        lines=list(lines),
-    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import cv2
 import numpy as np
@@ -22,7 +21,7 @@ import torch
 
 from animevid._columns import Column, Spill
 from animevid.decode import FrameBatch
-from animevid.engine import STAGES, SegmentRun, SplittableStage
+from animevid.engine import STAGES, EpisodeContext, SegmentRun, SplittableStage
 from animevid.model import Shot
 
 SMALL = (64, 36)
@@ -108,9 +107,11 @@ def measure_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return palettes, thumbs, luma.astype(np.float32)
 
 
-@STAGES.register("shot-look")
-class ShotLookStage(SplittableStage):
+@STAGES.register("shot-look", commands=("index", "scenes"), order=20)
+class ShotLookStage(SplittableStage[None, list[ShotLook]]):
     """Per-frame palette, layout thumbnail and brightness on the shared stream (CPU, OpenCV).
+
+    Its output is one :class:`ShotLook` per shot, which scenes are grouped from (it stores nothing).
 
     The palettes and thumbnails (720 bytes a frame) are written to disk as they come
     (:class:`~animevid._columns.Spill`) and read back shot by shot; the brightness stays in memory.
@@ -140,7 +141,7 @@ class ShotLookStage(SplittableStage):
         """Every fed frame's looks."""
         return self.frames
 
-    def absorb(self, run: SegmentRun) -> Sequence[Any]:
+    def absorb(self, run: SegmentRun) -> Sequence[None]:
         """Append the run's looks of frames ``[run.start, run.stop)``."""
         looks: FrameLooks = run.part
         self._append(
@@ -148,7 +149,7 @@ class ShotLookStage(SplittableStage):
         )
         return []
 
-    def process(self, batch: FrameBatch) -> Sequence[Any]:
+    def process(self, batch: FrameBatch) -> Sequence[None]:
         """Measure every frame of the batch; results come from :meth:`summarise`."""
         if len(batch):
             self._append(*measure_frames(batch.frames.cpu().numpy()))
@@ -164,9 +165,13 @@ class ShotLookStage(SplittableStage):
         """What was measured, frame by frame (every frame read back: :meth:`summarise` reads shot by shot)."""
         return FrameLooks(self._palettes[:], self._thumbs[:], self._luma[:])
 
-    def summarise(self, shots: Sequence[Shot]) -> list[ShotLook]:
+    def looks(self, shots: Sequence[Shot]) -> list[ShotLook]:
         """One look per shot (the shots must cover the frames measured)."""
         return _summarise(self._palettes, self._thumbs, self._luma.view(), shots)
+
+    def summarise(self, records: list[None], episode: EpisodeContext) -> list[ShotLook]:
+        """One look per shot of the episode."""
+        return self.looks(episode.shots)
 
 
 def summarise_looks(looks: FrameLooks, shots: Sequence[Shot]) -> list[ShotLook]:

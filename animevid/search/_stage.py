@@ -11,7 +11,7 @@ import torch
 
 from animevid.config import SearchConfig
 from animevid.decode import FrameBatch
-from animevid.engine import STAGES, SegmentRun, SplittableStage
+from animevid.engine import STAGES, EpisodeContext, SegmentRun, SplittableStage
 from animevid.search._describe import COARSE_SIZE, frame_descriptors, grey, thumbnails
 
 
@@ -61,8 +61,15 @@ class EpisodeFrames:
         )
 
 
-@STAGES.register("frame-descriptors")
-class FrameDescriptorStage(SplittableStage):
+@STAGES.register(
+    "frame-descriptors",
+    commands=("index",),
+    order=30,
+    build=lambda config, device: FrameDescriptorStage(
+        device=device, min_gap_seconds=config.search.min_gap_seconds, max_gap_seconds=config.search.max_gap_seconds
+    ),
+)
+class FrameDescriptorStage(SplittableStage[IndexedFrame, EpisodeFrames]):
     """Keep the frames a screenshot could come from and describe them for search.
 
     A frame is kept when its thumbnail correlates less than ``keep_correlation`` with the last
@@ -126,6 +133,14 @@ class FrameDescriptorStage(SplittableStage):
     def joinable(self, part: np.ndarray) -> np.ndarray:
         """Kept frames: the next decisions depend on the last kept frame alone."""
         return part
+
+    def summarise(self, records: list[IndexedFrame], episode: EpisodeContext) -> EpisodeFrames:
+        """The kept frames as arrays, the last one shown until the episode's end.
+
+        ``animevid index`` streams the records to disk instead (:class:`~animevid.search.FrameWriter`,
+        whose ``finish`` gives the same) and stores them in the search index.
+        """
+        return EpisodeFrames.from_records(records, episode.report.decoded_seconds)
 
     def absorb(self, run: SegmentRun) -> Sequence[IndexedFrame]:
         """The run's kept frames within ``[run.start, run.stop)``."""

@@ -3,26 +3,21 @@
 Detectors register by name in :data:`SHOT_DETECTORS`: ``classic`` (the default: cheap
 descriptors, a small fitted scorer and explicit flash/fade/dissolve rules, see
 :mod:`animevid.shots._classic`) and ``transnetv2`` (the TransNetV2 network, when the
-``neural`` extra is installed). Each is a :class:`~animevid.stages.Stage` named ``shots``
-whose ``finish()`` returns the episode's :class:`~animevid.model.Shot` list.
+``neural`` extra is installed). Each is a :class:`~animevid.engine.Stage` registered as ``shots``
+for every command, whose ``finish()`` returns the episode's :class:`~animevid.model.Shot` list.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from animevid.config import Config
+from animevid.engine import COMMANDS, STAGES
 from animevid.model import Shot
 from animevid.shots import _classic
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage, boundaries_to_shots
-
-if TYPE_CHECKING:
-    from animevid.device import ResolvedDevice
-    from animevid.engine import Stage
 
 with contextlib.suppress(ImportError):  # optional: "transnetv2" registers only when its package imports
     from animevid.shots import _transnet  # noqa: F401
@@ -33,9 +28,7 @@ __all__ = [
     "ShotResult",
     "ShotStage",
     "boundaries_to_shots",
-    "detect_shots",
     "make_detector",
-    "shot_pass",
 ]
 
 del _classic
@@ -76,6 +69,11 @@ class ShotResult:
 def make_detector(config: Config, device: str, name: str | None = None) -> ShotStage:
     """The configured shot detector as a stage (``name`` overrides ``config.shots.detector``).
 
+    Args:
+        config: Options (``shots.detector``, ``shots.threshold``).
+        device: The resolved device.
+        name: A detector name overriding the config's.
+
     Raises:
         UnknownNameError: No detector of that name.
         BackendUnavailableError: It is known but its package is not installed.
@@ -83,54 +81,5 @@ def make_detector(config: Config, device: str, name: str | None = None) -> ShotS
     return SHOT_DETECTORS.create(name or config.shots.detector, device=device, threshold=config.shots.threshold)
 
 
-def detect_shots(
-    path: str | Path,
-    *,
-    config: Config | None = None,
-    detector: str | None = None,
-    device: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ShotResult:
-    """Decode ``path`` once and return its shots.
-
-    Args:
-        path: The video.
-        config: Options (None: defaults).
-        detector: Detector name overriding ``config.shots.detector``.
-        device: Device overriding ``config.device``.
-        progress: Called with the number of frames after each batch.
-    """
-    from animevid.device import resolve_device
-
-    cfg = config or Config()
-    return shot_pass(path, cfg, resolve_device(device or cfg.device), detector=detector, progress=progress)
-
-
-def shot_pass(
-    path: str | Path,
-    config: Config,
-    device: ResolvedDevice,
-    beside: Sequence[Stage] = (),
-    *,
-    detector: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ShotResult:
-    """Decode ``path`` once through the shot detector and the ``beside`` stages (which keep their records).
-
-    The one pass behind :func:`detect_shots`, ``analyze_episode`` and ``find_scenes``.
-
-    Args:
-        path: The video.
-        config: Options.
-        device: The resolved device (``cpu`` or ``cuda``) the stages run on.
-        beside: Stages that see the same batches after the detector.
-        detector: Detector name overriding ``config.shots.detector``.
-        progress: Called with the number of frames after each batch.
-    """
-    from animevid.decode import open_video
-    from animevid.engine import run_pass, workers_for
-
-    source = open_video(path, config=config.decode, device=device)
-    stages = [make_detector(config, device, detector), *beside]
-    records = run_pass(source, stages, progress=progress, workers=workers_for(config.decode.workers))
-    return ShotResult(video=str(path), fps=source.info.fps_float, frames=source.frames_decoded, shots=records["shots"])
+# every command finds the shots: the configured detector (shots.detector) is the stage
+STAGES.add("shots", build=make_detector, commands=COMMANDS, order=0)

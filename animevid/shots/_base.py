@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from animevid._columns import Column
 from animevid.decode import FrameBatch
-from animevid.engine import Stage
+from animevid.engine import Stage, Stored
 from animevid.model import Shot, Transition
 from animevid.registry import Registry
 
@@ -29,11 +29,12 @@ class Boundary:
     """Detector confidence, 0..1."""
 
 
-class ShotStage(Stage):
-    """A shot-boundary detector on the shared frame stream.
+class ShotStage(Stage[Shot, list[Shot]]):
+    """A shot-boundary detector on the shared frame stream; its records (at the end) and output are the shots.
 
     Subclasses implement :meth:`_observe` (see every batch) and :meth:`_boundaries` (decide
-    at the end); this class keeps the timestamps and turns boundaries into shots.
+    at the end); this class keeps the timestamps and turns boundaries into shots, which it
+    stores as the catalog's ``shots`` rows.
 
     Args:
         device: Device the batches arrive on.
@@ -47,7 +48,7 @@ class ShotStage(Stage):
         self.threshold = threshold
         self._pts = Column(np.float64)  # 8 bytes a frame (a list of floats took 32)
 
-    def process(self, batch: FrameBatch) -> Sequence[Any]:
+    def process(self, batch: FrameBatch) -> Sequence[Shot]:
         """Observe a batch; shots are only final at the end of the stream."""
         self._pts.extend(batch.pts_seconds.cpu().numpy().astype(np.float64))
         if len(batch):
@@ -60,6 +61,10 @@ class ShotStage(Stage):
         if frames == 0:
             return []
         return boundaries_to_shots(self._boundaries(frames), self._pts.view())
+
+    def stored(self, output: list[Shot]) -> Stored:
+        """The catalog's ``shots`` rows, numbered in order."""
+        return Stored(rows={"shots": [{"shot_index": i, **asdict(shot)} for i, shot in enumerate(output)]})
 
     @abstractmethod
     def _observe(self, batch: FrameBatch) -> None:

@@ -37,8 +37,8 @@ class FrameDiff:
     """The frame repeats the previous image up to encoder noise (False for frame 0)."""
 
 
-@STAGES.register("frame-diff")
-class FrameDiffStage(SplittableStage):
+@STAGES.register("frame-diff", commands=(), order=5)  # no command runs it: held frames come from the meter
+class FrameDiffStage(SplittableStage[FrameDiff, list[FrameDiff]]):
     """Per-frame brightness and change against the previous frame, on the batch's device.
 
     Args:

@@ -11,17 +11,14 @@
   the cuts fansubbers snap lines to, applies them, and snaps line starts/ends to nearby cuts like
   Aegisub's timing post-processor; :func:`write_subtitles` writes the re-timed file, keeping every
   other byte (styles, [Fonts], [Graphics], comments, script info).
-- :func:`align_subtitles` does it all for an episode file (one decode pass for the cuts).
+- :func:`animevid.pipeline.align_subtitles` does it all for an episode file (one decode pass for the cuts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from animevid.config import Config
 from animevid.subs._align import SubtitleAlignment, TimingFit, align_lines, cut_seconds, estimate_timing
 from animevid.subs._classify import classify, plain_text
 from animevid.subs._find import episode_subtitles, sidecar_subtitles
@@ -38,7 +35,6 @@ __all__ = [
     "SubtitleFormat",
     "TimingFit",
     "align_lines",
-    "align_subtitles",
     "classify",
     "cut_seconds",
     "episode_subtitles",
@@ -59,49 +55,3 @@ def subtitle_tracks(path: str | Path) -> list[SubtitleTrack]:
         SubtitleError: The file is missing or not a container.
     """
     return list_tracks(path)
-
-
-def align_subtitles(
-    episode: str | Path,
-    subtitles: str | Path | None = None,
-    *,
-    config: Config | None = None,
-    output: str | Path | None = None,
-    encoding: str | None = None,
-    track: int | None = None,
-    language: str | None = None,
-    detector: str | None = None,
-    device: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> SubtitleAlignment:
-    """Align a subtitle file (or the episode's own track) to the episode's cuts; optionally write it.
-
-    Args:
-        episode: The video whose cuts the lines are aligned to (decoded once).
-        subtitles: A subtitle file or a video with subtitle tracks; None reads the episode's track.
-        config: Options (``config.subs`` for alignment, ``config.shots`` for the cuts).
-        output: Where to write the re-timed file (.ass, .ssa, .srt, .vtt); None writes nothing.
-        encoding: Python codec name of the subtitle file's text (``cp932``, ``gb18030``, ``big5``...);
-            None detects it. An unknown name raises before the episode is opened.
-        track: Stream index of the subtitle track to read from a video.
-        language: Language of the subtitle track to read from a video.
-        detector: Shot detector overriding ``config.shots.detector``.
-        device: Device overriding ``config.device``.
-        progress: Called with the number of frames decoded after each batch.
-
-    Returns:
-        The fit, the re-timed lines and the counts (``as_dict()`` is the CLI's JSON).
-
-    Raises:
-        SubtitleError: The subtitles cannot be read or written.
-        VideoError: The episode cannot be decoded.
-    """
-    from animevid.shots import detect_shots
-
-    cfg = config or Config()
-    source = subtitles if subtitles is not None else episode
-    subs = load_subtitles(source, encoding=encoding, track=track, language=language)
-    shots = detect_shots(episode, config=cfg, detector=detector, device=device, progress=progress)
-    result = align_lines(subs.lines, cut_seconds(shots.shots), fps=shots.fps, config=cfg.subs)
-    written = write_subtitles(subs, result.lines, output) if output is not None else None
-    return replace(result, episode=str(episode), subtitles=str(source), output=str(written) if written else None)

@@ -1,6 +1,7 @@
-"""Wiring: one decode pass feeding every stage, and batch indexing into a library.
+"""Batch indexing into a library: find the episodes, run each through the ``index`` stages, commit what they store.
 
-The device is resolved here, once, and handed to the frame source and the stages.
+The device is resolved here, once, and handed to the frame source and the stages; which stages
+run, and what each stores, comes from the stage registry (:func:`~animevid.pipeline.episode_pass`).
 """
 
 from __future__ import annotations
@@ -13,36 +14,40 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from animevid import __version__
 from animevid.analysis import AnimationStage
-from animevid.catalog import Catalog, EpisodeRows, StoredEpisode
+from animevid.catalog import Catalog, StoredEpisode
 from animevid.config import Config, config_as_dict
-from animevid.decode import DECODERS, FrameGap, FrameSource, open_video
+from animevid.decode import DECODERS, FrameGap, probe
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.device import ResolvedDevice, resolve_device
-from animevid.engine import ProgressCallback, RecordSink, run_pass, workers_for
+from animevid.engine import ProgressCallback, Stored
 from animevid.errors import (
     AnimevidError,
     CatalogError,
     ConfigError,
-    SubtitleError,
-    SubtitleLineWarning,
     TruncatedVideoWarning,
     VideoNotFoundError,
 )
 from animevid.integrity import repair_before_batch
-from animevid.library import Library, display_name, fault_point, path_text
-from animevid.model import Episode, Shot, SubtitleLine, content_hash
-from animevid.scenes import ShotLookStage, segment_scenes
+from animevid.library import (
+    Library,
+    display_name,
+    fault_point,
+    path_text,
+    remove_episode_arrays,
+    write_episode_arrays,
+)
+from animevid.model import Episode, content_hash
+from animevid.pipeline._episode import EpisodePass, episode_lines, episode_pass, kept_warnings
+from animevid.scenes import ShotLook, ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.search._store import FrameWriter
-from animevid.shots import SHOT_DETECTORS, make_detector
+from animevid.shots import SHOT_DETECTORS
 
 logger = logging.getLogger(__name__)
 
@@ -329,7 +334,7 @@ class _Batch:
         return IndexResult(path=path, status="failed", error=error, error_type=kind)
 
     def _index_one(self, path: Path, catalog: Catalog, *, wait: bool) -> IndexResult | None:
-        source = open_video(path, config=self.config.decode, device=self.device)  # probes: bad files fail here
+        probe(path).analysis_size(self.config.decode.analysis_width)  # bad files fail here, before hashing
         digest = content_hash(path)
         done = self._already_indexed(path, digest, catalog)
         if done is not None:
@@ -342,7 +347,7 @@ class _Batch:
                 done = self._already_indexed(path, digest, catalog)
                 if done is not None:
                     return done
-            return _EpisodeRun(self, path, digest, source).run(catalog)
+            return _EpisodeRun(self, path, digest).run(catalog)
 
     def _already_indexed(self, path: Path, digest: str, catalog: Catalog) -> IndexResult | None:
         stored = catalog.stored(digest)
@@ -372,63 +377,66 @@ def _describe_error(path: Path, exc: Exception) -> str:
 class _EpisodeRun:
     """One episode's pass and commit (see :func:`index_episodes`)."""
 
-    def __init__(self, batch: _Batch, path: Path, digest: str, source: FrameSource) -> None:
-        self.batch, self.path, self.digest, self.source = batch, path, digest, source
+    def __init__(self, batch: _Batch, path: Path, digest: str) -> None:
+        self.batch, self.path, self.digest = batch, path, digest
         self.config = batch.config
 
     def run(self, catalog: Catalog) -> IndexResult:
         writer = FrameWriter(self.batch.library.tmp, name=self.digest)
         try:
-            records, animation, messages, looks = self._pass(writer)
-            episode = _episode_record(self.path, self.digest, self.source)
+            found, messages = self._pass(writer)
+            episode = _episode_record(self.path, self.digest, found)
             frames = writer.finish(episode.duration_seconds)
-            shots = records["shots"]
-            lines, subtitles, notes = episode_lines(
-                self.path, shots, self.source.info.fps_float, self.config, subs=self.batch.subs,
-                encoding=self.batch.subs_encoding,
-            )  # fmt: skip
-            rows = EpisodeRows(
-                shots=shots,
-                scenes=segment_scenes(shots, looks.summarise(shots), lines, config=self.config.scenes),
-                subtitle_lines=lines,
-                analyses=records["animation-summary"],
-            )
-            extra = {
-                "decode": _decode_summary(self.source, animation.measures.held()),
-                "shots": {"detector": self.config.shots.detector, "count": len(shots)},
-                "subtitles": subtitles,
-                "warnings": messages + notes,
-            }
-            episode_id, replaced = self._commit(catalog, episode, rows, extra, frames, writer.path)
+            stored, notes, extra = self._stored(found)
+            extra["warnings"] = messages + notes
+            episode_id, replaced = self._commit(catalog, episode, stored, extra, frames, writer.path)
         finally:
             writer.discard()  # the file was moved into the index, or is not wanted
         result = IndexResult(self.path, "indexed", episode_id, episode.frames, warnings=messages + notes)
         result.notes += [f"replaced episode {old.episode_id}: the file at its path changed" for old in replaced]
         return result
 
-    def _pass(self, writer: FrameWriter) -> tuple[dict[str, list[Any]], AnimationStage, list[str], ShotLookStage]:
-        batch, device = self.batch, self.batch.device
-        callback = batch.progress(self.path, self.source.info.frames_estimate) if batch.progress else None
+    def _pass(self, writer: FrameWriter) -> tuple[EpisodePass, list[str]]:
+        batch = self.batch
+        callback = batch.progress(self.path, probe(self.path).frames_estimate) if batch.progress else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TruncatedVideoWarning)
-            animation, looks = AnimationStage(device=device), ShotLookStage(device=device)
-            search = FrameDescriptorStage(
-                device=device,
-                min_gap_seconds=self.config.search.min_gap_seconds,
-                max_gap_seconds=self.config.search.max_gap_seconds,
-            )
-            stages = [make_detector(self.config, device), animation, looks, search]
-            sinks: dict[str, RecordSink] = {search.name: writer.add}
-            workers = workers_for(self.config.decode.workers)
-            records = run_pass(self.source, stages, progress=callback, workers=workers, sinks=sinks)
-        records["animation-summary"] = animation.summarise(records["shots"], self.source.info.fps_float)
-        return records, animation, _kept_warnings(caught, TruncatedVideoWarning), looks
+            found = episode_pass(
+                self.path, "index", self.config, batch.device, progress=callback,
+                sink_for=lambda stage: writer.add if isinstance(stage, FrameDescriptorStage) else None,
+            )  # fmt: skip
+        return found, kept_warnings(caught, TruncatedVideoWarning)
+
+    def _stored(self, found: EpisodePass) -> tuple[Stored, list[str], dict[str, Any]]:
+        """What every stage stores, with the scenes and subtitle lines the pipeline derives from their outputs."""
+        shots, context = found.shots, found.context
+        lines, subtitles, notes = episode_lines(
+            self.path, shots, context.fps, self.config, subs=self.batch.subs, encoding=self.batch.subs_encoding
+        )
+        looks: list[ShotLook] = found.output(ShotLookStage)
+        scenes = segment_scenes(shots, looks, lines, config=self.config.scenes)
+        rows: dict[str, Sequence[Any]] = {
+            "scenes": [{"scene_index": i, **asdict(scene)} for i, scene in enumerate(scenes)],
+            "subtitle_lines": [{"line_index": i, **asdict(line)} for i, line in enumerate(lines)],
+        }
+        arrays: dict[str, Any] = {}
+        for stage in found.stages:
+            if id(stage) in found.outputs:
+                stored = stage.stored(found.outputs[id(stage)])
+                rows |= stored.rows
+                arrays |= stored.arrays
+        extra = {
+            "decode": _decode_summary(found),
+            "shots": {"detector": self.config.shots.detector, "count": len(shots)},
+            "subtitles": subtitles,
+        }
+        return Stored(rows=rows, arrays=arrays), notes, extra
 
     def _commit(
         self,
         catalog: Catalog,
         episode: Episode,
-        rows: EpisodeRows,
+        stored: Stored,
         extra: dict[str, Any],
         frames: EpisodeFrames,
         thumbnails: Path,
@@ -442,8 +450,9 @@ class _EpisodeRun:
             fault_point("catalog-reserved")
             try:
                 index.put_episode(episode_id, frames, thumbnails_file=thumbnails)
+                write_episode_arrays(index.folder, episode_id, stored.arrays)
                 replaced = catalog.commit_episode(
-                    episode_id, episode, rows, config_fingerprint=self.batch.fingerprint, extra=extra,
+                    episode_id, episode, stored.rows, config_fingerprint=self.batch.fingerprint, extra=extra,
                     search_vectors=len(frames),
                 )  # fmt: skip
             except Exception:  # a full disk, a read-only folder: the catalog says what is left
@@ -452,19 +461,13 @@ class _EpisodeRun:
             fault_point("catalog-committed")
             if replaced:  # after the commit: a kill before it leaves the old episode whole
                 index.remove_episodes(old.episode_id for old in replaced)
+                for old in replaced:
+                    remove_episode_arrays(index.folder, old.episode_id)
         return episode_id, replaced
 
 
-def _kept_warnings(caught: list[warnings.WarningMessage], category: type[Warning]) -> list[str]:
-    """The messages of the caught warnings of ``category``; the others are handed on as if never caught."""
-    for other in caught:
-        if not issubclass(other.category, category):
-            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
-    return [str(w.message) for w in caught if issubclass(w.category, category)]
-
-
-def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
-    info = source.info
+def _episode_record(path: Path, digest: str, found: EpisodePass) -> Episode:
+    info, report = found.source.info, found.context.report
     return Episode(
         path=path_text(path),
         content_hash=digest,
@@ -474,26 +477,28 @@ def _episode_record(path: Path, digest: str, source: FrameSource) -> Episode:
         width=info.width,
         height=info.height,
         fps=info.fps_float,
-        frames=source.frames_decoded,
-        duration_seconds=source.decoded_seconds,
+        frames=report.frames,
+        duration_seconds=report.decoded_seconds,
     )
 
 
-def _decode_summary(source: FrameSource, held: np.ndarray) -> dict[str, Any]:
+def _decode_summary(found: EpisodePass) -> dict[str, Any]:
+    source, report, split = found.source, found.context.report, found.split
+    # the animation meter's held frames: no new drawing, no camera move, no flash or fade
+    held = next(s for s in found.stages if isinstance(s, AnimationStage)).measures.held()
     return {
         "backend": source.name,
         "analysis_size": list(source.analysis_size),
-        "truncated": source.truncated,
-        "repaired_timestamps": source.repaired_timestamps,
-        "damaged_packets": source.damaged_packets,
+        "truncated": report.truncated,
+        "repaired_timestamps": report.repaired_timestamps,
+        "damaged_packets": report.damaged_packets,
         # frames lost inside the file (damaged data): where, and about how many
-        "gaps": [_gap_summary(g) for g in source.gaps],
-        "missing_frames": source.missing_frames,
-        # the animation meter's held frames: no new drawing, no camera move, no flash or fade
+        "gaps": [_gap_summary(g) for g in report.gaps],
+        "missing_frames": report.missing_frames,
         "held_frames": int(held.sum()),
         "held_fraction": round(int(held.sum()) / max(1, len(held) - 1), 4),
         # None: one pass; else how many segments over how many processes (animevid.engine._split)
-        "split": None if source.split is None else {"segments": source.split.segments, "workers": source.split.workers},
+        "split": None if split is None else {"segments": split.segments, "workers": split.workers},
     }
 
 
@@ -504,50 +509,3 @@ def _gap_summary(gap: FrameGap) -> dict[str, Any]:
         "length_seconds": round(gap.length_seconds, 3),
         "missing_frames": gap.missing_frames,
     }
-
-
-def episode_lines(
-    path: Path,
-    shots: Sequence[Shot],
-    fps: float,
-    config: Config,
-    *,
-    subs: Path | None = None,
-    encoding: str | None = None,
-) -> tuple[list[SubtitleLine], dict[str, Any], list[str]]:
-    """The episode's subtitle lines aligned to its cuts, what was used, and warnings for the result.
-
-    The subtitles are ``subs`` when given, else a same-named file beside the episode, else the
-    episode's own text track (:func:`animevid.subs.episode_subtitles`). The offset and drift
-    found against the cuts are applied only when the fit is reliable (a short clip can fit a
-    wrong offset by chance); lines are then snapped to nearby cuts. A subtitle file that cannot
-    be read is a warning: the episode's pictures are still indexed.
-    """
-    from animevid.subs import align_lines, cut_seconds, episode_subtitles, read_lines
-
-    what = f"file {subs.name}" if subs is not None else "its own track"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SubtitleLineWarning)
-        try:
-            found = (subs, None, what) if subs is not None else episode_subtitles(path)
-            if found is None:
-                return [], {"source": None}, []
-            source, track, what = found
-            lines = read_lines(source, track=track, encoding=encoding if track is None else None)
-        except SubtitleError as exc:
-            return [], {"source": what, "error": str(exc)}, [f"subtitles not used: {exc}"]
-    messages = _kept_warnings(caught, SubtitleLineWarning)
-    cuts = cut_seconds(shots)
-    aligned = align_lines(lines, cuts, fps=fps, config=config.subs)
-    if not aligned.fit.reliable:  # keep the file's own clock; snapping alone is safe
-        kept = replace(aligned.fit, offset_seconds=0.0, ratio=1.0)
-        aligned = align_lines(lines, cuts, fps=fps, config=config.subs, fit=kept)
-    summary = {
-        "source": what,
-        "lines": len(aligned.lines),
-        "offset_seconds": round(aligned.fit.offset_seconds, 6),
-        "ratio": round(aligned.fit.ratio, 9),
-        "reliable": aligned.fit.reliable,
-        "snapped": aligned.snapped,
-    }
-    return list(aligned.lines), summary, messages
