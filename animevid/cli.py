@@ -208,6 +208,26 @@ SubsEncodingOption = Annotated[
         show_default=False,
     ),
 ]
+DeviceOption = Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's, auto).")]
+EpisodesArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Episode files (mkv, mp4, webm, gif) or folders of them.",
+        show_default=False,
+        readable=False,  # an unreadable file is a failure of its own in the batch, not a usage error
+    ),
+]
+BackendOption = Annotated[
+    str | None, typer.Option(help="Decoder: pyav, pyav-nvdec (GPU), decord, torchcodec (default: pyav).")
+]
+IndexSubsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Subtitle file for the one episode given (default: a same-named .ass/.ssa/.srt/.vtt "
+        "beside each episode, else its own subtitle track).",
+        show_default=False,
+    ),
+]
 LibraryOption = Annotated[
     Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
 ]
@@ -216,28 +236,12 @@ LibraryOption = Annotated[
 @app.command()
 @_handles_errors
 def index(
-    episodes: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Episode files (mkv, mp4, webm, gif) or folders of them.",
-            show_default=False,
-            readable=False,  # an unreadable file is a failure of its own in the batch, not a usage error
-        ),
-    ],
+    episodes: EpisodesArgument,
     library: LibraryOption = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: from config, auto).")] = None,
-    backend: Annotated[
-        str | None, typer.Option(help="Decoder: pyav, pyav-nvdec (GPU), decord, torchcodec (default: pyav).")
-    ] = None,
+    device: DeviceOption = None,
+    backend: BackendOption = None,
     force: Annotated[bool, typer.Option(help="Re-index episodes already in the library.")] = False,
-    subs: Annotated[
-        Path | None,
-        typer.Option(
-            help="Subtitle file for the one episode given (default: a same-named .ass/.ssa/.srt/.vtt "
-            "beside each episode, else its own subtitle track).",
-            show_default=False,
-        ),
-    ] = None,
+    subs: IndexSubsOption = None,
     subs_encoding: SubsEncodingOption = None,
     workers: WorkersOption = None,
     config: ConfigOption = None,
@@ -250,8 +254,8 @@ def index(
     the scenes. An episode counts as indexed only once all it stores is written, so a
     kill loses nothing: re-running the same command resumes the batch and repairs what
     was half-written. A bad file is recorded as failed and the batch goes on; episodes
-    already indexed with the same options are skipped (use --force after adding subtitles
-    to an indexed episode). Two processes may index into one library at once.
+    already indexed with the same options are skipped (--force after adding subtitles).
+    Two processes may index into one library at once.
 
     Example: animevid index season1/ --library ~/anime-lib
     """
@@ -264,16 +268,10 @@ def index(
     try:
         with _progress(json_output) as progress:
             results = index_episodes(
-                paths,
-                library=folder,
-                config=cfg,
-                force=force,
-                progress=_frame_bar(progress),
-                on_result=_batch_reporter(progress, len(paths), json_output),
-                subs=subs,
-                subs_encoding=subs_encoding,
+                paths, library=folder, config=cfg, force=force, progress=_frame_bar(progress),
+                on_result=_batch_reporter(progress, len(paths), json_output), subs=subs, subs_encoding=subs_encoding,
                 on_note=lambda note: progress.console.print(f"[yellow]note:[/] {escape(note)}", highlight=False),
-            )
+            )  # fmt: skip
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] episodes finished so far are kept; run the same command again to resume")
         raise typer.Exit(130) from None
@@ -485,7 +483,7 @@ def shots(
         str | None,
         typer.Option(help="Shot detector: classic (default, fast) or transnetv2 (neural extra).", show_default=False),
     ] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    device: DeviceOption = None,
     workers: WorkersOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
@@ -536,7 +534,7 @@ def analyze(
     loop_format: Annotated[
         str, typer.Option(help="Loop clip format: gif, webp or mp4 (mp4 plays every repeat).")
     ] = "gif",
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    device: DeviceOption = None,
     workers: WorkersOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
@@ -572,21 +570,30 @@ def analyze(
             data["exported_loops"] = exported
         _emit_json(data)
         return
+    _print_analysis(result, episode)
+    for path in exported:
+        out.print(f"loop written: {escape(path)}")
+
+
+_ANALYSIS_COLUMNS = (
+    "#",
+    "frames",
+    "drawings",
+    "per s",
+    "cadence",
+    "camera",
+    "motion",
+    "loops",
+    "flashes",
+    "score",
+    "tags",
+)
+
+
+def _print_analysis(result: Any, episode: Path) -> None:
     title = f"{escape(str(episode))}: {len(result.shots)} shots, {result.frames} frames at {result.fps:.3f} fps"
     table = Table(title=title)
-    for column in (
-        "#",
-        "frames",
-        "drawings",
-        "per s",
-        "cadence",
-        "camera",
-        "motion",
-        "loops",
-        "flashes",
-        "score",
-        "tags",
-    ):
+    for column in _ANALYSIS_COLUMNS:
         table.add_column(column, justify="left" if column in ("cadence", "camera", "tags") else "right")
     for a in result.analyses:
         cadence = a.cadence + (f" ({'+'.join(a.cadence_mix)})" if a.cadence_mix else "")
@@ -605,8 +612,6 @@ def analyze(
             escape(" ".join(a.tags)),
         )
     out.print(table)
-    for path in exported:
-        out.print(f"loop written: {escape(path)}")
 
 
 @app.command()
@@ -620,7 +625,7 @@ def scenes(
         ),
     ] = None,
     subs_encoding: SubsEncodingOption = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    device: DeviceOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -799,7 +804,7 @@ def subs_align(
             show_default=False,
         ),
     ] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    device: DeviceOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -879,7 +884,7 @@ def search(
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write a page with the query and each hit.", show_default=False)
     ] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: the config's).")] = None,
+    device: DeviceOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -121,7 +121,7 @@ def _search_check(episode: Path, truth: dict[str, Any], library: Path, config: C
     result = search_image(query, library=library, config=config.search, top=1)
     hit = result.hits[0] if result.hits and result.confident else None
     # a kept frame stands for its picture until the next one: a held drawing is found where it starts
-    found = f"{hit.seconds:.2f}-{hit.until_seconds:.2f}" if hit else "no confident match"
+    found = f"{hit.seconds:.2f}-{hit.end_seconds:.2f}" if hit else "no confident match"
     return {
         "name": "screenshot (cropped, mirrored) shown at (s)",
         "truth": f"{truth['pts_seconds'][frame]:.2f} +-1",

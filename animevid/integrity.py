@@ -24,7 +24,7 @@ from typing import Any
 from animevid.catalog import CATALOG_FILENAME, Catalog, StoredEpisode
 from animevid.config import SearchConfig
 from animevid.errors import SearchError
-from animevid.library import Library, WaitCallback
+from animevid.library import Library, WaitCallback, episode_array_files, remove_episode_arrays
 from animevid.search import SearchIndex
 from animevid.search._store import INDEX_DIRNAME
 
@@ -125,6 +125,7 @@ def _check(
     if repair and lost:
         index.remove_episodes(episode.episode_id for episode, _ in lost)
         for episode, _ in lost:
+            remove_episode_arrays(index.folder, episode.episode_id)
             catalog.set_state(episode.episode_id, "damaged")
     gone = {episode.episode_id for episode, _ in lost}
     indexed = [e for e in stored if e.state == "indexed" and e.episode_id not in gone]
@@ -208,6 +209,7 @@ def _check_leftovers(
     known = {str(e.episode_id) for e in stored}
     folder = index.folder / "episodes"
     orphans = [p for p in folder.glob("*.np[yz]") if p.stem not in known] if folder.is_dir() else []
+    orphans += [p for p in episode_array_files(index.folder) if p.stem not in known]  # the stages' array stores
     partial = [*index.folder.rglob("*.partial")] if index.folder.is_dir() else []
     if library.tmp.is_dir():
         partial += [p for p in library.tmp.glob("*.partial") if not library.claimed_elsewhere(p.name.split(".")[0])]

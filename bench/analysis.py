@@ -173,7 +173,12 @@ def accuracy(path: Path) -> str:
     return f"  accuracy over {paired}: {fields}; loops across cuts: {score.loops_across_cuts}"
 
 
-def main() -> None:
+Best = dict[tuple[Path, str], dict[str, Any]]
+Paired = dict[tuple[Path, str], list[float]]
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line: videos, rounds, synthetic length, split workers (and the hidden --child)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("videos", nargs="*", type=Path)
     # on a shared 2-core VM whose speed drifts, 2 rounds left the ratio of the bests to chance
@@ -181,80 +186,111 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the synthetic episode")
     parser.add_argument("--workers", type=int, default=0, help="processes of the split run (0: one per core, >= 2)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def default_videos(seconds: float) -> list[Path]:
+    """The real 1080p clip (when present), the synthetic episode and the real clip many times over."""
+    videos: list[Path] = []
+    if REAL_1080P.exists():
+        videos.append(REAL_1080P)
+    else:
+        print(f"(skipping the real 1080p clips: {REAL_1080P} not found)")
+    videos.append(synthetic(seconds))
+    cores = len(os.sched_getaffinity(0))
+    long = long_real(12 if cores <= 4 else min(48, 3 * cores))
+    if long is not None:
+        videos.append(long)
+    return videos
+
+
+def measure_round(video: Path, workers: int, best: Best, paired: Paired) -> None:
+    """Run every kind on ``video`` once; keep each kind's best run and this round's ratios to the anchor."""
+    fps: dict[str, float] = {}
+    for kind in KINDS:
+        result = run_child(kind, video, workers)
+        old = best.get((video, kind))
+        if old is None or "error" in old or result.get("seconds", 1e9) < old.get("seconds", 1e9):
+            best[(video, kind)] = result
+        if "error" not in result:
+            fps[kind] = result["frames"] / result["seconds"]
+    for kind in fps.keys() - {"decode-only"}:
+        if "decode-only" in fps:
+            paired.setdefault((video, kind), []).append(fps[kind] / fps["decode-only"])
+
+
+def print_runs(video: Path, best: Best, paired: Paired) -> None:
+    """The table of ``video``'s best runs: speed, ratio to the anchor, CPU, memory and paired ratios."""
+    anchor = best[(video, "decode-only")]
+    print(f"\n{video.name}  ({anchor.get('frames', '?')} frames)")
+    header = f"{'run':34s} {'frames/s':>9s} {'x decode-only':>14s} {'CPU ms/frame':>13s} {'peak RSS MB':>12s}"
+    print(f"  {header}  paired ratios (median)")
+    for kind in KINDS:
+        n = best[(video, kind)]
+        if "error" in n:
+            print(f"  {kind:34s} error: {n['error']}")
+            continue
+        fps = n["frames"] / n["seconds"]
+        ratio = fps / (anchor["frames"] / anchor["seconds"])
+        ratios = sorted(paired.get((video, kind), []))
+        spread = f"  {ratios[0]:.2f}-{ratios[-1]:.2f} ({float(np.median(ratios)):.2f})" if ratios else ""
+        row = f"{LABELS[kind]:34s} {fps:9.1f} {ratio:14.2f} {n['cpu_ms']:13.2f} {n['peak_rss_mb']:12.0f}"
+        print(f"  {row}{spread}")
+
+
+def print_split(split: dict[str, Any], anchor: dict[str, Any]) -> None:
+    """How the split run divided the episode, and the ceiling its main process puts on it."""
+    if "segments" in split:
+        print(
+            f"  split: {split['segments']} segments over {split['workers']} processes, {split['merged']} "
+            f"merged, {split['overlap']} frames decoded twice; each process peaked at "
+            f"{split['worker_rss_mb']:.0f} MB (RSS above: the main process)"
+        )
+        main_fps = 1000 / split["main_cpu_ms"]
+        print(
+            f"  split: the main process, which joins the parts alone, took {split['main_cpu_ms']:.2f} ms "
+            f"of CPU a frame: however many processes, it caps the split at {main_fps:.0f} frames/s, "
+            f"{main_fps / (anchor['frames'] / anchor['seconds']):.1f}x decode-only here"
+        )
+    elif "error" not in split:
+        print("  split: not split (under 3000 frames, or timestamps that do not number the frames): one pass")
+
+
+def print_stages_alone(video: Path, anchor: dict[str, Any]) -> None:
+    """Each stage's CPU per frame on its own, and the ceiling one thread of them puts on the pipeline."""
+    # the long clip's stages alone would hold every frame in memory; the short clips tell the same
+    alone: dict[str, Any] = (
+        run_child("stages-alone", video) if anchor.get("frames", 0) <= 6000 else {"error": "skipped"}
+    )
+    if "error" not in alone:
+        per_frame = alone["shots_ms"] + alone["animation_ms"]
+        cap = 1000 / per_frame / (anchor["frames"] / anchor["seconds"])
+        print(
+            f"  stages alone (one thread, frames in memory): shots {alone['shots_ms']:.2f} + animation "
+            f"{alone['animation_ms']:.2f} ms of CPU a frame; one thread of them caps the pipeline at "
+            f"{cap:.2f}x decode-only here"
+        )
+
+
+def main() -> None:
+    args = parse_args()
     workers = args.workers or max(2, len(os.sched_getaffinity(0)))
     if args.child:
         print(json.dumps(measure(args.child[0], args.child[1], workers)))
         return
-    videos = list(args.videos)
-    if not videos:
-        if REAL_1080P.exists():
-            videos.append(REAL_1080P)
-        else:
-            print(f"(skipping the real 1080p clips: {REAL_1080P} not found)")
-        videos.append(synthetic(args.seconds))
-        cores = len(os.sched_getaffinity(0))
-        long = long_real(12 if cores <= 4 else min(48, 3 * cores))
-        if long is not None:
-            videos.append(long)
-    best: dict[tuple[Path, str], dict[str, Any]] = {}
-    paired: dict[tuple[Path, str], list[float]] = {}  # per round: fps / the anchor's fps of that round
+    videos = list(args.videos) or default_videos(args.seconds)
+    best: Best = {}
+    paired: Paired = {}  # per round: fps / the anchor's fps of that round
     for r in range(args.rounds):
         for video in videos:
-            fps: dict[str, float] = {}
-            for kind in KINDS:
-                result = run_child(kind, video, workers)
-                old = best.get((video, kind))
-                if old is None or "error" in old or result.get("seconds", 1e9) < old.get("seconds", 1e9):
-                    best[(video, kind)] = result
-                if "error" not in result:
-                    fps[kind] = result["frames"] / result["seconds"]
-            for kind in fps.keys() - {"decode-only"}:
-                if "decode-only" in fps:
-                    paired.setdefault((video, kind), []).append(fps[kind] / fps["decode-only"])
+            measure_round(video, workers, best, paired)
         print(f"(round {r + 1}/{args.rounds} done)", file=sys.stderr, flush=True)
     print(f"machine: {len(os.sched_getaffinity(0))} cores; best of {args.rounds} interleaved rounds")
     for video in videos:
+        print_runs(video, best, paired)
         anchor = best[(video, "decode-only")]
-        print(f"\n{video.name}  ({anchor.get('frames', '?')} frames)")
-        header = f"{'run':34s} {'frames/s':>9s} {'x decode-only':>14s} {'CPU ms/frame':>13s} {'peak RSS MB':>12s}"
-        print(f"  {header}  paired ratios (median)")
-        for kind in KINDS:
-            n = best[(video, kind)]
-            if "error" in n:
-                print(f"  {kind:34s} error: {n['error']}")
-                continue
-            fps = n["frames"] / n["seconds"]
-            ratio = fps / (anchor["frames"] / anchor["seconds"])
-            ratios = sorted(paired.get((video, kind), []))
-            spread = f"  {ratios[0]:.2f}-{ratios[-1]:.2f} ({float(np.median(ratios)):.2f})" if ratios else ""
-            row = f"{LABELS[kind]:34s} {fps:9.1f} {ratio:14.2f} {n['cpu_ms']:13.2f} {n['peak_rss_mb']:12.0f}"
-            print(f"  {row}{spread}")
-        split = best[(video, "split")]
-        if "segments" in split:
-            print(
-                f"  split: {split['segments']} segments over {split['workers']} processes, {split['merged']} "
-                f"merged, {split['overlap']} frames decoded twice; each process peaked at "
-                f"{split['worker_rss_mb']:.0f} MB (RSS above: the main process)"
-            )
-            main_fps = 1000 / split["main_cpu_ms"]
-            print(
-                f"  split: the main process, which joins the parts alone, took {split['main_cpu_ms']:.2f} ms "
-                f"of CPU a frame: however many processes, it caps the split at {main_fps:.0f} frames/s, "
-                f"{main_fps / (anchor['frames'] / anchor['seconds']):.1f}x decode-only here"
-            )
-        elif "error" not in split:
-            print("  split: not split (under 3000 frames, or timestamps that do not number the frames): one pass")
-        # the long clip's stages alone would hold every frame in memory; the short clips tell the same
-        alone = run_child("stages-alone", video) if anchor.get("frames", 0) <= 6000 else {"error": "skipped"}
-        if "error" not in alone:
-            per_frame = alone["shots_ms"] + alone["animation_ms"]
-            cap = 1000 / per_frame / (anchor["frames"] / anchor["seconds"])
-            print(
-                f"  stages alone (one thread, frames in memory): shots {alone['shots_ms']:.2f} + animation "
-                f"{alone['animation_ms']:.2f} ms of CPU a frame; one thread of them caps the pipeline at "
-                f"{cap:.2f}x decode-only here"
-            )
+        print_split(best[(video, "split")], anchor)
+        print_stages_alone(video, anchor)
         if video.with_suffix(".truth.json").exists():
             print(accuracy(video))
 

@@ -40,6 +40,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,8 @@ from animevid.config import Config, DecodeConfig, SearchConfig  # noqa: E402
 from animevid.decode import open_video  # noqa: E402
 from animevid.decode._probe import VIDEO_SUFFIXES  # noqa: E402
 from animevid.pipeline import index_episodes  # noqa: E402
-from animevid.search import FrameDescriptorStage, SearchIndex, color_layout, load_image, search_image  # noqa: E402
-from animevid.search._distort import DISTORTIONS  # noqa: E402
+from animevid.search import FrameDescriptorStage, SearchHit, SearchIndex, color_layout, load_image, search_image  # noqa: E402
+from animevid.search._distort import DISTORTIONS, Distortion  # noqa: E402
 from animevid.search._faiss import IndexKind  # noqa: E402
 from animevid.synth import generate_episode  # noqa: E402
 
@@ -126,6 +127,20 @@ def decode_sources(
     return sources, np.stack(layouts), layout_refs, frames_seen
 
 
+@dataclass(frozen=True)
+class _Scoring:
+    """What judging a query needs: our index, the colour-layout baseline and every frame's small grey picture."""
+
+    library: Path
+    index: SearchIndex
+    config: SearchConfig
+    baseline: faiss.IndexFlatL2
+    layout_refs: list[tuple[int, float]]
+    frames_seen: dict[tuple[int, int], np.ndarray]
+    names: list[str]
+    fps: list[float]
+
+
 def evaluate(
     library: Path,
     videos: list[Path],
@@ -141,55 +156,12 @@ def evaluate(
     baseline.add(layouts)
     names = [str(v.resolve()) for v in videos]
     fps = [open_video(v).info.fps_float for v in videos]
-    rows, in_scores, latencies = {}, [], []
+    scoring = _Scoring(library, index, config, baseline, layout_refs, frames_seen, names, fps)
+    rows: dict[str, Any] = {}
+    in_scores: list[float] = []
+    latencies: list[float] = []
     for name, distort in DISTORTIONS.items():
-        ours = {"strict": 0, "right": 0}
-        base = 0
-        failures: list[tuple[Any, ...]] = []
-        for source in sources:
-            query = distort(source["rgb"], rng)
-            started = time.perf_counter()
-            result = search_image(query, library=library, index=index, config=config, top=1)
-            latencies.append(time.perf_counter() - started)
-            hit = result.hits[0] if result.hits else None
-            same = hit is not None and hit.episode == names[source["episode"]]
-            t = source["seconds"]
-            strict = hit is not None and same and abs(hit.seconds - t) <= 1.0
-            picture = frames_seen[(source["episode"], source["frame"])].astype(np.float32)
-            hit_episode = names.index(hit.episode) if hit is not None and hit.episode in names else -1
-            same_picture = hit is not None and _shows(frames_seen, hit_episode, hit.seconds, picture, fps)
-            right = strict or same_picture
-            ours["strict"] += strict
-            ours["right"] += right
-            if hit is not None and right:
-                in_scores.append(hit.score)
-            elif len(failures) < 3 and not right:
-                failures.append(
-                    (
-                        Path(names[source["episode"]]).name,
-                        round(t, 2),
-                        hit and Path(hit.episode).name,
-                        hit and round(hit.seconds, 2),
-                        hit and round(hit.score, 3),
-                    )
-                )
-            _, ids = baseline.search(color_layout(query)[None], 1)
-            episode, seconds = layout_refs[int(ids[0, 0])]
-            base_picture = _shows(frames_seen, episode, seconds, picture, fps)
-            base += (episode == source["episode"] and abs(seconds - t) <= 1.0) or base_picture
-        n = len(sources)
-        rows[name] = {
-            "queries": n,
-            "ours": ours["right"] / n,
-            "ours_strict": ours["strict"] / n,
-            "baseline": base / n,
-            "failures": failures,
-        }
-        print(
-            f"{name:>15} {n:>6} {100 * ours['right'] / n:>9.1f} {100 * ours['strict'] / n:>9.1f} "
-            f"{100 * base / n:>9.1f}   {failures[:2] if failures else ''}",
-            flush=True,
-        )
+        rows[name] = _score_distortion(scoring, name, distort, sources, rng, in_scores, latencies)
     lat = np.array(latencies) * 1000
     return {
         "distortions": rows,
@@ -197,6 +169,82 @@ def evaluate(
         "query_ms_p50": float(np.percentile(lat, 50)),
         "query_ms_p99": float(np.percentile(lat, 99)),
     }
+
+
+def _score_distortion(
+    scoring: _Scoring,
+    name: str,
+    distort: Distortion,
+    sources: list[dict[str, Any]],
+    rng: np.random.Generator,
+    in_scores: list[float],
+    latencies: list[float],
+) -> dict[str, Any]:
+    """Score ours and the baseline on every source distorted by ``distort``; print and return its row."""
+    ours = {"strict": 0, "right": 0}
+    base = 0
+    failures: list[tuple[Any, ...]] = []
+    for source in sources:
+        query = distort(source["rgb"], rng)
+        hit, strict, right, latency = _search_ours(scoring, query, source)
+        latencies.append(latency)
+        ours["strict"] += strict
+        ours["right"] += right
+        if hit is not None and right:
+            in_scores.append(hit.score)
+        elif len(failures) < 3 and not right:
+            failures.append(_miss(scoring, source, hit))
+        base += _baseline_right(scoring, query, source)
+    n = len(sources)
+    print(
+        f"{name:>15} {n:>6} {100 * ours['right'] / n:>9.1f} {100 * ours['strict'] / n:>9.1f} "
+        f"{100 * base / n:>9.1f}   {failures[:2] if failures else ''}",
+        flush=True,
+    )
+    return {
+        "queries": n,
+        "ours": ours["right"] / n,
+        "ours_strict": ours["strict"] / n,
+        "baseline": base / n,
+        "failures": failures,
+    }
+
+
+def _search_ours(
+    scoring: _Scoring, query: np.ndarray, source: dict[str, Any]
+) -> tuple[SearchHit | None, bool, bool, float]:
+    """Our top hit for ``query``, whether it is right by time alone and by time or picture, and the seconds taken."""
+    started = time.perf_counter()
+    result = search_image(query, library=scoring.library, index=scoring.index, config=scoring.config, top=1)
+    latency = time.perf_counter() - started
+    hit = result.hits[0] if result.hits else None
+    names = scoring.names
+    same = hit is not None and hit.episode == names[source["episode"]]
+    strict = hit is not None and same and abs(hit.seconds - source["seconds"]) <= 1.0
+    picture = scoring.frames_seen[(source["episode"], source["frame"])].astype(np.float32)
+    hit_episode = names.index(hit.episode) if hit is not None and hit.episode in names else -1
+    same_picture = hit is not None and _shows(scoring.frames_seen, hit_episode, hit.seconds, picture, scoring.fps)
+    return hit, strict, strict or same_picture, latency
+
+
+def _miss(scoring: _Scoring, source: dict[str, Any], hit: SearchHit | None) -> tuple[Any, ...]:
+    """A wrong answer as printed: the query's episode and time, then the hit's episode, time and score."""
+    return (
+        Path(scoring.names[source["episode"]]).name,
+        round(source["seconds"], 2),
+        hit and Path(hit.episode).name,
+        hit and round(hit.seconds, 2),
+        hit and round(hit.score, 3),
+    )
+
+
+def _baseline_right(scoring: _Scoring, query: np.ndarray, source: dict[str, Any]) -> bool:
+    """Whether the colour-layout baseline's top hit for ``query`` is right (by time or by picture)."""
+    picture = scoring.frames_seen[(source["episode"], source["frame"])].astype(np.float32)
+    _, ids = scoring.baseline.search(color_layout(query)[None], 1)
+    episode, seconds = scoring.layout_refs[int(ids[0, 0])]
+    base_picture = _shows(scoring.frames_seen, episode, seconds, picture, scoring.fps)
+    return (episode == source["episode"] and abs(seconds - source["seconds"]) <= 1.0) or base_picture
 
 
 def _shows(
@@ -256,11 +304,7 @@ def scale(
 ) -> dict[str, Any]:
     index = SearchIndex.in_library(library, config=config)
     real = np.concatenate([index.episode(e).descriptors for e in index.episode_ids()])
-    half = target // 2
-    perturbed = real[rng.integers(0, len(real), half)] + rng.normal(0, 0.08, (half, real.shape[1])).astype(np.float32)
-    noise = rng.normal(0, 1, (target - half, real.shape[1])).astype(np.float32)
-    vectors = np.concatenate([perturbed, noise])
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = _grown_vectors(real, target, rng)
     kind: IndexKind = "exact" if target <= config.exact_max_vectors else "ivfpq"
     started = time.perf_counter()
     built = index.build(vectors, kind)
@@ -284,6 +328,26 @@ def scale(
         "index_bytes_per_hour": size / hours,
         "episode_files_bytes_per_hour": thumbs_per_hour,
     }
+    out |= _single_latencies(built, queries)
+    out |= _batch_latencies(built, queries)
+    out["recall_at_8"] = _recall_at_8(built, real, vectors, queries)
+    _print_scale(out, config, vectors_per_hour, hours)
+    return out
+
+
+def _grown_vectors(real: np.ndarray, target: int, rng: np.random.Generator) -> np.ndarray:
+    """``target`` unit vectors: half the library's descriptors plus noise, half random directions."""
+    half = target // 2
+    perturbed = real[rng.integers(0, len(real), half)] + rng.normal(0, 0.08, (half, real.shape[1])).astype(np.float32)
+    noise = rng.normal(0, 1, (target - half, real.shape[1])).astype(np.float32)
+    vectors = np.concatenate([perturbed, noise])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def _single_latencies(built: faiss.Index, queries: np.ndarray) -> dict[str, float]:
+    """p50/p99 milliseconds of one-descriptor searches on 1 thread, then on all (left set to all)."""
+    out: dict[str, float] = {}
     for threads in (1, faiss.omp_get_max_threads()):
         faiss.omp_set_num_threads(threads)
         times = []
@@ -296,6 +360,12 @@ def scale(
             float(np.percentile(ms, 50)),
             float(np.percentile(ms, 99)),
         )
+    return out
+
+
+def _batch_latencies(built: faiss.Index, queries: np.ndarray) -> dict[str, float]:
+    """Median milliseconds of searching one image's batch of descriptors at once."""
+    out: dict[str, float] = {}
     for batch in (6, 204):  # one image: no-crop round (3 regions x mirror), crop round (34 x 3 x 2)
         times = []
         for start in range(0, 300 - batch + 1, max(1, batch // 2))[:20]:
@@ -303,24 +373,35 @@ def scale(
             built.search(queries[start : start + batch], 8)
             times.append(time.perf_counter() - began)
         out[f"batch{batch}_ms"] = 1000 * float(np.median(times))
+    return out
+
+
+def _recall_at_8(built: faiss.Index, real: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> float:
+    """Share of queries whose exact nearest vector is among ``built``'s top 8."""
     exact = faiss.IndexFlatIP(real.shape[1])
     exact.add(vectors)
     _, truth = exact.search(queries, 1)
     _, found = built.search(queries, 8)
-    out["recall_at_8"] = float(np.mean([truth[i, 0] in found[i] for i in range(len(queries))]))
+    return float(np.mean([truth[i, 0] in found[i] for i in range(len(queries))]))
+
+
+def _print_scale(out: dict[str, Any], config: SearchConfig, vectors_per_hour: float, hours: float) -> None:
+    """Print the grown index's build time, size and latencies."""
+    size, threads = out["index_bytes"], faiss.omp_get_max_threads()
     print(
-        f"\n{target} vectors ({kind}, {config.pq_bytes} B codes, nprobe {config.nprobe}): build {build_seconds:.1f} s "
-        f"(training {trained:.1f} s); index {size / 1e6:.1f} MB = {size / hours / 1e6:.2f} MB per indexed hour "
-        f"({vectors_per_hour:.0f} vectors/hour) + {thumbs_per_hour / 1e6:.1f} MB/hour of episode files (thumbnails)"
+        f"\n{out['vectors']} vectors ({out['kind']}, {config.pq_bytes} B codes, nprobe {config.nprobe}): "
+        f"build {out['build_seconds']:.1f} s (training {out['train_seconds']:.1f} s); "
+        f"index {size / 1e6:.1f} MB = {size / hours / 1e6:.2f} MB per indexed hour "
+        f"({vectors_per_hour:.0f} vectors/hour) + {out['episode_files_bytes_per_hour'] / 1e6:.1f} MB/hour "
+        "of episode files (thumbnails)"
     )
     print(
         f"single-descriptor latency: 1 thread p50 {out['p50_ms_1t']:.2f} ms p99 {out['p99_ms_1t']:.2f} ms; "
-        f"{faiss.omp_get_max_threads()} threads p50 {out[f'p50_ms_{threads}t']:.2f} ms "
+        f"{threads} threads p50 {out[f'p50_ms_{threads}t']:.2f} ms "
         f"p99 {out[f'p99_ms_{threads}t']:.2f} ms; "
         f"recall@8 of the exact nearest {100 * out['recall_at_8']:.1f} %; one image's batch of 6 descriptors "
         f"{out['batch6_ms']:.2f} ms, of 204 (crop round) {out['batch204_ms']:.1f} ms"
     )
-    return out
 
 
 def main() -> None:

@@ -7,15 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
-
-def real_file(*parts: str) -> Path:
-    """Path of a file under ../shared/data/real, skipping the test when it is absent."""
-    path = REAL_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real test data not found: {path}")
-    return path
+from tests.helpers import REAL_DIR
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.conftest import REAL_DIR
+from tests.helpers import REAL_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data_samples" / "ep1.mkv"

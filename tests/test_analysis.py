@@ -25,7 +25,7 @@ from animevid.model import Loop
 from animevid.pipeline import analyze_episode, index_episodes
 from animevid.shots import make_detector
 from animevid.synth import SynthEpisode, generate_episode
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 SEED = 101
 SECONDS = 40.0

@@ -23,7 +23,7 @@ from animevid.errors import (
     VideoError,
     VideoNotFoundError,
 )
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 
 def count_frames(path: Path) -> int:

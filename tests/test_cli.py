@@ -12,7 +12,7 @@ import pytest
 
 from animevid import __version__
 from animevid.catalog import Catalog
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 
 def animevid(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from animevid.config import Config
 from animevid.errors import SearchError
 from animevid.pipeline import index_episodes
 from animevid.search import load_image
-from tests.media import tiny_episode
+from tests.helpers import tiny_episode
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data_samples" / "ep1.mkv"
 

@@ -18,7 +18,7 @@ from animevid.decode._threads import background
 from animevid.decode._timestamps import TimestampRepair
 from animevid.errors import BackendUnavailableError, TruncatedVideoWarning
 from animevid.stages import FrameDiffStage
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 BACKENDS = DECODERS.names()
 

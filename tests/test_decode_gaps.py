@@ -19,7 +19,7 @@ from animevid.decode._source import Chunk
 from animevid.decode._timestamps import GAP_MIN_STEP_FRAMES, TimestampRepair
 from animevid.engine import run_pass
 from animevid.errors import TruncatedVideoWarning
-from tests.conftest import REAL_DIR, real_file
+from tests.helpers import REAL_DIR, real_file
 
 EP1 = Path(__file__).resolve().parents[1] / "data_samples" / "ep1.mkv"
 REAL_CLIPS = sorted(p.name for p in (REAL_DIR / "video").glob("*") if p.suffix in VIDEO_SUFFIXES) or [

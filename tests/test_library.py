@@ -20,7 +20,7 @@ from animevid.library import FAULT_ENV
 from animevid.model import content_hash
 from animevid.pipeline import index_episodes
 from animevid.search import SearchIndex, search_image
-from tests.media import cli, frame_of, group_members, run_cli, tiny_episode, wait_until
+from tests.helpers import cli, frame_of, group_members, run_cli, tiny_episode, wait_until
 
 CPU = Config(device="cpu")
 COMMIT_STEPS = ("library-locked", "catalog-reserved", "search-episode-files", "search-vectors", "catalog-committed")

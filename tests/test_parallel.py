@@ -27,7 +27,7 @@ from animevid.engine import PassResult, SplittableStage, run_pass
 from animevid.errors import ConfigError
 from animevid.pipeline import analyze_episode
 from animevid.shots import make_detector
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 FIELDS = ("altered", "new", "label", "motion", "share", "level", "regions", "quiet")
 

@@ -22,7 +22,7 @@ from animevid.model import Episode, SubtitleLine
 from animevid.pipeline import index_episodes
 from animevid.search import SearchIndex, color_layout, fold_text, search_image, search_text
 from animevid.search._distort import DISTORTIONS
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 
 def _frames_at(path: Path, wanted: set[int], width: int = 320) -> dict[int, tuple[float, np.ndarray]]:

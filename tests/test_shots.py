@@ -27,7 +27,7 @@ from animevid.shots.evaluate import (
     score_shots,
     truth_from_synth,
 )
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 LABELS = Path(__file__).parent / "data" / "shot_labels.json"
 SAMPLE = Path(__file__).parents[1] / "data_samples" / "ep1.mp4"

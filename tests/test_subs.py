@@ -11,7 +11,7 @@ import pytest
 
 from animevid.errors import SubtitleError, SubtitleLineWarning
 from animevid.subs import classify, load_subtitles, plain_text, read_lines, subtitle_tracks, write_subtitles
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 # Dialogue + Comment events per file, as counted in ../shared/data/real/SOURCES.md.
 REAL_SUBS = {

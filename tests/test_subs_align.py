@@ -22,7 +22,7 @@ from animevid.subs import (
     read_lines,
     write_subtitles,
 )
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 PAL = 25 / (24000 / 1001)  # a file timed to a 25 fps PAL speed-up of a 23.976 fps episode
 

@@ -17,7 +17,7 @@ from animevid.errors import SubtitleError
 from animevid.pipeline import align_subtitles
 from animevid.subs import load_subtitles, read_lines
 from animevid.subs._ass import declared_codecs
-from tests.conftest import real_file
+from tests.helpers import real_file
 
 FATE = "jpsubs_fate_zero_02_jpn_chs_furigana.ass"
 GUNDAM = "okaeri_gundam_seed_destiny_07_kanji_kara_utf16.ass"

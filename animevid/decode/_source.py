@@ -7,11 +7,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, get_args
 
 import numpy as np
 import torch
 
+from animevid.config import Interpolation
 from animevid.decode._probe import VideoInfo, probe
 from animevid.decode._threads import background
 from animevid.decode._timestamps import FrameGap, TimestampRepair
@@ -19,8 +20,8 @@ from animevid.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoWa
 
 FrameArray = np.ndarray | torch.Tensor
 
-INTERPOLATIONS = ("fast_bilinear", "bilinear", "area", "bicubic")
-"""Scaler names every backend accepts (each maps them to its own nearest filter)."""
+INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
+"""Scaler names every backend accepts (each maps them to its own nearest filter); defined in the config."""
 
 _GAPS_LISTED = 3
 """Gaps a warning names one by one; it counts the rest."""

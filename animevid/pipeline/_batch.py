@@ -14,14 +14,14 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from animevid import __version__
 from animevid.analysis import AnimationStage
 from animevid.catalog import Catalog, StoredEpisode
-from animevid.config import Config, config_as_dict
+from animevid.config import Config, ScenesConfig, ShotsConfig, config_as_dict
 from animevid.decode import DECODERS, FrameGap, probe
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.device import ResolvedDevice, resolve_device
@@ -117,13 +117,23 @@ def _natural_key(path: Path) -> list[object]:
 
 
 def config_fingerprint(config: Config) -> str:
-    """Hash of everything that changes what indexing stores (options and code version)."""
+    """Hash of everything that changes what indexing stores (options and code version).
+
+    Scoring tolerances (``shots.tolerance_frames``, ``scenes.tolerance_frames``) only say how
+    benchmarks compare with the truth: they are hashed at their defaults, so changing one does
+    not re-index a library (and libraries indexed before keep their fingerprint).
+    """
+    evaluation_only = replace(
+        config,
+        shots=replace(config.shots, tolerance_frames=ShotsConfig.tolerance_frames),
+        scenes=replace(config.scenes, tolerance_frames=ScenesConfig.tolerance_frames),
+    )
     relevant: dict[str, Any] = {
         "version": __version__,
         # how many processes share an episode changes nothing stored (animevid.engine._split)
         "decode": {k: v for k, v in config_as_dict(config.decode).items() if k != "workers"},
-        "shots": config_as_dict(config.shots),
-        "scenes": config_as_dict(config.scenes),
+        "shots": config_as_dict(evaluation_only.shots),
+        "scenes": config_as_dict(evaluation_only.scenes),
         "subs": config_as_dict(config.subs),
     }
     search = config.search  # what the descriptor stage keeps changes the index
@@ -226,24 +236,10 @@ def index_episodes(
     batch.subs, batch.subs_encoding = subs_path, subs_encoding
     for note in repair_before_batch(library, config=config.search, on_wait=batch.note):
         batch.note(f"repaired: {note}")
-    results: dict[int, IndexResult] = {}
-    waiting: list[int] = []
     with batch.library.writing(on_wait=batch.note):  # two first runs on a new library do not race to create it
         opened = Catalog.in_library(library)
     with opened as catalog:
-        for number, item in enumerate(items):
-            result = batch.one(item, catalog, wait=False)
-            if result is None:  # another process has it: come back at the end
-                waiting.append(number)
-                continue
-            results[number] = result
-            if on_result is not None:
-                on_result(result)
-        for number in waiting:
-            results[number] = batch.one(items[number], catalog, wait=True) or IndexResult(Path(), "failed")
-            if on_result is not None:
-                on_result(results[number])
-    return [results[number] for number in range(len(items))]
+        return batch.all(items, catalog, on_result or (lambda result: None))
 
 
 def _check_subs(subs: str | Path | None, paths: list[str | Path | Unreadable]) -> Path | None:
@@ -292,6 +288,24 @@ class _Batch:
         self._on_note = on_note
         self._index: SearchIndex | None = None
         self._logged = False
+
+    def all(
+        self, items: list[Path | str | Unreadable], catalog: Catalog, on_result: Callable[[IndexResult], None]
+    ) -> list[IndexResult]:
+        """Index every item in order; those another process has claimed are waited for at the end."""
+        results: dict[int, IndexResult] = {}
+        waiting: list[int] = []
+        for number, item in enumerate(items):
+            result = self.one(item, catalog, wait=False)
+            if result is None:  # another process has it: come back at the end
+                waiting.append(number)
+                continue
+            results[number] = result
+            on_result(result)
+        for number in waiting:
+            results[number] = self.one(items[number], catalog, wait=True) or IndexResult(Path(), "failed")
+            on_result(results[number])
+        return [results[number] for number in range(len(items))]
 
     def note(self, message: str) -> None:
         """Pass a note on the batch to the caller (or the log)."""

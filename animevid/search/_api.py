@@ -120,7 +120,7 @@ def _hits(index: SearchIndex, library: Path, ranked: list[tuple[int, float]]) ->
                 except CatalogError:
                     pass  # the index outlived its catalog row: the id still names the episode
         hits.append(
-            SearchHit(ref.episode_id, names[ref.episode_id], ref.frame_index, ref.pts_seconds, ref.until_seconds, score)
+            SearchHit(ref.episode_id, names[ref.episode_id], ref.frame_index, ref.pts_seconds, ref.end_seconds, score)
         )
     return tuple(hits)
 

@@ -92,8 +92,8 @@ class SearchHit:
     """The indexed frame that matched (0-based decode order)."""
     seconds: float
     """Its presentation time."""
-    until_seconds: float
-    """The matched picture shows until this time."""
+    end_seconds: float
+    """The matched picture shows until this time (as :attr:`TextHit.end_seconds` and a shot's)."""
     score: float
     """Match score, 0..1 (normalised correlation of the finer check)."""
 
@@ -103,7 +103,7 @@ class SearchHit:
             "episode": self.episode,
             "episode_id": self.episode_id,
             "seconds": round(self.seconds, 3),
-            "until_seconds": round(self.until_seconds, 3),
+            "end_seconds": round(self.end_seconds, 3),
             "frame": self.frame,
             "score": round(self.score, 4),
         }

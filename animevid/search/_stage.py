@@ -50,15 +50,27 @@ class EpisodeFrames:
     @classmethod
     def from_records(cls, records: Sequence[IndexedFrame], end_seconds: float) -> EpisodeFrames:
         """Gather a stage's records; ``end_seconds`` (the episode's length) closes the last span."""
-        seconds = np.array([r.pts_seconds for r in records], np.float64)
-        until = np.append(seconds[1:], max(end_seconds, seconds[-1]) if len(seconds) else end_seconds)
-        return cls(
+        return cls.spanning(
             frames=np.array([r.frame_index for r in records], np.int64),
-            seconds=seconds,
-            until_seconds=until[: len(seconds)],
+            seconds=np.array([r.pts_seconds for r in records], np.float64),
             descriptors=np.stack([r.descriptor for r in records]) if records else np.zeros((0, 64), np.float32),
             thumbnails=np.stack([r.thumbnail for r in records]) if records else np.zeros((0, 72, 128), np.uint8),
+            end_seconds=end_seconds,
         )
+
+    @classmethod
+    def spanning(
+        cls,
+        *,
+        frames: np.ndarray,
+        seconds: np.ndarray,
+        descriptors: np.ndarray,
+        thumbnails: np.ndarray,
+        end_seconds: float,
+    ) -> EpisodeFrames:
+        """Kept frames whose pictures each show until the next one; ``end_seconds`` closes the last span."""
+        until = np.append(seconds[1:], max(end_seconds, seconds[-1]) if len(seconds) else end_seconds)
+        return cls(frames, seconds, until[: len(seconds)], descriptors, thumbnails)
 
 
 @STAGES.register(

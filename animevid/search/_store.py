@@ -57,8 +57,8 @@ class FrameRef:
     """The kept frame."""
     pts_seconds: float
     """Its presentation time."""
-    until_seconds: float
-    """The picture shows until this time (start of the next kept frame)."""
+    end_seconds: float
+    """The picture shows until this time (start of the next kept frame), as a shot's ``end_seconds``."""
 
 
 def vector_ids(episode_id: int, rows: int) -> np.ndarray:
@@ -507,15 +507,13 @@ class FrameWriter:
         self._file.write(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin1"))
         self._file.close()
         flush_file(self.path)
-        seconds = np.concatenate(self._seconds) if self._seconds else np.zeros(0, np.float64)
-        until = np.append(seconds[1:], max(end_seconds, seconds[-1]) if len(seconds) else end_seconds)
         empty = np.zeros((0, DESCRIPTOR_DIM), np.float32)
-        return EpisodeFrames(
+        return EpisodeFrames.spanning(
             frames=np.concatenate(self._frames) if self._frames else np.zeros(0, np.int64),
-            seconds=seconds,
-            until_seconds=until[: len(seconds)],
+            seconds=np.concatenate(self._seconds) if self._seconds else np.zeros(0, np.float64),
             descriptors=np.concatenate(self._descriptors) if self._descriptors else empty,
             thumbnails=np.load(self.path, mmap_mode="r") if self._rows else np.zeros((0, *shape[1:]), np.uint8),
+            end_seconds=end_seconds,
         )
 
     def discard(self) -> None:

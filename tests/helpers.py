@@ -1,4 +1,7 @@
-"""Small media the tests make themselves: tiny distinct episodes, pictures, process helpers."""
+"""What tests share: the real test data (skipped when absent), small media they make, process helpers.
+
+Tests import these from here; ``conftest.py`` holds only fixtures.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,18 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
+
+REAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+"""The real clips, subtitle files and pictures (../shared/data/real); never copied into the repository."""
+
+
+def real_file(*parts: str) -> Path:
+    """Path of a file under ../shared/data/real, skipping the test when it is absent."""
+    path = REAL_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real test data not found: {path}")
+    return path
 
 
 def tiny_episode(path: Path, seed: int, *, frames: int = 48, size: tuple[int, int] = (192, 108)) -> Path:
