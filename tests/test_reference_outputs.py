@@ -8,6 +8,7 @@ to change an output re-records it, and says so in its commit.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def test_the_sample_is_recorded() -> None:
 
 def _differences(found: Any, expected: Any, where: str = "") -> list[str]:
     """Where two JSON values differ (the first few), for a readable failure."""
+    if isinstance(expected, dict) and isinstance(found, dict) and expected.get("approx"):
+        return _approx_differences(found, expected, where)
     if isinstance(expected, dict) and isinstance(found, dict):
         keys = sorted(set(expected) | set(found))
         return [d for k in keys for d in _differences(found.get(k), expected.get(k), f"{where}.{k}")][:10]
@@ -48,3 +51,14 @@ def _differences(found: Any, expected: Any, where: str = "") -> list[str]:
             d for i, (f, e) in enumerate(zip(found, expected, strict=True)) for d in _differences(f, e, f"{where}[{i}]")
         ][:10]
     return [] if found == expected else [f"{where}: {found!r} != {expected!r}"]
+
+
+def _approx_differences(found: dict[str, Any], expected: dict[str, Any], where: str) -> list[str]:
+    """A float array's shape exactly, its sum and sampled values to within CPU-to-CPU rounding."""
+    if found.get("shape") != expected["shape"] or len(found.get("sample", [])) != len(expected["sample"]):
+        return [f"{where}: shape {found.get('shape')} != {expected['shape']}"]
+    pairs = [("sum", found["sum"], expected["sum"])]
+    pairs += [(f"sample[{i}]", f, e) for i, (f, e) in enumerate(zip(found["sample"], expected["sample"], strict=True))]
+    return [f"{where}.{name}: {f!r} != {e!r}" for name, f, e in pairs if not math.isclose(f, e, rel_tol=1e-5, abs_tol=1e-6)][
+        :10
+    ]
