@@ -14,14 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-Cadence = Literal["ones", "twos", "threes", "mixed", "still"]
+from animevid.model import CADENCE_NAMES, Cadence
 
-CADENCES: dict[int, Cadence] = {1: "ones", 2: "twos", 3: "threes"}
-"""Hold length -> cadence name."""
+CADENCES: dict[int, Cadence] = dict(enumerate(CADENCE_NAMES[:3], start=1))
+"""Hold length -> cadence name (1: ones, 2: twos, 3: threes; the first three :data:`~animevid.model.Cadence`)."""
 
 LOOP_MIN_SECONDS = 0.6
 """Shortest loop (all its repeats together), as animeloop uses."""

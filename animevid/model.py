@@ -9,10 +9,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 Transition = Literal["start", "cut", "fade", "dissolve"]
 SubtitleKind = Literal["dialogue", "sign", "song", "comment"]
+Cadence = Literal["ones", "twos", "threes", "mixed", "still"]
+"""How often a shot's drawings change: every 1, 2 or 3 frames (in this order: a hold's length is its index plus 1),
+in holds of varying length, or never (one drawing). Defined by :func:`animevid.drawings.cadence_of`."""
+CADENCE_NAMES: tuple[Cadence, ...] = get_args(Cadence)
+"""Every cadence, in the order of :data:`Cadence`."""
+Camera = Literal["static", "pan", "zoom", "shake"]
+"""Motion of the whole picture over a shot (:func:`animevid.analysis._shots.camera_of`)."""
+CAMERA_NAMES: tuple[Camera, ...] = get_args(Camera)
+"""Every camera motion, in the order of :data:`Camera`."""
 
 
 @dataclass(frozen=True)
@@ -144,9 +153,9 @@ class ShotAnalysis:
     """Distinct drawings shown in the shot (a drawing that comes back counts once)."""
     drawings_per_second: float
     """Drawings shown per second: each change of drawing counts (24 on ones at 24 fps)."""
-    cadence: Literal["ones", "twos", "threes", "mixed", "still"]
+    cadence: Cadence
     """How often drawings change."""
-    camera: Literal["static", "pan", "zoom", "shake"] = "static"
+    camera: Camera = "static"
     """Motion of the whole picture."""
     motion: float = 0.0
     """Share of the frame whose drawing changes, averaged over the shot (0..1)."""
@@ -158,7 +167,7 @@ class ShotAnalysis:
     """First frame of the shot."""
     end_frame: int = 0
     """One past the shot's last frame."""
-    cadence_mix: tuple[str, ...] = ()
+    cadence_mix: tuple[Cadence, ...] = ()
     """Steady cadences of screen regions that differ (e.g. twos and threes), when ``cadence`` is mixed."""
     camera_detail: dict[str, float | str] = field(default_factory=dict)
     """Direction and speed of a pan or zoom (frame widths or scale per second), amplitude of a shake."""

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
 import pandas as pd
 import pytest
 
 import animevid.catalog as catalog_module
-from animevid.catalog import CATALOG_FILENAME, MIGRATIONS, Catalog
+from animevid.catalog import CATALOG_FILENAME, MIGRATIONS, Catalog, EpisodeStateName
 from animevid.errors import CatalogError
-from animevid.model import Character, Episode, Loop, Scene, Shot, ShotAnalysis, SubtitleLine
+from animevid.model import (
+    CADENCE_NAMES,
+    CAMERA_NAMES,
+    Character,
+    Episode,
+    Loop,
+    Scene,
+    Shot,
+    ShotAnalysis,
+    SubtitleKind,
+    SubtitleLine,
+    Transition,
+)
 
 CHILD_TABLES = ("shots", "scenes", "subtitle_lines", "shot_analyses")
 
@@ -117,6 +131,24 @@ def test_a_reader_is_not_blocked_by_a_writer(catalog: Catalog) -> None:
 
 
 # -- round trips -----------------------------------------------------------------------------------
+
+
+def test_the_schema_checks_the_names_the_model_defines(catalog: Catalog) -> None:
+    """The CHECK lists are frozen in their migrations; the model's Literals are the one vocabulary."""
+    schema = " ".join(
+        row[0] for row in sqlite3.connect(catalog.path).execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")
+    )
+    checks = {
+        column: set(re.findall(r"'([^']+)'", names))
+        for column, names in re.findall(r"CHECK \((\w+) IN \(([^)]*)\)\)", schema)
+    }
+    assert checks == {
+        "transition": set(get_args(Transition)),
+        "kind": set(get_args(SubtitleKind)),
+        "cadence": set(CADENCE_NAMES),
+        "camera": set(CAMERA_NAMES),
+        "state": set(get_args(EpisodeStateName)),
+    }
 
 
 def test_episode_round_trip(catalog: Catalog) -> None:

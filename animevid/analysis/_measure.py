@@ -5,10 +5,12 @@ flash hides the drawing; the frame after it is compared with the picture before 
 
 1. **Photometric test.** On a 9x16 grid of mean luma, a frame that is near-uniform black or
    white, or fits ``frame = a * reference + b`` with ``a`` far from 1 (inverted, white, black or
-   tinted), is *altered*: a flash when the run is short, a fade when it is long (decided per
-   shot, see :mod:`animevid.analysis._shots`).
+   tinted), is *altered* (:func:`animevid.signals.altered`); so is a frame whose palette jumps and
+   comes back within 3 frames (:func:`animevid.signals.palette_flash`): a flash when the run is
+   short, a fade when it is long (decided per shot, see :mod:`animevid.analysis._shots`).
 2. **Held or new, static camera.** The luma difference to the reference, averaged over 4x4-pixel
-   blocks: a held drawing keeps every block under ``held_levels``. Changes that are not drawn
+   blocks: a held drawing keeps every block under ``held_levels`` (:func:`animevid.signals.held`,
+   whose module holds every shared test and threshold). Changes that are not drawn
    are then set aside, and the reference stays or follows as each needs:
 
    - burned-in text: a wide flat strip at the top or bottom, nothing else (the reference follows);
@@ -42,7 +44,9 @@ from functools import partial
 import cv2
 import numpy as np
 
+from animevid import signals
 from animevid._columns import Column, Spill
+from animevid.signals import block_means, changed_blocks
 
 GRID = (9, 16)
 """Rows and columns of the luma grid behind the photometric test."""
@@ -50,17 +54,11 @@ REGIONS = (2, 3)
 """Rows and columns of screen regions whose cadence is measured apart."""
 LOOKAHEAD = 3
 """Frames looked at beyond the one measured: an impact frame is followed by the picture it hid."""
-PALETTE_QUANTILES = 16
-"""Quantiles per colour channel in a frame's palette."""
-FLASH_STEP = 22.0
-"""Mean palette change (levels) from which a change that comes back is an impact frame."""
 BRIGHTNESS_STEP = 0.05
 """Gain change (``|a - 1|``) of the whole picture from which a moving camera's frame is compared at the
 reference's brightness (smaller steps stay inside the envelope)."""
 ZOOM_STEP = 0.003
 """Scale step tried either side of a zoom's estimate when the move leaves changes (0.4 px at the edge)."""
-MAX_FLASH_RUN = 3
-"""Longest run of altered frames measured against the picture before them (longer: a fade)."""
 CONSENSUS_PX = 1.0
 """Largest disagreement (pixels) between a quadrant's shift and the fitted camera move."""
 MIN_MOVED_BLOCKS = 2
@@ -144,7 +142,8 @@ class AnimationMeter:
     """Streams frames in, keeps the per-frame :class:`Measures`.
 
     Args:
-        held_levels: Mean luma change of a ``held_block`` block (static camera) under which it is unchanged.
+        held_levels: Mean luma change of a ``held_block`` block (static camera) under which it is
+            unchanged (:func:`animevid.signals.held`).
         moved_levels: Mean change of a 4x4 block outside the min/max envelope of the warped
             reference (moving camera) under which it is unchanged.
         held_block: Side in analysis pixels of the blocks behind ``held_levels``.
@@ -152,10 +151,9 @@ class AnimationMeter:
             ``held_levels``.
 
     The defaults come from video2x_sample_output_sakurasou.mp4 (1080p, 256-px analysis frames)
-    against its by-eye counts (tests/data/drawing_counts.json): its lip flaps reach 5.4-5.8 levels
-    in 8x8 blocks but 14 in 4x4 blocks, and over consecutive frames 4x4 blocks at 8.5 levels part
-    the eye's new drawings from its held frames best (34 disagreements in 450 pairs; 8x8 blocks
-    at their best threshold: 55). Matching remembered drawings at 12 levels, not 8.5, counts
+    against its by-eye counts (tests/data/drawing_counts.json): the held test's block and levels
+    are :data:`animevid.signals.DRAWING_BLOCK_PX` and :data:`animevid.signals.DRAWING_HELD_LEVELS`,
+    which say how they were measured. Matching remembered drawings at 12 levels, not 8.5, counts
     distinct drawings as the eye does (sakurasou 69 for its 68, onepiece 14 for 14; at 8.5: 75
     and 16): a drawing that comes back a few pixels off (an outline redrawn) is the same one.
     """
@@ -163,9 +161,9 @@ class AnimationMeter:
     def __init__(
         self,
         *,
-        held_levels: float = 8.5,
+        held_levels: float = signals.DRAWING_HELD_LEVELS,
         moved_levels: float = 25.0,
-        held_block: int = 4,
+        held_block: int = signals.DRAWING_BLOCK_PX,
         same_levels: float | None = 12.0,
         recognise: bool = True,
     ) -> None:
@@ -214,11 +212,13 @@ class AnimationMeter:
             self._ref_rgb = rgb
             self._accept(luma, grid, new=True, motion=(0.0, 0.0, 1.0), share=1.0, level=0.0, regions=0)
             return
-        flash = _altered(self._ref_grid, grid) or (
-            _covers(self._ref_grid, grid)  # rare: only then are palettes worth computing
-            and _flash(_palette(self._ref_rgb), _palette(rgb), [_palette(p) for _, _, p in self._pending])
+        flash = signals.altered(self._ref_grid, grid) or (
+            signals.covers(self._ref_grid, grid)  # rare: only then are palettes worth computing
+            and signals.palette_flash(
+                signals.palette(self._ref_rgb), signals.palette(rgb), [signals.palette(p) for _, _, p in self._pending]
+            )
         )
-        if self._altered_run < MAX_FLASH_RUN and flash:
+        if flash and not signals.fade_run(self._altered_run + 1):  # an impact frame hides the reference
             self._altered_run += 1
             m.altered.append(True)
             m.new.append(False)
@@ -230,8 +230,8 @@ class AnimationMeter:
             m.quiet.append(False)
             return
         self._ref_rgb = rgb
-        if self._altered_run >= MAX_FLASH_RUN and flash:
-            # a long run: a fade, not a flash; follow the picture (the run is dropped per shot)
+        if flash:
+            # the run outgrew a flash: a fade; follow the picture (the run is dropped per shot)
             self._altered_run += 1
             self._accept(luma, grid, new=True, motion=(0.0, 0.0, 1.0), share=1.0, level=0.0, regions=0)
             m.altered[-1] = True
@@ -244,11 +244,11 @@ class AnimationMeter:
     def _compare(self, luma: np.ndarray, grid: np.ndarray) -> None:
         assert self._ref is not None and self._ref_grid is not None
         cur, ref = luma, self._ref
-        blocks = _block_means(cv2.absdiff(cur, ref), self.held_block)
-        if blocks.max() < self.held_levels:
+        blocks = block_means(cv2.absdiff(cur, ref), self.held_block)
+        if signals.held(blocks, self.held_levels):
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return
-        static = blocks >= self.held_levels
+        static = changed_blocks(blocks, self.held_levels)
         if _not_drawn(ref, cur, static, self.held_block):  # subtitles, rain or confetti, a glow: no drawing
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return
@@ -318,11 +318,11 @@ class AnimationMeter:
         if len(self._pending) < 2:
             return False
         nxt, after = (self._pending[k][0] for k in (0, 1))
-        back = _block_means(cv2.absdiff(nxt, ref), self.held_block)
-        if back[changed].max() >= self.held_levels:
+        back = block_means(cv2.absdiff(nxt, ref), self.held_block)
+        if not signals.held(back[changed], self.held_levels):
             return False
-        again = _block_means(cv2.absdiff(after, cur), self.held_block)
-        return bool(again[changed].max() >= self.held_levels)
+        again = block_means(cv2.absdiff(after, cur), self.held_block)
+        return not signals.held(again[changed], self.held_levels)
 
     def _accept(
         self,
@@ -447,7 +447,7 @@ class AnimationMeter:
         high = cv2.dilate(warped, kernel)
         outside = np.maximum(np.maximum(low - cur, cur - high), 0)
         reach = max(abs(dx), abs(dy)) + abs(scale - 1) * max(w, h) / 2 + 2
-        return _block_means(outside, 4), max(1, int(np.ceil(reach / 4)))
+        return block_means(outside, 4), max(1, int(np.ceil(reach / 4)))
 
 
 class DrawingMemory:
@@ -512,7 +512,7 @@ class DrawingMemory:
                 label, _, old = self._memory[int(k)]
                 if label == self.label:  # this frame was just found to differ from that drawing
                     continue
-                differ = _block_means(cv2.absdiff(cur, old), self.held_block) >= self.same_levels
+                differ = changed_blocks(block_means(cv2.absdiff(cur, old), self.held_block), self.same_levels)
                 if not differ.any() or _not_drawn(old, cur, differ, self.held_block):
                     self.label = label
                     return label
@@ -556,17 +556,6 @@ def _matrix(w: int, h: int, dx: float, dy: float, scale: float) -> np.ndarray:
     """Affine matrix of a scale about the frame centre followed by a shift."""
     cx, cy = w / 2, h / 2
     return np.array([[scale, 0, (1 - scale) * cx + dx], [0, scale, (1 - scale) * cy + dy]], np.float32)
-
-
-def _palette(rgb: np.ndarray) -> np.ndarray:
-    """Per-channel quantiles of a 64x36 copy: where the colours are does not matter, only which."""
-    small = cv2.resize(rgb, (64, 36), interpolation=cv2.INTER_AREA).reshape(-1, 3)
-    picks = ((np.arange(PALETTE_QUANTILES) + 0.5) * len(small) / PALETTE_QUANTILES).astype(int)
-    out = np.empty((PALETTE_QUANTILES, 3), np.float32)
-    for c in range(3):  # the value at each sorted position, from the cumulative histogram (no sort)
-        cumulative = np.cumsum(np.bincount(small[:, c], minlength=256))
-        out[:, c] = np.searchsorted(cumulative, picks, side="right")
-    return out
 
 
 def _caption_only(changed: np.ndarray) -> bool:
@@ -644,7 +633,7 @@ def _fine_change(ref: np.ndarray, cur: np.ndarray, r0: int, r1: int, c0: int, c1
     b = np.ascontiguousarray(ref[y0 : r1 * block + margin, x0 : c1 * block + margin])
     fine = cv2.absdiff(a - cv2.GaussianBlur(a, (0, 0), 1.0), b - cv2.GaussianBlur(b, (0, 0), 1.0))
     oy, ox = r0 * block - y0, c0 * block - x0
-    return _block_means(fine[oy : oy + (r1 - r0) * block, ox : ox + (c1 - c0) * block], block)
+    return block_means(fine[oy : oy + (r1 - r0) * block, ox : ox + (c1 - c0) * block], block)
 
 
 def _everywhere(changed: np.ndarray) -> bool:
@@ -658,70 +647,26 @@ def _everywhere(changed: np.ndarray) -> bool:
     return int((shares >= 0.05).sum()) >= QUADRANTS
 
 
-def _covers(ref_grid: np.ndarray, grid: np.ndarray) -> bool:
-    """The brightness changed nearly everywhere (a flash does; a character leaving the frame does not)."""
-    return float((np.abs(grid - ref_grid) > 15.0).mean()) >= 0.6
-
-
-def _flash(ref_palette: np.ndarray, palette: np.ndarray, ahead: list[np.ndarray]) -> bool:
-    """The colours jump (inverted, tinted, white, black) and the next frames bring them back.
-
-    Measured on the palette (per-channel quantiles), which a character moving on ones barely
-    changes but a flash overturns; a cut to another palette does not come back.
-    """
-    step = float(np.abs(palette - ref_palette).mean())
-    if step < FLASH_STEP or not ahead:
-        return False
-    back = min(float(np.abs(p - ref_palette).mean()) for p in ahead)
-    return back < 0.4 * step
-
-
-def _altered(ref_grid: np.ndarray, grid: np.ndarray, min_fit: float = 0.9) -> bool:
-    """Blank, or ``grid`` is ``a * ref_grid + b`` with ``a`` far from 1 (see the module docstring)."""
-    mean, std = cv2.meanStdDev(grid)  # every frame: OpenCV's statistics of 9x16 values take 9 us, numpy's 50
-    if std[0, 0] < 8.0 and (mean[0, 0] < 48.0 or mean[0, 0] > 208.0):
-        return True
-    if cv2.meanStdDev(ref_grid)[1][0, 0] ** 2 < 50.0 or cv2.norm(grid, ref_grid, cv2.NORM_L1) <= 4.0 * grid.size:
-        return False
-    slope, fit = _affine_fit(ref_grid.ravel().astype(np.float64), grid.ravel().astype(np.float64))
-    return fit >= min_fit and abs(slope - 1) > 0.15
-
-
-def _brightness_change(ref_grid: np.ndarray, grid: np.ndarray, min_fit: float = 0.9) -> tuple[float, float] | None:
+def _brightness_change(
+    ref_grid: np.ndarray, grid: np.ndarray, min_fit: float = signals.FLASH_MIN_FIT
+) -> tuple[float, float] | None:
     """``(a, b)`` when the whole picture went ``a * ref + b`` with ``a`` off 1 (by BRIGHTNESS_STEP), else None.
 
-    Under the altered test's 15 % (a fade of 7 frames steps by 14 %), such a frame is compared with the
-    one before; under a moving camera every ink line then changes by a few levels more than the
-    envelope allows, so the frame is first brought back to the reference's brightness.
+    Under the altered test's :data:`~animevid.signals.FLASH_GAIN_STEP` (a fade of 7 frames steps by
+    14 %), such a frame is compared with the one before; under a moving camera every ink line then
+    changes by a few levels more than the envelope allows, so the frame is first brought back to the
+    reference's brightness.
     """
     ref, cur = ref_grid.ravel().astype(np.float64), grid.ravel().astype(np.float64)
-    slope, fit = _affine_fit(ref, cur)
+    slope, fit = signals.affine_fit(ref, cur)
     if fit < min_fit or abs(slope - 1) < BRIGHTNESS_STEP or slope <= 0:
         return None
     return slope, float(cur.mean() - slope * ref.mean())
 
 
-def _affine_fit(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """Slope of the least-squares line ``cur = a * ref + b`` and the share of variance it explains."""
-    pc, cc = ref - ref.mean(), cur - cur.mean()
-    var = float(pc @ pc)
-    if var < 1e-6:
-        return 1.0, 0.0
-    slope = float(pc @ cc) / var
-    residual = float(((cc - slope * pc) ** 2).sum())
-    return slope, 1 - residual / max(float(cc @ cc), 1e-6)
-
-
 def _thumb(luma: np.ndarray) -> np.ndarray:
     """32x18 copy of a float luma frame for the recognition pre-check (averaged as uint8 pixels)."""
     return cv2.resize(luma.astype(np.uint8), (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
-
-
-def _block_means(x: np.ndarray, size: int) -> np.ndarray:
-    """Mean of every ``size`` x ``size`` block (partial blocks at the edges are dropped)."""
-    h, w = x.shape
-    h, w = h - h % size, w - w % size
-    return cv2.resize(x[:h, :w], (w // size, h // size), interpolation=cv2.INTER_AREA)
 
 
 def _region_bits(changed: np.ndarray) -> int:

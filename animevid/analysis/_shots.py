@@ -1,10 +1,11 @@
 """From per-frame measurements and shots to the animation of each shot.
 
 Which frames count. Frames of a fade (a run of 4 or more altered frames, or frames ramping
-toward black or white next to a fade boundary) and of a dissolve (between the two pictures it
-blends) show no drawing of their own and are left out of everything; short runs (1-3 frames)
-of altered frames inside a shot are impact frames: they are listed in ``flash_frames``, hide
-the drawing under them without ending its hold, and break any cycle.
+toward black or white next to a fade boundary: :func:`animevid.signals.fade_run` and
+:func:`animevid.signals.fade_ramp`) and of a dissolve (between the two pictures it blends) show no
+drawing of their own and are left out of everything; short runs (1-3 frames) of altered frames
+inside a shot are impact frames: they are listed in ``flash_frames``, hide the drawing under them
+without ending its hold, and break any cycle.
 
 What is reported, per shot (see :class:`~animevid.model.ShotAnalysis`):
 
@@ -25,17 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 
+from animevid import signals
 from animevid._columns import Spill
 from animevid.analysis._measure import GRID, REGIONS, Measures
 from animevid.drawings import CADENCES, cadence_of, find_cycles, hold_runs, true_runs
-from animevid.model import Loop, Shot, ShotAnalysis
+from animevid.model import Cadence, Camera, Loop, Shot, ShotAnalysis
 
-MAX_FLASH = 3
-"""Longest run of altered frames that is an impact frame rather than a fade."""
 DISSOLVE_REACH = 8
 """Frames either side of a dissolve boundary searched for the blend."""
 GRID_BLOCK = 64
@@ -61,16 +61,16 @@ def transition_frames(measures: Measures, shots: Sequence[Shot]) -> np.ndarray:
     n = len(altered)
     out = np.zeros(n, dtype=bool)
     for start, end in true_runs(altered):
-        if end - start > MAX_FLASH:
+        if signals.fade_run(end - start):
             out[start:end] = True
     grid = _Grids(measures.luma_grid, n)  # read near the start, the end and each fade or dissolve only
-    out[_ramp(grid, 0, +1)] = True  # a fade in from black at the start
-    out[_ramp(grid, n, -1)] = True  # a fade out at the end
+    out[signals.fade_ramp(grid, 0, +1)] = True  # a fade in from black at the start
+    out[signals.fade_ramp(grid, n, -1)] = True  # a fade out at the end
     for shot in shots:
         b = shot.start_frame
         if shot.transition == "fade":
-            out[_ramp(grid, b, -1)] = True
-            out[_ramp(grid, b, +1)] = True
+            out[signals.fade_ramp(grid, b, -1)] = True
+            out[signals.fade_ramp(grid, b, +1)] = True
         elif shot.transition == "dissolve":
             out[_blend(grid, b)] = True
     return out
@@ -79,8 +79,8 @@ def transition_frames(measures: Measures, shots: Sequence[Shot]) -> np.ndarray:
 class _Grids:
     """The luma grids of the frames as float32 rows of 144 values, read from their store when needed.
 
-    A fade's ramp can run over any number of blank frames, so :func:`_ramp` reads frame by frame;
-    the rows come in blocks of :data:`GRID_BLOCK` frames, one block kept.
+    A fade's ramp can run over any number of blank frames, so :func:`~animevid.signals.fade_ramp`
+    reads frame by frame; the rows come in blocks of :data:`GRID_BLOCK` frames, one block kept.
     """
 
     def __init__(self, store: Spill | np.ndarray, frames: int) -> None:
@@ -102,37 +102,6 @@ class _Grids:
             block = self.rows(first, first + GRID_BLOCK)
             self._block = (first, block)
         return block[frame - first]
-
-
-def _ramp(grid: _Grids, boundary: int, step: int) -> slice:
-    """The frames next to a fade boundary that are a dimmed or brightened copy of the clean frame beyond."""
-    n = len(grid)
-    frames = range(boundary - 1, -1, -1) if step < 0 else range(boundary, n)
-    ramp: list[int] = []
-    near = [float(grid[k].mean()) for k in range(max(0, boundary - 4), min(n, boundary + 4)) if grid[k].std() < 8.0]
-    blank = near[0] if near else None  # brightness of the fade's blank frames (the boundary can be off by one)
-    for i in frames:
-        std = float(grid[i].std())
-        if std < 8.0:  # the fade's own blank frames
-            ramp.append(i)
-            blank = float(grid[i].mean()) if blank is None else blank
-            continue
-        j = i + step
-        if not 0 <= j < n or float(grid[j].std()) < 8.0:
-            if ramp and len(ramp) < 12:
-                ramp.append(i)
-                continue
-            break
-        # a ramp frame has less contrast than its neighbour further from the blank, and is nearer
-        # the blank's brightness (a drawing on ones can lose contrast from one frame to the next)
-        toward = 1.0 if blank is None else float(grid[i].mean() - grid[j].mean()) * (1 if blank > 128 else -1)
-        if float(grid[j].std()) > 1.04 * std and toward > 0.5 and len(ramp) < 12:
-            ramp.append(i)
-            continue
-        break
-    if not ramp:
-        return slice(0, 0)
-    return slice(min(ramp), max(ramp) + 1)
 
 
 def _blend(grid: _Grids, boundary: int) -> slice:
@@ -160,69 +129,104 @@ def _blend(grid: _Grids, boundary: int) -> slice:
 
 def summarise(measures: Measures, shots: Sequence[Shot], fps: float, *, frame_width: int) -> list[ShotAnalysis]:
     """One :class:`ShotAnalysis` per shot, in order."""
-    n = len(measures.new)
-    altered = np.asarray(measures.altered, dtype=bool)
-    transition = transition_frames(measures, shots)
-    flash = altered & ~transition
-    # views of the columns (no copy of the episode): values are converted shot by shot
-    labels = np.asarray(measures.label)
-    motion = np.asarray(measures.motion, dtype=np.float64).reshape(n, 3)
-    share = np.asarray(measures.share, dtype=np.float64)
-    level = np.asarray(measures.level, dtype=np.float64)
-    regions = np.asarray(measures.regions)
-    out = []
-    for index, shot in enumerate(shots):
-        s, e = shot.start_frame, shot.end_frame
-        own = ~transition[s:e]
-        visible = own & ~flash[s:e]
-        seen = labels[s:e][visible].tolist()
-        seconds = max(int(own.sum()), 1) / fps
-        runs = hold_runs(seen)
-        cadence = cadence_of(seen)
-        cycle_labels = [lab if ok else None for lab, ok in zip(labels[s:e].tolist(), visible, strict=True)]
-        loops = tuple(
-            Loop(c.start_frame + s, c.end_frame + s, c.period_frames, c.repeats) for c in find_cycles(cycle_labels, fps)
-        )
-        moving = visible.copy()
-        moving[0] = False  # the first frame's "motion" is against the previous shot
-        camera, detail = camera_of(motion[s:e][moving], fps, frame_width)
-        flashes = tuple(int(f) for f in np.flatnonzero(flash[s:e]) + s)
-        mix = cadence_mix(regions[s:e][visible].astype(np.int64), cadence)
-        shot_share = float(share[s:e][visible].mean()) if visible.any() else 0.0
-        changed = share[s:e][visible] > 0
-        shot_level = float(level[s:e][visible][changed].mean()) if changed.any() else 0.0
-        drawings = len(set(seen))
-        rate = len(runs) / seconds if seen else 0.0
-        impacts = len(true_runs(flash[s:e]))
-        score = sakuga_score(
-            drawing_rate=rate / fps if fps else 0.0,
-            motion=shot_share,
-            motion_level=shot_level,
-            impacts_per_second=impacts / seconds,
-            loop_share=sum(loop.end_frame - loop.start_frame for loop in loops) / max(e - s, 1),
-        )
-        analysis = ShotAnalysis(
-            shot_index=index,
-            drawings=drawings,
-            drawings_per_second=round(rate, 4),
-            cadence=cadence,
-            camera=camera,
-            motion=round(shot_share, 4),
-            sakuga_score=round(score, 4),
-            tags=(),
-            start_frame=s,
-            end_frame=e,
-            cadence_mix=mix,
-            camera_detail=detail,
-            motion_level=round(shot_level, 3),
-            flash_frames=flashes,
-            loops=loops,
-        )
-        out.append(analysis.with_tags(tags_of(analysis, fps, main_hold(runs))))
-    return out
+    frames = _Frames.of(measures, shots)
+    return [_analyse(index, shot, frames, fps, frame_width) for index, shot in enumerate(shots)]
 
 
-Camera = Literal["static", "pan", "zoom", "shake"]
+@dataclass(frozen=True)
+class _Frames:
+    """The episode's per-frame values a shot's summary reads: views of the columns (no copy of the
+    episode), converted shot by shot."""
+
+    transition: np.ndarray
+    """Frames of a fade or dissolve (:func:`transition_frames`)."""
+    flash: np.ndarray
+    """Impact frames: altered frames outside transitions."""
+    labels: np.ndarray
+    """Drawing label per frame (:attr:`Measures.label`)."""
+    motion: np.ndarray
+    """(frames, 3) camera move per frame (:attr:`Measures.motion`)."""
+    share: np.ndarray
+    """Changed share per frame (:attr:`Measures.share`)."""
+    level: np.ndarray
+    """Change level per frame (:attr:`Measures.level`)."""
+    regions: np.ndarray
+    """Changed screen regions per frame (:attr:`Measures.regions`)."""
+
+    @classmethod
+    def of(cls, measures: Measures, shots: Sequence[Shot]) -> _Frames:
+        """The values of ``measures``, with the transition and impact frames that ``shots`` give them."""
+        n = len(measures.new)
+        altered = np.asarray(measures.altered, dtype=bool)
+        transition = transition_frames(measures, shots)
+        return cls(
+            transition=transition,
+            flash=altered & ~transition,
+            labels=np.asarray(measures.label),
+            motion=np.asarray(measures.motion, dtype=np.float64).reshape(n, 3),
+            share=np.asarray(measures.share, dtype=np.float64),
+            level=np.asarray(measures.level, dtype=np.float64),
+            regions=np.asarray(measures.regions),
+        )
+
+
+def _analyse(index: int, shot: Shot, frames: _Frames, fps: float, frame_width: int) -> ShotAnalysis:
+    """The :class:`ShotAnalysis` of one shot (see the module docstring)."""
+    s, e = shot.start_frame, shot.end_frame
+    own = ~frames.transition[s:e]
+    visible = own & ~frames.flash[s:e]
+    seen = frames.labels[s:e][visible].tolist()
+    seconds = max(int(own.sum()), 1) / fps
+    runs = hold_runs(seen)
+    cadence = cadence_of(seen)
+    loops = _loops(frames.labels[s:e], visible, s, fps)
+    moving = visible.copy()
+    moving[0] = False  # the first frame's "motion" is against the previous shot
+    camera, detail = camera_of(frames.motion[s:e][moving], fps, frame_width)
+    shot_share, shot_level = _motion(frames.share[s:e][visible], frames.level[s:e][visible])
+    rate = len(runs) / seconds if seen else 0.0
+    flash = frames.flash[s:e]
+    score = sakuga_score(
+        drawing_rate=rate / fps if fps else 0.0,
+        motion=shot_share,
+        motion_level=shot_level,
+        impacts_per_second=len(true_runs(flash)) / seconds,
+        loop_share=sum(loop.end_frame - loop.start_frame for loop in loops) / max(e - s, 1),
+    )
+    analysis = ShotAnalysis(
+        shot_index=index,
+        drawings=len(set(seen)),
+        drawings_per_second=round(rate, 4),
+        cadence=cadence,
+        camera=camera,
+        motion=round(shot_share, 4),
+        sakuga_score=round(score, 4),
+        start_frame=s,
+        end_frame=e,
+        cadence_mix=cadence_mix(frames.regions[s:e][visible].astype(np.int64), cadence),
+        camera_detail=detail,
+        motion_level=round(shot_level, 3),
+        flash_frames=tuple(int(f) for f in np.flatnonzero(flash) + s),
+        loops=loops,
+    )
+    return analysis.with_tags(tags_of(analysis, fps, main_hold(runs)))
+
+
+def _loops(labels: np.ndarray, visible: np.ndarray, start: int, fps: float) -> tuple[Loop, ...]:
+    """The repeated cycles of a shot's visible labels (``start``: the shot's first frame)."""
+    cycle_labels = [lab if ok else None for lab, ok in zip(labels.tolist(), visible, strict=True)]
+    return tuple(
+        Loop(c.start_frame + start, c.end_frame + start, c.period_frames, c.repeats)
+        for c in find_cycles(cycle_labels, fps)
+    )
+
+
+def _motion(share: np.ndarray, level: np.ndarray) -> tuple[float, float]:
+    """Mean changed share over a shot's visible frames, and mean level over those that changed."""
+    shot_share = float(share.mean()) if len(share) else 0.0
+    changed = share > 0
+    shot_level = float(level[changed].mean()) if changed.any() else 0.0
+    return shot_share, shot_level
 
 
 def camera_of(motion: np.ndarray, fps: float, frame_width: int) -> tuple[Camera, dict[str, float | str]]:
@@ -277,7 +281,7 @@ def _direction(x: float, y: float) -> str:
     return f"{vertical}-{horizontal}"
 
 
-def cadence_mix(regions: np.ndarray, cadence: str) -> tuple[str, ...]:
+def cadence_mix(regions: np.ndarray, cadence: Cadence) -> tuple[Cadence, ...]:
     """Steady cadences of screen regions that differ, when the whole picture's is mixed.
 
     Each region's own holds come from the frames where a block of it changed; a region with
@@ -297,7 +301,7 @@ def cadence_mix(regions: np.ndarray, cadence: str) -> tuple[str, ...]:
     return tuple(sorted(found)) if len(found) >= 2 else ()
 
 
-def _region_cadence(runs: list[int]) -> str | None:
+def _region_cadence(runs: list[int]) -> Cadence | None:
     """A region's steady cadence, or None.
 
     A region sees only part of a character, so a change that stays under the block threshold
@@ -308,7 +312,7 @@ def _region_cadence(runs: list[int]) -> str | None:
     if len(inner) < 2:
         return None
     if all(r == 1 for r in inner):
-        return "ones"
+        return CADENCES[1]
     for step in (2, 3):
         if all(r % step == 0 for r in inner) and max(set(inner), key=inner.count) == step:
             return CADENCES[step]
@@ -361,7 +365,7 @@ def main_hold(runs: list[int]) -> int | None:
 def tags_of(a: ShotAnalysis, fps: float, hold: int | None = None) -> tuple[str, ...]:
     """Tags from the measured values (documented in the README's analysis section)."""
     tags = []
-    if a.cadence in ("ones", "twos", "threes"):
+    if a.cadence in CADENCES.values():
         tags.append(f"on-{a.cadence}")
     elif a.cadence == "still":
         tags.append("still")

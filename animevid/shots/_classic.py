@@ -18,7 +18,8 @@ in ``classic_model.json``) turns them into a cut probability. Explicit rules the
 
 - a cut is a local maximum of the probability above the threshold, where at least
   ``min_changed`` of the frame changed after motion compensation (a head turn over a held
-  background is not a cut) and neither frame is blank;
+  background is not a cut), neither frame is blank and the frame is no flash (a brightness or
+  colour transform of the frame before, or a picture that comes back within 3 frames);
 - a run of blank frames (near-uniform black or white) starting at frame 0 is a fade in, one
   reaching the end a fade out; between shots it is a fade through that colour when it lasts 4
   frames or more or the picture dims into or out of it, and the incoming shot starts at the first
@@ -26,6 +27,9 @@ in ``classic_model.json``) turns them into a cut probability. Explicit rules the
   frame when the palette on both sides differs;
 - a dissolve is a stretch whose middle frame is the average of its ends while the ends differ
   like two shots do; the incoming shot starts where its weight reaches one half.
+
+The blank, flash and fade tests and their constants live in :mod:`animevid.signals`, shared with
+the animation analysis.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ import cv2
 import numpy as np
 import torch
 
+from animevid import signals
 from animevid._columns import Column, Spill
 from animevid.decode import FrameBatch
 from animevid.engine import SegmentRun, SplittableStage
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage
+from animevid.signals import photometric
 
 LOOKBACK = 4
 """Frames back each descriptor is compared with."""
@@ -336,8 +342,8 @@ class ClassicShotStage(ShotStage, SplittableStage):
             return []
         prob = self.probabilities()
         dist, changed, std, mean = (c.view() for c in (self._dist, self._changed, self._std, self._mean))
-        blank = (std < 8.0) & ((mean < 48.0) | (mean > 208.0))
-        flash = self._photometric.view() | blank | _transient(dist)
+        blank = signals.blank(std, mean)
+        flash = self._photometric.view() | blank | signals.transient(dist[:, 1])  # on the 9x16 grid
         found: dict[int, Boundary] = {}
         for i in range(1, frames):
             p = prob[i]
@@ -353,47 +359,10 @@ class ClassicShotStage(ShotStage, SplittableStage):
         for b in _fades(blank, std, dist, frames):
             found = {f: v for f, v in found.items() if abs(f - b.frame) > 2 or b.transition == "cut"}
             found.setdefault(b.frame, b)
-        dim = (mean < 48.0) | (mean > 208.0)  # toward black or white: a fade, not a dissolve
+        dim = signals.dark_or_bright(mean)  # toward black or white: a fade, not a dissolve
         for b in _dissolves(self._grid16, blank | dim, found, frames):
             found[b.frame] = b
         return sorted(found.values(), key=lambda b: b.frame)
-
-
-def _transient(dist: np.ndarray) -> np.ndarray:
-    """Frames after which the picture comes back within 3 frames (flashes, smears): not new shots."""
-    n = len(dist)
-    out = np.zeros(n, dtype=bool)
-    for i in range(1, n):
-        step = dist[i, 1, 0]
-        back = min(dist[i + j, 1, j] for j in (1, 2, 3) if i + j < n) if i + 1 < n else step
-        out[i] = step > 4.0 and back < 0.5 * step
-    return out
-
-
-def photometric(grid: np.ndarray, min_fit: float = 0.9) -> np.ndarray:
-    """Frames that are a brightness/colour transform of the previous one (a flash, not a new picture).
-
-    Per YCbCr channel, fits ``frame = a * previous + b`` over the 9x16 grid: an inverted frame
-    fits with a < 0, a white, black or coloured tint with 0 < a < 1, a new shot does not fit.
-    """
-    n = len(grid)
-    out = np.zeros(n, dtype=bool)
-    if n < 2:
-        return out
-    cur = grid[1:].reshape(n - 1, -1, 3)
-    prev = grid[:-1].reshape(n - 1, -1, 3)
-    pc = prev - prev.mean(1, keepdims=True)
-    cc = cur - cur.mean(1, keepdims=True)
-    var = (pc**2).sum(1)
-    slope = (pc * cc).sum(1) / np.maximum(var, 1e-6)
-    residual = ((cc - slope[:, None, :] * pc) ** 2).sum(1)
-    total = (cc**2).sum(1)
-    # luma decides; chroma channels of near-grey pictures carry no structure to fit
-    fit = 1 - residual[:, 0] / np.maximum(total[:, 0], 1e-6)
-    structured = var[:, 0] > 50.0 * pc.shape[1]
-    moved = np.abs(cur - prev).mean((1, 2)) > 4.0
-    out[1:] = structured & moved & (fit >= min_fit) & (np.abs(slope[:, 0] - 1) > 0.15)
-    return out
 
 
 def _fades(blank: np.ndarray, std: np.ndarray, dist: np.ndarray, frames: int) -> list[Boundary]:
@@ -410,11 +379,7 @@ def _fades(blank: np.ndarray, std: np.ndarray, dist: np.ndarray, frames: int) ->
         end = i
         if start == 0 or end >= frames:
             continue  # fade in from, or out to, a blank: starts or ends no shot
-        before = std[max(0, start - 4) : start]
-        after = std[end : end + 4]
-        ramp_out = len(before) >= 3 and before[-1] < 0.7 * before[0]
-        ramp_in = len(after) >= 3 and after[0] < 0.7 * after[-1]
-        if end - start >= 4 or ramp_out or ramp_in:
+        if signals.fade_run(end - start) or signals.contrast_ramp(std, start, end):
             out.append(Boundary(end, "fade"))
         elif end - (start - 1) <= LOOKBACK and dist[end, 2, end - start] >= 40.0:
             out.append(Boundary(end, "cut"))  # a cut through 1-3 blank frames: the palette changed

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from animevid import signals
 from animevid.decode import FrameBatch
 from animevid.engine import STAGES, SegmentRun, SplittableStage
 
@@ -31,10 +32,12 @@ class FrameDiff:
     changed_fraction: float
     """Share of pixels whose luma moved by more than the noise threshold (0..1)."""
     block_max_diff: float
-    """Largest mean absolute luma change over the frame's 8x8-pixel blocks, 0..255:
-    a lip flap is small but strong, encoder noise is spread out and weak."""
+    """Largest mean absolute luma change over the frame's 8x8-pixel blocks
+    (:data:`~animevid.signals.FRAME_BLOCK_PX`), 0..255: a lip flap is small but strong, encoder
+    noise is spread out and weak."""
     held: bool
-    """The frame repeats the previous image up to encoder noise (False for frame 0)."""
+    """The frame repeats the previous image up to encoder noise (:func:`animevid.signals.held`; False
+    for frame 0)."""
 
 
 @STAGES.register("frame-diff", commands=(), order=5)  # no command runs it: held frames come from the meter
@@ -44,19 +47,21 @@ class FrameDiffStage(SplittableStage[FrameDiff, list[FrameDiff]]):
     Args:
         device: Device the batches arrive on.
         noise_levels: Luma change (0..255) below which a pixel counts as unchanged.
-        held_block_levels: A frame is held when no 8x8 block of it changed by this much
-            on average. Measured: x264 noise on held synthetic frames stays <= 2.9 while
-            the faintest new image reaches 12.4; on real clips a threshold of 4-8 counts
-            53 images in realesrgan_onepiece_demo.mp4 and 128 in
-            anime4k_web_input_popteamepic.mp4, the counts listed in SOURCES.md.
+        held_block_levels: A frame is held when no 8x8 block of it changed by this much on
+            average; the default, :data:`animevid.signals.FRAME_HELD_LEVELS`, says how it was
+            measured.
     """
 
     name = "frame-diff"
-    block = 8
+    block = signals.FRAME_BLOCK_PX
     """Side in analysis pixels of the blocks behind ``block_max_diff``."""
 
     def __init__(
-        self, *, device: str | torch.device = "cpu", noise_levels: float = 16.0, held_block_levels: float = 6.0
+        self,
+        *,
+        device: str | torch.device = "cpu",
+        noise_levels: float = 16.0,
+        held_block_levels: float = signals.FRAME_HELD_LEVELS,
     ) -> None:
         super().__init__(device=device)
         self.noise_levels = noise_levels
@@ -97,7 +102,7 @@ class FrameDiffStage(SplittableStage[FrameDiff, list[FrameDiff]]):
                 mean_abs_diff=float(mean_diff[i]),
                 changed_fraction=float(changed[i]),
                 block_max_diff=float(block_max[i]),
-                held=int(batch.frame_indices[i]) > 0 and float(block_max[i]) < self.held_block_levels,
+                held=int(batch.frame_indices[i]) > 0 and signals.held(float(block_max[i]), self.held_block_levels),
             )
             for i in range(len(batch))
         ]

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from animevid.drawings import CADENCES
+from animevid.model import Cadence
+from animevid.model import Camera as CameraMotion
 from animevid.synth._draw import DrawingSpec, Figure
 
 Crop = tuple[float, float, float, float]
@@ -52,7 +55,7 @@ class ShotPlan:
 
     kind: str
     """Shot kind (dialogue, action, pan, loop...)."""
-    camera: str
+    camera: CameraMotion
     """static, pan, zoom or shake."""
     location: int
     """Location index."""
@@ -66,7 +69,7 @@ class ShotPlan:
     """(start, end, speaker) local frame ranges of speech; end may equal the shot length."""
     loop: tuple[int, int] | None = None
     """(period_frames, repeats) when the whole shot is one loop."""
-    cadence_mix: tuple[str, ...] = ()
+    cadence_mix: tuple[Cadence, ...] = ()
     """Cadences of characters that move on different ones in the same shot (empty otherwise)."""
 
     def layer(self, j: int) -> Layer:
@@ -215,8 +218,7 @@ def duet(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int,
             fig = _bust(ctx, cam, chars[side], x, r=r, arm=arm0 + 25 * side + 12 * (k % 5), hair=k % 3)
             figs.append(Figure(**{**fig.__dict__, "y": fig.y + step * bob}))
         layers.append(Layer(_spec(ctx, loc, tuple(figs)), cam.crop()))
-    names = {2: "twos", 3: "threes"}
-    return ShotPlan("duet", "static", loc, chars[:2], layers, cadence_mix=tuple(names[e] for e in everies))
+    return ShotPlan("duet", "static", loc, chars[:2], layers, cadence_mix=tuple(CADENCES[e] for e in everies))
 
 
 def action(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
