@@ -59,6 +59,5 @@ def _approx_differences(found: dict[str, Any], expected: dict[str, Any], where: 
         return [f"{where}: shape {found.get('shape')} != {expected['shape']}"]
     pairs = [("sum", found["sum"], expected["sum"])]
     pairs += [(f"sample[{i}]", f, e) for i, (f, e) in enumerate(zip(found["sample"], expected["sample"], strict=True))]
-    return [f"{where}.{name}: {f!r} != {e!r}" for name, f, e in pairs if not math.isclose(f, e, rel_tol=1e-5, abs_tol=1e-6)][
-        :10
-    ]
+    wrong = [(name, f, e) for name, f, e in pairs if not math.isclose(f, e, rel_tol=1e-5, abs_tol=1e-6)]
+    return [f"{where}.{name}: {f!r} != {e!r}" for name, f, e in wrong][:10]
