@@ -262,4 +262,3 @@ def test_cadence_and_camera_names_are_written_once() -> None:
                 if re.search(rf"[\"']{a}[\"'],\s*[\"']{b}[\"']", text):
                     restated.append(f"{path.name}: {a}, {b}")
     assert restated == []
-
