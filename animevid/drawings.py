@@ -60,6 +60,88 @@ def cadence_of(labels: Sequence[Hashable | None]) -> Cadence:
     return "mixed"
 
 
+def under_hidden(labels: Sequence[Hashable | None]) -> list[Hashable | None]:
+    """The drawings under frames that hide them (``None``: an impact frame), so a hold goes on through a flash.
+
+    A flash hides the drawing under it without replacing it. Where the drawing is the same on both
+    sides, the hidden frames show it too. Where it differs, the change happened somewhere under the
+    flash, and on ones or twos a drawing of its own may hide there: the hidden frames are split
+    into the end of the earlier hold, a hold of an unseen drawing (a label of its own) and the
+    start of the later one so that every hold comes closest to the shot's usual hold (the most
+    common length of the holds that no flash touches); ties go to no unseen drawing, then to the
+    earlier hold. Hidden frames at a shot's edge stay ``None``.
+    """
+    out = list(labels)
+    usual = _usual_hold(out)
+    for first, last in true_runs(np.array([label is None for label in out], dtype=bool)):
+        before = out[first - 1] if first > 0 else None
+        after = out[last] if last < len(out) else None
+        if before is None or after is None:
+            continue  # at the shot's edge: a hold there may be cut short anyway, so nothing is guessed
+        if before == after:
+            out[first:last] = [before] * (last - first)
+            continue
+        k, m = _split_hidden(_run_back(out, first - 1), last - first, _run_on(out, last), usual)
+        unseen = [_Unseen() for _ in range(0, m, usual)]
+        out[first:last] = [before] * k + [unseen[i // usual] for i in range(m)] + [after] * (last - first - k - m)
+    return out
+
+
+class _Unseen:
+    """The label of a drawing hidden under a flash: equal only to itself."""
+
+
+def _split_hidden(held_before: int, hidden: int, held_after: int, usual: int) -> tuple[int, int]:
+    """(frames to the earlier hold, frames to unseen drawings held ``usual`` frames each) of ``hidden``
+    frames between two holds."""
+    options = [(k, m) for m in range(hidden + 1) for k in range(hidden - m + 1)]
+
+    def cost(option: tuple[int, int]) -> tuple[int, int, int]:
+        k, m = option
+        off = abs(held_before + k - usual) + abs(held_after + hidden - k - m - usual) + (m % usual)
+        return off, m, -k
+
+    return min(options, key=cost)
+
+
+def _usual_hold(labels: Sequence[Hashable | None]) -> int:
+    """The most common length of the inner holds that touch no ``None`` frame; failing those, the
+    longest hold at a shot's edge that touches none (edges cut holds short); else 1."""
+    inner: dict[int, int] = {}
+    edge = 1
+    start = 0
+    for i in range(1, len(labels) + 1):
+        if i < len(labels) and labels[i] == labels[start]:
+            continue
+        hidden = (
+            labels[start] is None
+            or (start > 0 and labels[start - 1] is None)
+            or (i < len(labels) and labels[i] is None)
+        )
+        if not hidden and (start == 0 or i == len(labels)):
+            edge = max(edge, i - start)
+        elif not hidden:
+            inner[i - start] = inner.get(i - start, 0) + 1
+        start = i
+    return max(inner, key=lambda k: (inner[k], -k)) if inner else edge
+
+
+def _run_back(labels: Sequence[Hashable | None], i: int) -> int:
+    """Frames that show ``labels[i]`` from ``i`` backwards."""
+    n = 0
+    while i - n >= 0 and labels[i - n] == labels[i]:
+        n += 1
+    return n
+
+
+def _run_on(labels: Sequence[Hashable | None], i: int) -> int:
+    """Frames that show ``labels[i]`` from ``i`` on."""
+    n = 0
+    while i + n < len(labels) and labels[i + n] == labels[i]:
+        n += 1
+    return n
+
+
 @dataclass(frozen=True)
 class Cycle:
     """Drawings that repeat: frames ``start_frame`` to ``end_frame`` are ``repeats`` copies of a period."""

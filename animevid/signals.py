@@ -269,6 +269,10 @@ block but 5.4-5.8 in an 8x8 one."""
 DRAWING_HELD_LEVELS = 8.5
 """Mean luma change of a 4x4 block from which a drawing changed: on video2x_sample_output_sakurasou.mp4 it parts the
 eye's new drawings from its held frames best (34 disagreements in 450 pairs; 8x8 blocks at their best: 55)."""
+AFTER_FLASH_FACTOR = 2.0
+"""The drawing held test's levels are this many times higher on the first frame after an impact frame: the encoder
+redraws the picture out of the flash, and its noise there is stronger (seed 109's held drawing after a white frame
+changed 8.5 levels in a few blocks; a lip flap changes 30 and more)."""
 FRAME_BLOCK_PX = 8
 """Block side (analysis pixels) of the frame-diff stage's held test: a lip flap is small but strong, encoder noise
 spread out and weak (the frame mean found 27 of the about 53 images of realesrgan_onepiece_demo.mp4)."""

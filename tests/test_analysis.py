@@ -55,6 +55,19 @@ def test_synthetic_episode_is_measured(result: Any, episode: SynthEpisode) -> No
     assert all(score.accuracy(name) == 1.0 for name in EXACT), score.wrong
 
 
+def test_a_white_flash_inside_a_hold_keeps_the_shot_on_threes(tmp_path: Path) -> None:
+    """Seed 109 has a motion shot on threes with one white impact frame in the middle of a hold: the
+    hold goes on under it, so the shot is on threes (it read ``mixed`` when the flash broke the hold)."""
+    ep = generate_episode(tmp_path, seed=109, seconds=20.0)
+    [shot] = [s for s in ep.truth["shots"] if s["animation"] == "motion" and s["cadence"] == "threes"]
+    assert shot["cadence"] == "threes" and shot["flash_frames"] == [221]
+    measured = analyze_episode(ep.mp4, device="cpu").analyses
+    [found] = [a for a in measured if abs(a.start_frame - shot["start_frame"]) <= 1]
+    assert found.flash_frames == (221,)
+    assert found.cadence == "threes" and "on-threes" in found.tags
+    assert found.drawings == len(shot["drawings"])
+
+
 def test_grain_and_a_larger_frame_keep_cycles_and_camera(tmp_path: Path) -> None:
     config = SynthConfig(width=640, height=360, grain=4.0)
     ep = generate_episode(tmp_path, seed=103, seconds=24.0, config=config)

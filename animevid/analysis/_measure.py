@@ -236,19 +236,21 @@ class AnimationMeter:
             self._accept(luma, grid, new=True, motion=(0.0, 0.0, 1.0), share=1.0, level=0.0, regions=0)
             m.altered[-1] = True
             return
+        after_flash = 0 < self._altered_run and not signals.fade_run(self._altered_run)  # an impact, not a fade
         self._altered_run = 0
-        self._compare(luma, grid)
+        self._compare(luma, grid, self.held_levels * (signals.AFTER_FLASH_FACTOR if after_flash else 1.0))
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def _compare(self, luma: np.ndarray, grid: np.ndarray) -> None:
+    def _compare(self, luma: np.ndarray, grid: np.ndarray, levels: float) -> None:
+        """Measure a frame against the reference; a block changed by ``levels`` or more is a change."""
         assert self._ref is not None and self._ref_grid is not None
         cur, ref = luma, self._ref
         blocks = block_means(cv2.absdiff(cur, ref), self.held_block)
-        if signals.held(blocks, self.held_levels):
+        if signals.held(blocks, levels):
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return
-        static = changed_blocks(blocks, self.held_levels)
+        static = changed_blocks(blocks, levels)
         if _not_drawn(ref, cur, static, self.held_block):  # subtitles, rain or confetti, a glow: no drawing
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
             return

@@ -33,7 +33,7 @@ import numpy as np
 from animevid import signals
 from animevid._columns import Spill
 from animevid.analysis._measure import GRID, REGIONS, Measures
-from animevid.drawings import CADENCES, cadence_of, find_cycles, hold_runs, true_runs
+from animevid.drawings import CADENCES, cadence_of, find_cycles, hold_runs, true_runs, under_hidden
 from animevid.model import Cadence, Camera, Loop, Shot, ShotAnalysis
 
 DISSOLVE_REACH = 8
@@ -177,14 +177,21 @@ def _analyse(index: int, shot: Shot, frames: _Frames, fps: float, frame_width: i
     visible = own & ~frames.flash[s:e]
     seen = frames.labels[s:e][visible].tolist()
     seconds = max(int(own.sum()), 1) / fps
-    runs = hold_runs(seen)
-    cadence = cadence_of(seen)
+    # holds and cadence go on through impact frames: the drawing under a flash is still there
+    shown = under_hidden(
+        [
+            None if f else label
+            for label, f in zip(frames.labels[s:e][own].tolist(), frames.flash[s:e][own], strict=True)
+        ]
+    )
+    runs = hold_runs(shown)
+    cadence = cadence_of(shown)
     loops = _loops(frames.labels[s:e], visible, s, fps)
     moving = visible.copy()
     moving[0] = False  # the first frame's "motion" is against the previous shot
     camera, detail = camera_of(frames.motion[s:e][moving], fps, frame_width)
     shot_share, shot_level = _motion(frames.share[s:e][visible], frames.level[s:e][visible])
-    rate = len(runs) / seconds if seen else 0.0
+    rate = len(hold_runs(seen)) / seconds if seen else 0.0  # drawings seen: none is counted under a flash
     flash = frames.flash[s:e]
     score = sakuga_score(
         drawing_rate=rate / fps if fps else 0.0,

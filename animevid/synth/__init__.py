@@ -43,7 +43,8 @@ Truth conventions (``schema`` 1):
   ids of one period, consecutive repeats merged). Loop and short shots are always joined by cuts.
 - ``shots[].cadence_mix``: for ``duet`` shots (two characters, one on twos, one on threes), the
   cadences of the two, sorted; empty otherwise.
-- ``flash_frames`` kinds: white, black, inverted, tint; never within 10 frames of a shot edge.
+- ``flash_frames`` kinds: white, black, inverted, tint (action shots), and one white frame inside a hold of
+  every ``motion`` shot on twos or threes; never within 10 frames of a shot edge.
 - ``op``, ``ed``: frame ranges; ``recap``: range, ``source_seed`` and ``segments`` (each with
   ``source_start_frame``), or null for seed 0. ``scenes`` also carry their ``scene`` index.
 - ``characters`` also carry ``long_hair``.

@@ -184,7 +184,8 @@ def still(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int
 def motion(
     rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup, every: int
 ) -> ShotPlan:
-    """A character gesturing and drifting, a new drawing every ``every`` frames (1, 2 or 3)."""
+    """A character gesturing and drifting, a new drawing every ``every`` frames (1, 2 or 3); on twos and
+    threes a white impact frame inside one hold."""
     cam = Camera.of(setup, ctx)
     step = _step(ctx, 0.02)
     x0 = rng.uniform(0.25, 0.4)
@@ -196,7 +197,17 @@ def motion(
         fig = _bust(ctx, cam, chars[0], x0, r=r, arm=arm0 + 12 * (k % 5), hair=k % 3)
         fig = Figure(**{**fig.__dict__, "x": fig.x + step * tri})
         layers.append(Layer(_spec(ctx, loc, (fig,)), cam.crop()))
-    return ShotPlan("motion", "static", loc, chars[:1], layers)
+    return ShotPlan("motion", "static", loc, chars[:1], layers, flashes=_flash_in_a_hold(n, every))
+
+
+def _flash_in_a_hold(n: int, every: int) -> dict[int, str]:
+    """On twos and threes, one white impact frame in the middle of a hold (past the shot's middle,
+    10 frames clear of its edges): the hold goes on under it. Chosen without the random stream,
+    so every other draw of the episode stays what it was."""
+    if every < 2:
+        return {}
+    frame = next((j for j in range(n // 2, n - 10) if j % every == 1), None)
+    return {} if frame is None or frame < 10 else {frame: "white"}
 
 
 def duet(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
