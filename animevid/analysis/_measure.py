@@ -236,7 +236,7 @@ class AnimationMeter:
             self._accept(luma, grid, new=True, motion=(0.0, 0.0, 1.0), share=1.0, level=0.0, regions=0)
             m.altered[-1] = True
             return
-        after_flash = 0 < self._altered_run and not signals.fade_run(self._altered_run)  # an impact, not a fade
+        after_flash = self._altered_run > 0 and not signals.fade_run(self._altered_run)  # an impact, not a fade
         self._altered_run = 0
         self._compare(luma, grid, self.held_levels * (signals.AFTER_FLASH_FACTOR if after_flash else 1.0))
 
