@@ -30,6 +30,18 @@ from animevid.shots.evaluate import (
 from tests.helpers import real_file
 
 LABELS = Path(__file__).parent / "data" / "shot_labels.json"
+DEV = sorted(name for name, clip in json.loads(LABELS.read_text())["clips"].items() if clip["set"] == "dev")
+"""The clips the classic detector was developed on: every cut exact."""
+UNSEEN_FLOOR = {
+    "devil_parttimer_fades.mp4": 1.0,
+    "digimon_kizuna_clip_720p.mp4": 1.0,
+    "girl_doll_walk_1440p_hevc.mp4": 1.0,
+    "dialogue_crossdissolve_vertical_406x720.mp4": 0.66,
+    "naruto_shippuden_forest_fight_720p25.mp4": 0.53,
+    "onepiece_gear5_action_engsubs.mp4": 0.35,
+}
+"""Hard-cut F1 measured on 2026-12-02 on clips the detector never saw (labelled by eye that day): a floor
+against regressions, far under the bar of 0.97 on three of them (issue 19 is open to raise them)."""
 SAMPLE = Path(__file__).parents[1] / "data_samples" / "ep1.mp4"
 
 
@@ -63,20 +75,30 @@ def test_changed_share_equals_the_best_of_every_shift() -> None:
 
 def test_labels_cover_every_real_clip_the_issue_names() -> None:
     labels = load_labels(LABELS)
-    assert set(labels) == {
-        "realesrgan_onepiece_demo.mp4",
-        "video2x_sample_output_sakurasou.mp4",
-        "pyscenedetect_issue-236-split-copy.mkv",
-        "anime4k_web_input_popteamepic.mp4",
-        "moviepy_big_buck_bunny_0_30.webm",
-        "pyscenedetect_testvideo.mp4",
-    }
+    assert (
+        set(labels)
+        == set(DEV) | set(UNSEEN_FLOOR)
+        == {
+            "realesrgan_onepiece_demo.mp4",
+            "video2x_sample_output_sakurasou.mp4",
+            "pyscenedetect_issue-236-split-copy.mkv",
+            "anime4k_web_input_popteamepic.mp4",
+            "moviepy_big_buck_bunny_0_30.webm",
+            "pyscenedetect_testvideo.mp4",
+            "digimon_kizuna_clip_720p.mp4",
+            "dialogue_crossdissolve_vertical_406x720.mp4",
+            "naruto_shippuden_forest_fight_720p25.mp4",
+            "onepiece_gear5_action_engsubs.mp4",
+            "devil_parttimer_fades.mp4",
+            "girl_doll_walk_1440p_hevc.mp4",
+        }
+    )
     for truth in labels.values():
         assert all(0 < c < truth.frames for c in truth.cuts)
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("name", sorted(load_labels(LABELS)))
+@pytest.mark.parametrize("name", sorted(DEV))
 def test_classic_detector_finds_exactly_the_labelled_cuts(name: str) -> None:
     truth = load_labels(LABELS)[name]
     result = detect_shots(real_file("video", name))
@@ -176,3 +198,19 @@ def test_transnetv2_finds_the_real_cut() -> None:
     result = detect_shots(real_file("video", "realesrgan_onepiece_demo.mp4"), detector="transnetv2")
     assert score_cuts(cuts_of(result.shots), [100]).f1 == 1.0
     assert (EMPTY + score_cuts([], [])).f1 == 1.0
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("name", sorted(UNSEEN_FLOOR))
+def test_unseen_clips_score_no_worse_than_measured(name: str) -> None:
+    """Hard cuts on the clips labelled after the detector was written; a detection inside a labelled
+    fade or dissolve that matches no cut is left out, as bench/shots.py does."""
+    truth = load_labels(LABELS)[name]
+    result = detect_shots(real_file("video", name))
+    assert result.frames == truth.frames
+    found = [
+        f
+        for f in cuts_of(result.shots)
+        if any(abs(f - c) <= 2 for c in truth.cuts) or not any(s - 2 <= f < e + 2 for s, e in truth.gradual)
+    ]
+    assert score_cuts(found, truth.cuts).f1 >= UNSEEN_FLOOR[name], f"cuts {found}, labelled {truth.cuts}"
