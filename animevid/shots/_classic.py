@@ -68,14 +68,15 @@ every row the kernel one product over the whole episode on one thread gives it, 
 number of cores."""
 
 
-TRAIN_GAP = 4
-"""Most frames between two cuts of a train (see :func:`_drawn_trains`)."""
-TRAIN_MIN = 3
-"""Fewest cuts in a train."""
-TRAIN_PALETTE = 8.0
-"""Largest palette change (:func:`_palette_change`, in levels)
-across each cut of a train. Chosen on naruto_shippuden_forest_fight_720p25.mp4 (a pan drawn on threes: 1.9-6.2 at
-its false cuts, 12.3 at the cut after it); a looser 5 frames / 10 levels broke short shots of synthetic seed 101."""
+TRAIN_CADENCES = (2, 3)
+"""Spacings (frames) of a train of cuts that are drawings of one move: on twos or threes (see :func:`_drawn_trains`)."""
+TRAIN_MIN = 4
+"""Fewest cuts in a train (three equal spacings: a steady cadence, not chance)."""
+TRAIN_PALETTE = 7.5
+"""Largest palette change (:func:`_palette_change`, in levels) across each cut of a train. Chosen on
+naruto_shippuden_forest_fight_720p25.mp4 (a pan drawn on threes: 1.9-6.2 at its false cuts, 12.3 at the cut after
+it). Palette alone does not part them from short shots of one location (synthetic seed 103: 5.2-6.2 at cuts 5, 4
+and 3 frames apart): the steady spacing does."""
 
 THUMB = (36, 64)
 """(height, width) of the thumbnail under the grids and the block change."""
@@ -377,14 +378,16 @@ class ClassicShotStage(ShotStage, SplittableStage):
 
 
 def _drawn_trains(cuts: list[int], grid: Spill | np.ndarray) -> set[int]:
-    """Cuts that are drawings of a hand-drawn camera move or of large drawn motion, not cuts.
+    """Cuts that are the drawings of a hand-drawn camera move, not cuts.
 
     A camera move drawn by hand (a pan or a rotating view redrawn every third frame) changes most
-    of the frame at every drawing, so each reads as a cut; but the drawings come at a steady short
-    spacing and keep the same colours, where cuts between shots change the palette or come apart.
-    A train is :data:`TRAIN_MIN` or more cuts at most :data:`TRAIN_GAP` frames apart, each with a
-    palette change under :data:`TRAIN_PALETTE`; its cuts are dropped. Limits: 1-frame shots of one
-    set in the same colours (a strobe of close-ups) would be dropped too.
+    of the frame at every drawing, so each reads as a cut; but the drawings come at a steady
+    cadence and keep the same colours, where cuts between shots come at any spacing or change the
+    palette. A train is :data:`TRAIN_MIN` or more cuts spaced by one of :data:`TRAIN_CADENCES`
+    frames, the same spacing throughout, each with a palette change under :data:`TRAIN_PALETTE`;
+    its cuts are dropped, and the next cut too if it comes one frame later than the cadence with
+    the same colours (the move's last drawing held a frame longer). Limits: a strobe of 2- or
+    3-frame shots of one set in the same colours at a steady beat would be dropped too.
     """
     if len(cuts) < TRAIN_MIN:
         return set()
@@ -393,11 +396,22 @@ def _drawn_trains(cuts: list[int], grid: Spill | np.ndarray) -> set[int]:
     first = 0
     while first < len(cuts):
         last = first
-        while same[first] and last + 1 < len(cuts) and cuts[last + 1] - cuts[last] <= TRAIN_GAP and same[last + 1]:
+        step = cuts[first + 1] - cuts[first] if first + 1 < len(cuts) else 0
+        while (
+            same[first]
+            and step in TRAIN_CADENCES
+            and last + 1 < len(cuts)
+            and cuts[last + 1] - cuts[last] == step
+            and same[last + 1]
+        ):
             last += 1
         if last - first + 1 >= TRAIN_MIN:
             dropped.update(cuts[first : last + 1])
-        first = last + 1
+            # the move's last drawing may be held a frame longer (its ease-out)
+            if last + 1 < len(cuts) and cuts[last + 1] - cuts[last] <= step + 1 and same[last + 1]:
+                last += 1
+                dropped.add(cuts[last])
+        first = max(last, first + 1)
     return dropped
 
 
