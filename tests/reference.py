@@ -33,7 +33,9 @@ dependencies. Re-recorded the same way once float arrays were kept as sampled va
 search descriptors differed between two CPUs); the held_* fields carry the held-frame count of
 ``Measures.held()``, which replaced the frame-diff stage's on purpose. Re-recorded on purpose since:
 ep1.mkv and onepiece_gear5_action_engsubs.mp4, when impact frames became transparent to holds (the
-sample gained a flash inside a hold; the meter is more tolerant of encoder noise just after a flash)."""
+sample gained a flash inside a hold; the meter is more tolerant of encoder noise just after a flash);
+naruto and One Piece when trains of drawn cuts were dropped; and seven real clips when a faint change
+spread over the picture got a camera estimate (slow push-ins over held cels)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")

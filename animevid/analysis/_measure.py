@@ -258,7 +258,7 @@ class AnimationMeter:
             self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0, keep_ref=True)
             return
         changed, residual, motion = static, blocks, (0.0, 0.0, 1.0)
-        everywhere = _everywhere(static)
+        everywhere = _everywhere(static) or _faint_spread(static, blocks, levels)
         steady = self._steady_move() if everywhere else None
         if steady is not None and self._moved_changes(ref, cur, *steady)[0].sum() < MIN_MOVED_BLOCKS:
             # the camera moved as it did over the last frames and that explains everything: held
@@ -636,6 +636,16 @@ def _fine_change(ref: np.ndarray, cur: np.ndarray, r0: int, r1: int, c0: int, c1
     fine = cv2.absdiff(a - cv2.GaussianBlur(a, (0, 0), 1.0), b - cv2.GaussianBlur(b, (0, 0), 1.0))
     oy, ox = r0 * block - y0, c0 * block - x0
     return block_means(fine[oy : oy + (r1 - r0) * block, ox : ox + (c1 - c0) * block], block)
+
+
+def _faint_spread(changed: np.ndarray, blocks: np.ndarray, levels: float) -> bool:
+    """A faint change (under twice the held levels on average) in 2 quadrants or more: the edges a slow
+    push-in or tilt moves by a fraction of a pixel, worth a camera estimate although not everywhere."""
+    if float(blocks[changed].mean()) >= 1.5 * levels:
+        return False
+    h, w = changed.shape
+    h, w = h - h % 2, w - w % 2
+    return int((changed[:h, :w].reshape(2, h // 2, 2, w // 2).any(axis=(1, 3))).sum()) >= 2
 
 
 def _everywhere(changed: np.ndarray) -> bool:
