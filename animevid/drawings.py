@@ -81,7 +81,7 @@ def under_hidden(labels: Sequence[Hashable | None]) -> list[Hashable | None]:
         if before == after:
             out[first:last] = [before] * (last - first)
             continue
-        k, m = _split_hidden(_run_back(out, first - 1), last - first, _run_on(out, last), usual)
+        k, m = _split_hidden(_run_length(out, first - 1, -1), last - first, _run_length(out, last, 1), usual)
         unseen = [_Unseen() for _ in range(0, m, usual)]
         out[first:last] = [before] * k + [unseen[i // usual] for i in range(m)] + [after] * (last - first - k - m)
     return out
@@ -126,18 +126,10 @@ def _usual_hold(labels: Sequence[Hashable | None]) -> int:
     return max(inner, key=lambda k: (inner[k], -k)) if inner else edge
 
 
-def _run_back(labels: Sequence[Hashable | None], i: int) -> int:
-    """Frames that show ``labels[i]`` from ``i`` backwards."""
+def _run_length(labels: Sequence[Hashable | None], i: int, step: int) -> int:
+    """Frames that show ``labels[i]`` from ``i`` on, walking by ``step`` (1: forward, -1: backward)."""
     n = 0
-    while i - n >= 0 and labels[i - n] == labels[i]:
-        n += 1
-    return n
-
-
-def _run_on(labels: Sequence[Hashable | None], i: int) -> int:
-    """Frames that show ``labels[i]`` from ``i`` on."""
-    n = 0
-    while i + n < len(labels) and labels[i + n] == labels[i]:
+    while 0 <= i + n * step < len(labels) and labels[i + n * step] == labels[i]:
         n += 1
     return n
 

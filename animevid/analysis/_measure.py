@@ -70,6 +70,12 @@ RECOGNISE_CANDIDATES = 6
 QUADRANTS = 3
 _THREE_OF_FOUR = [[0, 1, 2, 3], [1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]
 """Quadrants that must hold changed blocks before a change is tried as a camera move."""
+FAINT_FACTOR = 1.5
+"""A change under this many times the held levels on average is faint (slow push-ins over held cels on
+dialogue_crossdissolve_vertical_406x720.mp4: 11.7-13.2 levels against 8.5; at 2x sakurasou's 14-level lip flaps
+were absorbed by the camera estimate)."""
+FAINT_QUADRANTS = 2
+"""Fewest quadrants holding a faint change before it is tried as a camera move."""
 PARTICLE_SPOTS = 12
 """Separate changed spots from which a change may be a particle field."""
 PARTICLE_SHARE = 0.004
@@ -639,13 +645,12 @@ def _fine_change(ref: np.ndarray, cur: np.ndarray, r0: int, r1: int, c0: int, c1
 
 
 def _faint_spread(changed: np.ndarray, blocks: np.ndarray, levels: float) -> bool:
-    """A faint change (under twice the held levels on average) in 2 quadrants or more: the edges a slow
-    push-in or tilt moves by a fraction of a pixel, worth a camera estimate although not everywhere."""
-    if float(blocks[changed].mean()) >= 1.5 * levels:
+    """A faint change (under :data:`FAINT_FACTOR` times the held levels on average) in
+    :data:`FAINT_QUADRANTS` quadrants or more: the edges a slow push-in or tilt moves by a fraction
+    of a pixel, worth a camera estimate although not everywhere."""
+    if float(blocks[changed].mean()) >= FAINT_FACTOR * levels:
         return False
-    h, w = changed.shape
-    h, w = h - h % 2, w - w % 2
-    return int((changed[:h, :w].reshape(2, h // 2, 2, w // 2).any(axis=(1, 3))).sum()) >= 2
+    return int((_quadrant_shares(changed) > 0).sum()) >= FAINT_QUADRANTS
 
 
 def _everywhere(changed: np.ndarray) -> bool:
@@ -653,10 +658,14 @@ def _everywhere(changed: np.ndarray) -> bool:
 
     A character moving over a still background changes only where it is, however big it is.
     """
+    return int((_quadrant_shares(changed) >= 0.05).sum()) >= QUADRANTS
+
+
+def _quadrant_shares(changed: np.ndarray) -> np.ndarray:
+    """(2, 2) share of changed blocks in each quadrant of the frame (an odd last row or column left out)."""
     h, w = changed.shape
     h, w = h - h % 2, w - w % 2
-    shares = changed[:h, :w].reshape(2, h // 2, 2, w // 2).mean(axis=(1, 3))  # the four quadrants
-    return int((shares >= 0.05).sum()) >= QUADRANTS
+    return changed[:h, :w].reshape(2, h // 2, 2, w // 2).mean(axis=(1, 3))
 
 
 def _brightness_change(
