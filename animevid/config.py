@@ -61,6 +61,8 @@ class ShotsConfig:
     """Shot detector by name: classic (fast, default) or transnetv2 (neural, needs the 'neural' extra)."""
     threshold: float = 0.5
     """Cut probability (0..1) above which a frame starts a new shot."""
+    model: str = ""
+    """Scorer of the classic detector: a JSON file written by bench/fit_shots.py; empty uses the shipped one."""
     tolerance_frames: int = 2
     """Evaluation tolerance: a detected cut within this many frames of a true one counts as found."""
 

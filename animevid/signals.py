@@ -219,6 +219,29 @@ def palette(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+def grid_palette(grid: np.ndarray) -> np.ndarray:
+    """The colours of colour grids, not their places: each channel's cell values sorted.
+
+    Args:
+        grid: (..., cells * 3) interleaved colour grids (the shot detector's 9x16 YCbCr grid).
+
+    Returns:
+        (..., cells, 3) float32, ascending along the cells.
+    """
+    cells = np.asarray(grid, dtype=np.float32).reshape(*np.shape(grid)[:-1], -1, 3)
+    return np.sort(cells, axis=-2)
+
+
+def palette_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """How far apart two :func:`grid_palette` results are: the mean absolute difference, in levels.
+
+    A character moving, or a camera moving over one set, keeps the colours and changes this little;
+    a cut to another set or lighting changes it. Pools of several frames compare too: pass the
+    palette of their cells together (the grids of the frames stacked, then sorted).
+    """
+    return np.abs(np.asarray(after) - np.asarray(before)).mean(axis=(-2, -1))
+
+
 def covers(ref_grid: np.ndarray, grid: np.ndarray) -> bool:
     """The brightness changed nearly everywhere (a flash does; a character leaving the frame does not)."""
     return float((np.abs(grid - ref_grid) > COVER_LEVELS).mean()) >= COVER_SHARE

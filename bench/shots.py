@@ -9,7 +9,13 @@ bench/.cache/ and reused while the animevid version, the generator's source and 
 Rows: our default detector (plus transnetv2 when registered) and PySceneDetect's ContentDetector,
 AdaptiveDetector, HashDetector and HistogramDetector at their default settings (OpenCV backend, default
 auto-downscale). A run times the whole detection, decode included, in its own subprocess; rounds interleave
-every (video, detector) pair and the best of --rounds is kept. fps = frames / best seconds; over a set,
+every (video, detector) pair and the best of --rounds is kept.
+
+Our default detector's scorer is fitted on synthetic episodes and on these real clips (bench/fit_shots.py), so
+on each real clip it runs with the scorer fitted without that clip (leave-one-clip-out, fitted here first when
+bench/.cache has none for this code and these labels): its real-clip numbers are those of footage it never saw.
+
+fps = frames / best seconds; over a set,
 total frames / total best seconds. "x content" is a row's fps over ContentDetector's.
 
 Scoring (animevid.shots.evaluate): hard cuts matched one-to-one within +-tolerance frames. A detection inside
@@ -29,7 +35,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +62,8 @@ class Video:
     """anime, real (not anime) or synth."""
     truth: Any
     """animevid.shots.evaluate.ShotTruth."""
+    model: Path | None = None
+    """Scorer our default detector runs with on this video (shots.model): fitted without it."""
 
 
 def measure_pyscenedetect(path: str, detector: str) -> dict[str, Any]:
@@ -70,13 +78,15 @@ def measure_pyscenedetect(path: str, detector: str) -> dict[str, Any]:
     return {"frames": frames, "seconds": time.perf_counter() - started, "cuts": cuts, "gradual": []}
 
 
-def measure_ours(path: str, detector: str | None) -> dict[str, Any]:
+def measure_ours(path: str, detector: str | None, model: str | None) -> dict[str, Any]:
     import animevid.pipeline  # noqa: F401  imports stay outside the timing, as scenedetect's do
+    from animevid.config import Config, ShotsConfig
     from animevid.pipeline import detect_shots
     from animevid.shots.evaluate import cuts_of, gradual_of
 
+    config = Config(shots=ShotsConfig(model=model)) if model else Config()
     started = time.perf_counter()
-    result = detect_shots(path, detector=detector)
+    result = detect_shots(path, config=config, detector=detector)
     seconds = time.perf_counter() - started
     return {
         "frames": result.frames,
@@ -86,9 +96,12 @@ def measure_ours(path: str, detector: str | None) -> dict[str, Any]:
     }
 
 
-def run_once(kind: str, path: Path) -> dict[str, Any]:
+def run_once(kind: str, video: Video) -> dict[str, Any]:
     """One measurement in a fresh process; {"error": ...} when it fails."""
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True)
+    command = [sys.executable, __file__, "--child", kind, str(video.path)]
+    if kind == "ours:-" and video.model is not None:
+        command += ["--child-model", str(video.model)]
+    proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         return {"error": lines[-1] if lines else f"exit status {proc.returncode}"}
@@ -103,7 +116,7 @@ def measure_all(videos: list[Video], kinds: list[str], rounds: int) -> dict[tupl
         started = time.perf_counter()
         for video in videos:
             for kind in kinds:
-                result, current = run_once(kind, video.path), best.get((video.name, kind))
+                result, current = run_once(kind, video), best.get((video.name, kind))
                 if current is None or "error" in current or result.get("seconds", 1e9) < current.get("seconds", 1e9):
                     best[(video.name, kind)] = result
         print(f"(round {r + 1}/{rounds}: {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
@@ -124,6 +137,18 @@ def real_videos() -> list[Video]:
         else:
             print(f"(skipping {name}: not in {REAL})")
     return videos
+
+
+def with_loco_scorers(videos: list[Video]) -> list[Video]:
+    """The real clips, each with the scorer fitted without it (bench/fit_shots.py --loco)."""
+    if not videos:
+        return videos
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import fit_shots
+
+    print("(leave-one-clip-out scorers: bench/fit_shots.py)", file=sys.stderr, flush=True)
+    fit_shots.ensure_loco()
+    return [replace(v, model=fit_shots.loco_model_path(v.name)) for v in videos]
 
 
 def synth_cache() -> Path:
@@ -228,7 +253,7 @@ def label_of(kind: str) -> str:
 def our_name(name: str) -> str:
     from animevid.config import ShotsConfig
 
-    return f"{ShotsConfig().detector} (default)" if name == "-" else name
+    return f"{ShotsConfig().detector} (default, LOCO on real)" if name == "-" else name
 
 
 def our_kinds() -> list[str]:
@@ -256,11 +281,12 @@ def main() -> None:
     parser.add_argument("--tolerance", type=int, default=2, help="frames either side a cut may be off by")
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child-model", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         (family, name), path = args.child[0].split(":"), args.child[1]
         if family == "ours":
-            print(json.dumps(measure_ours(path, None if name == "-" else name)))
+            print(json.dumps(measure_ours(path, None if name == "-" else name, args.child_model)))
         else:
             print(json.dumps(measure_pyscenedetect(path, name)))
         return
@@ -269,7 +295,7 @@ def main() -> None:
         flush=True,
     )
     kinds = our_kinds() + [f"psd:{name}" for name in PYSCENEDETECT]
-    videos = real_videos() + synth_videos(parse_seeds(args.seeds), args.seconds)
+    videos = with_loco_scorers(real_videos()) + synth_videos(parse_seeds(args.seeds), args.seconds)
     best = measure_all(videos, kinds, args.rounds)
     clips = {v.name: report(v.name, [v], kinds, best, args.tolerance) for v in videos}
     print("\n=== summary (counts summed over each set) ===")

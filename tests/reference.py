@@ -35,7 +35,9 @@ search descriptors differed between two CPUs); the held_* fields carry the held-
 ep1.mkv and onepiece_gear5_action_engsubs.mp4, when impact frames became transparent to holds (the
 sample gained a flash inside a hold; the meter is more tolerant of encoder noise just after a flash);
 naruto and One Piece when trains of drawn cuts were dropped; and seven real clips when a faint change
-spread over the picture got a camera estimate (slow push-ins over held cels)."""
+spread over the picture got a camera estimate (slow push-ins over held cels); and every input when the shot
+scorer was refitted on synthetic and real labels (the config fingerprint holds the scorer's weights; only
+besides it, the outputs of the three clips whose cuts the refit changed)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")

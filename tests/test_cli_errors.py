@@ -38,6 +38,9 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "empty_lib": root / "empty-lib",
         "bomb": root / "bomb.png",
         "subs_garbage": root / "garbage.ass",
+        "model_missing": root / "model-missing.yaml",
+        "model_garbage": root / "model-garbage.yaml",
+        "model_old": root / "model-old.yaml",
     }
     made["folder"].mkdir()
     made["empty_lib"].mkdir()
@@ -49,6 +52,13 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (made["garbage_catalog"] / "catalog.sqlite").write_bytes(b"this is not sqlite" * 100)
     made["subs_garbage"].write_bytes(b"\x00\xff" * 500)
     bomb_png(made["bomb"])
+    (root / "scorer.json").write_text("{not json")
+    (root / "old-scorer.json").write_text(
+        json.dumps({k: [0.0] * 25 for k in ("mean", "scale", "w1", "b1", "w2", "b2")})
+    )
+    made["model_missing"].write_text(f"shots:\n  model: {root / 'no-such-scorer.json'}\n")
+    made["model_garbage"].write_text(f"shots:\n  model: {root / 'scorer.json'}\n")
+    made["model_old"].write_text(f"shots:\n  model: {root / 'old-scorer.json'}\n")
     return made
 
 
@@ -111,6 +121,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("synth: an odd width", ["synth", "{out}", "--width", "321"]),
     ("demo: --out is a file", ["demo", "--out", "{text}"]),
     ("--config that is missing", ["shots", str(SAMPLE), "--config", "{missing}"]),
+    ("shots.model that is missing", ["shots", str(SAMPLE), "--config", "{model_missing}"]),
+    ("shots.model that is no JSON", ["index", str(SAMPLE), "--config", "{model_garbage}", "--library", "{lib}"]),
+    ("shots.model of 25 features", ["analyze", str(SAMPLE), "--config", "{model_old}"]),
 ]
 
 

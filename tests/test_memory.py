@@ -264,7 +264,7 @@ def test_windows_equal_the_computations_over_the_whole_episode(short_and_long) -
     """Features and the flash test equal the functions applied to the whole episode's arrays at once."""
     detector = short_and_long[2][0]
     part = detector.part()
-    whole = classic.build_features(part["dist"], part["changed"], part["std"], part["mean"])
+    whole = classic.build_features(part["dist"], part["changed"], part["std"], part["mean"], part["grid16"])
     assert same(detector.features(), whole)
     assert same(classic.photometric(part["grid16"].astype(np.float32)), part["photometric"])
     assert part["photometric"].any()  # the synthetic episode has flashes

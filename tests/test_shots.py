@@ -30,19 +30,17 @@ from animevid.shots.evaluate import (
 from tests.helpers import real_file
 
 LABELS = Path(__file__).parent / "data" / "shot_labels.json"
-DEV = sorted(name for name, clip in json.loads(LABELS.read_text())["clips"].items() if clip["set"] == "dev")
-"""The clips the classic detector was developed on: every cut exact."""
-UNSEEN_FLOOR = {
-    "devil_parttimer_fades.mp4": 1.0,
-    "digimon_kizuna_clip_720p.mp4": 1.0,
-    "girl_doll_walk_1440p_hevc.mp4": 1.0,
-    "dialogue_crossdissolve_vertical_406x720.mp4": 0.66,
-    "naruto_shippuden_forest_fight_720p25.mp4": 1.0,  # 0.53 before the drawn-train rule, tuned on this clip
-    "onepiece_gear5_action_engsubs.mp4": 0.36,  # 0.357 before it, 0.368 with it
+CLIPS = json.loads(LABELS.read_text())["clips"]
+DEV = sorted(name for name, clip in CLIPS.items() if clip["set"] == "dev")
+"""The clips the classic detector was developed on."""
+FLOOR = {name: 1.0 for name in CLIPS} | {
+    "moviepy_big_buck_bunny_0_30.webm": 0.85,  # a false cut at 45, inside the opening fade from black (0-48)
+    "onepiece_gear5_action_engsubs.mp4": 0.66,  # 0.532 leave-one-clip-out
 }
-"""Hard-cut F1 on clips labelled after the detector was written (2026-12-02): a floor against regressions,
-far under the bar of 0.97 on two of them (issue 19 is open to raise them). Naruto is no longer unseen:
-the drawn-train rule's constants were chosen on it."""
+"""Hard-cut F1 of the shipped scorer on every labelled real clip. It was fitted on them all (bench/fit_shots.py),
+so these are in-sample numbers: a floor against regressions, not the number a user gets. The honest numbers,
+each clip scored by a scorer fitted without it, are printed by bench/fit_shots.py --loco and bench/shots.py
+(2026-12-02: 0.713 micro over the 12 clips; 1.000 on all but One Piece 0.532, dialogue 0.909, Big Buck Bunny 0.857)."""
 SAMPLE = Path(__file__).parents[1] / "data_samples" / "ep1.mp4"
 
 
@@ -78,7 +76,7 @@ def test_labels_cover_every_real_clip_the_issue_names() -> None:
     labels = load_labels(LABELS)
     assert (
         set(labels)
-        == set(DEV) | set(UNSEEN_FLOOR)
+        == set(FLOOR)
         == {
             "realesrgan_onepiece_demo.mp4",
             "video2x_sample_output_sakurasou.mp4",
@@ -96,18 +94,6 @@ def test_labels_cover_every_real_clip_the_issue_names() -> None:
     )
     for truth in labels.values():
         assert all(0 < c < truth.frames for c in truth.cuts)
-
-
-@pytest.mark.real
-@pytest.mark.parametrize("name", sorted(DEV))
-def test_classic_detector_finds_exactly_the_labelled_cuts(name: str) -> None:
-    truth = load_labels(LABELS)[name]
-    result = detect_shots(real_file("video", name))
-    assert result.frames == truth.frames
-    found = cuts_of(result.shots)
-    assert score_cuts(found, truth.cuts).f1 == 1.0, f"cuts {found}, labelled {truth.cuts}"
-    for frame in gradual_of(result.shots):  # a fade or dissolve lies inside a labelled transition
-        assert any(s - 2 <= frame < e + 2 for s, e in truth.gradual), f"spurious gradual boundary at {frame}"
 
 
 @pytest.mark.slow
@@ -170,6 +156,36 @@ def test_unknown_detector_is_a_clear_error() -> None:
         detect_shots(SAMPLE, detector="nope")
 
 
+def test_a_scorer_file_replaces_the_shipped_one_and_changes_the_fingerprint(tmp_path: Path) -> None:
+    """shots.model loads another scorer (bench/fit_shots.py writes them); what it finds and the library
+    fingerprint follow its weights; a bad file is a ConfigError naming the file and the fix."""
+    from animevid.config import ShotsConfig
+    from animevid.errors import ConfigError
+    from animevid.pipeline import config_fingerprint
+    from animevid.shots._classic import load_model
+
+    shipped = load_model()
+    assert {"synth-320-1", "onepiece_gear5_action_engsubs.mp4"} <= set(shipped["fitted_on"]["clips"])
+    deaf = {**shipped, "b2": -50.0}  # no frame reaches the threshold: only the rules' fades remain
+    (tmp_path / "deaf.json").write_text(json.dumps(deaf))
+    (tmp_path / "same.json").write_text(json.dumps(shipped))
+    with_deaf = Config(shots=ShotsConfig(model=str(tmp_path / "deaf.json")))
+    truth = truth_from_synth(json.loads(SAMPLE.with_suffix(".truth.json").read_text()))
+    assert score_cuts(cuts_of(detect_shots(SAMPLE).shots), truth.cuts).f1 == 1.0
+    assert cuts_of(detect_shots(SAMPLE, config=with_deaf).shots) == []
+    fingerprints = {
+        config_fingerprint(Config()),
+        config_fingerprint(with_deaf),
+        config_fingerprint(Config(shots=ShotsConfig(model=str(tmp_path / "same.json")))),
+    }
+    assert len(fingerprints) == 3  # the path is an option too: the same weights elsewhere still re-index
+    (tmp_path / "broken.json").write_text('{"mean": [1, 2]}')
+    with pytest.raises(ConfigError, match=r"broken\.json is not a shot scorer .*bench/fit_shots\.py"):
+        load_model(tmp_path / "broken.json")
+    with pytest.raises(ConfigError, match="detector 'transnetv2' takes none"):
+        detect_shots(SAMPLE, config=with_deaf, detector="transnetv2")
+
+
 def test_our_tests_package_wins_over_transnetv2s_top_level_tests() -> None:
     import tests
 
@@ -202,10 +218,11 @@ def test_transnetv2_finds_the_real_cut() -> None:
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("name", sorted(UNSEEN_FLOOR))
-def test_unseen_clips_score_no_worse_than_measured(name: str) -> None:
-    """Hard cuts on the clips labelled after the detector was written; a detection inside a labelled
-    fade or dissolve that matches no cut is left out, as bench/shots.py does."""
+@pytest.mark.parametrize("name", sorted(FLOOR))
+def test_labelled_clips_score_no_worse_than_measured(name: str) -> None:
+    """Hard cuts on every labelled real clip; a detection inside a labelled fade or dissolve that matches
+    no cut is left out, as bench/shots.py does. On the development clips every fade or dissolve found lies
+    inside a labelled transition."""
     truth = load_labels(LABELS)[name]
     result = detect_shots(real_file("video", name))
     assert result.frames == truth.frames
@@ -214,7 +231,10 @@ def test_unseen_clips_score_no_worse_than_measured(name: str) -> None:
         for f in cuts_of(result.shots)
         if any(abs(f - c) <= 2 for c in truth.cuts) or not any(s - 2 <= f < e + 2 for s, e in truth.gradual)
     ]
-    assert score_cuts(found, truth.cuts).f1 >= UNSEEN_FLOOR[name], f"cuts {found}, labelled {truth.cuts}"
+    assert score_cuts(found, truth.cuts).f1 >= FLOOR[name], f"cuts {found}, labelled {truth.cuts}"
+    if name in DEV:
+        for frame in gradual_of(result.shots):
+            assert any(s - 2 <= frame < e + 2 for s, e in truth.gradual), f"spurious gradual boundary at {frame}"
 
 
 def test_a_train_of_same_coloured_cuts_is_a_drawn_camera_move() -> None:
@@ -222,7 +242,9 @@ def test_a_train_of_same_coloured_cuts_is_a_drawn_camera_move() -> None:
     or a wider spacing keeps them cuts, and two close cuts (a 2-frame shot) are left alone."""
     rng = np.random.default_rng(3)
     base = rng.uniform(0, 255, (9 * 16 * 3,)).astype(np.float32)
-    grid = np.stack([np.roll(base, 7 * k) + rng.normal(0, 1, base.shape) for k in range(40)])  # colours move, stay
+    grid = np.stack(
+        [np.roll(base, 21 * k) + rng.normal(0, 1, base.shape) for k in range(40)]
+    )  # cells move (whole YCbCr triples), colours stay
     assert _drawn_trains([10, 13, 16, 19], grid) == {10, 13, 16, 19}
     assert _drawn_trains([10, 13], grid) == set()
     assert _drawn_trains([10, 15, 20, 25], grid) == set()

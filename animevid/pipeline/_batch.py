@@ -47,7 +47,7 @@ from animevid.pipeline._episode import EpisodePass, episode_lines, episode_pass,
 from animevid.scenes import ShotLook, ShotLookStage, segment_scenes
 from animevid.search import EpisodeFrames, FrameDescriptorStage, SearchIndex
 from animevid.search._store import FrameWriter
-from animevid.shots import SHOT_DETECTORS
+from animevid.shots import SHOT_DETECTORS, model_digest
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ def config_fingerprint(config: Config) -> str:
         # how many processes share an episode changes nothing stored (animevid.engine._split)
         "decode": {k: v for k, v in config_as_dict(config.decode).items() if k != "workers"},
         "shots": config_as_dict(evaluation_only.shots),
+        "shots_model": model_digest(config),  # the scorer's weights, shipped or shots.model
         "scenes": config_as_dict(evaluation_only.scenes),
         "subs": config_as_dict(config.subs),
     }

@@ -15,6 +15,7 @@ from typing import Any
 
 from animevid.config import Config
 from animevid.engine import COMMANDS, STAGES
+from animevid.errors import ConfigError
 from animevid.model import Shot
 from animevid.shots import _classic
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage, boundaries_to_shots
@@ -29,9 +30,8 @@ __all__ = [
     "ShotStage",
     "boundaries_to_shots",
     "make_detector",
+    "model_digest",
 ]
-
-del _classic
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,27 @@ def make_detector(config: Config, device: str, name: str | None = None) -> ShotS
     """The configured shot detector as a stage (``name`` overrides ``config.shots.detector``).
 
     Args:
-        config: Options (``shots.detector``, ``shots.threshold``).
+        config: Options (``shots.detector``, ``shots.threshold``, ``shots.model``).
         device: The resolved device.
         name: A detector name overriding the config's.
 
     Raises:
         UnknownNameError: No detector of that name.
+        ConfigError: ``shots.model`` is set for another detector, or is no scorer.
         BackendUnavailableError: It is known but its package is not installed.
     """
-    return SHOT_DETECTORS.create(name or config.shots.detector, device=device, threshold=config.shots.threshold)
+    detector = name or config.shots.detector
+    if not config.shots.model:
+        return SHOT_DETECTORS.create(detector, device=device, threshold=config.shots.threshold)
+    if detector != "classic":
+        raise ConfigError(f"shots.model is a scorer of the classic detector; detector {detector!r} takes none")
+    model = _classic.load_model(config.shots.model)
+    return SHOT_DETECTORS.create(detector, device=device, threshold=config.shots.threshold, model=model)
+
+
+def model_digest(config: Config) -> str:
+    """Hash of the classic detector's scorer weights that ``config`` selects (shipped or ``shots.model``)."""
+    return _classic.model_digest(_classic.load_model(config.shots.model or None))
 
 
 # every command finds the shots: the configured detector (shots.detector) is the stage

@@ -10,11 +10,14 @@ Per frame, on the analysis frames (any device), three descriptors are computed o
   +-2 px in the previous frame): the share of the frame that truly changed, which a pan, a shake
   or a character's move does not reach.
 
-From these, 25 features per frame describe the change to the previous frame, how it compares
+From these, 29 features per frame describe the change to the previous frame, how it compares
 with the change around it (medians of the 7 frames on each side), whether the picture comes
-back within 3 frames (a flash or smear does, a cut does not) and how dark and flat the frames
-are. A 25-16-1 perceptron fitted on synthetic episodes (``bench/fit_shots.py``; the weights ship
-in ``classic_model.json``) turns them into a cut probability. Explicit rules then decide:
+back within 3 frames (a flash or smear does, a cut does not), how dark and flat the frames
+are, and whether the colours change (the sorted grid values, frame to frame and pooled over 3
+frames on each side: a drawn move keeps its colours, a cut does not). A 29-16-1 perceptron
+fitted on synthetic episodes and the hand-labelled real clips (``bench/fit_shots.py``; the
+weights ship in ``classic_model.json``, or ``shots.model`` names other weights) turns them into
+a cut probability. Explicit rules then decide:
 
 - a cut is a local maximum of the probability above the threshold, where at least
   ``min_changed`` of the frame changed after motion compensation (a head turn over a held
@@ -34,9 +37,11 @@ the animation analysis.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -47,6 +52,7 @@ from animevid import signals
 from animevid._columns import Column, Spill
 from animevid.decode import FrameBatch
 from animevid.engine import SegmentRun, SplittableStage
+from animevid.errors import ConfigError
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage
 from animevid.signals import photometric
 
@@ -56,7 +62,7 @@ CONTEXT = 8
 """Frames on each side whose change is the context of a frame's change."""
 HIST_SCALE = 100.0
 """Histogram distances are L1 in percent of the frame."""
-N_FEATURES = 25
+N_FEATURES = 29
 WINDOW = 2048
 """Frames whose features or dissolve tests are computed at a time once the episode has ended (each
 window reads the few frames around it that its rows reach), so that memory does not grow with it."""
@@ -70,6 +76,9 @@ number of cores."""
 
 TRAIN_CADENCES = (2, 3)
 """Spacings (frames) of a train of cuts that are drawings of one move: on twos or threes (see :func:`_drawn_trains`)."""
+TRAIN_CANDIDATE = 0.2
+"""Cut probability from which a local maximum counts as a drawing when trains are looked for: a drawing the
+scorer is unsure of still keeps the train's beat (a train broken there would leave its other cuts standing)."""
 TRAIN_MIN = 4
 """Fewest cuts in a train (three equal spacings: a steady cadence, not chance)."""
 TRAIN_PALETTE = 7.5
@@ -343,7 +352,7 @@ class ClassicShotStage(ShotStage, SplittableStage):
 
     def _features(self, start: int, stop: int) -> np.ndarray:
         """Rows ``[start, stop)`` of the feature matrix, computed WINDOW rows at a time."""
-        columns = (self._dist.view(), self._changed.view(), self._std.view(), self._mean.view())
+        columns = (self._dist.view(), self._changed.view(), self._std.view(), self._mean.view(), self._grid16)
         windows = [build_features(*columns, start=lo, stop=min(stop, lo + WINDOW)) for lo in range(start, stop, WINDOW)]
         return np.concatenate(windows) if windows else np.zeros((0, N_FEATURES))
 
@@ -355,9 +364,10 @@ class ClassicShotStage(ShotStage, SplittableStage):
         blank = signals.blank(std, mean)
         flash = self._photometric.view() | blank | signals.transient(dist[:, 1])  # on the 9x16 grid
         found: dict[int, Boundary] = {}
+        weak: list[int] = []  # local maxima above TRAIN_CANDIDATE: the drawings a train is looked for among
         for i in range(1, frames):
             p = prob[i]
-            if p < self.threshold or blank[i - 1] or flash[i] or changed[i] < self.min_changed:
+            if p < min(self.threshold, TRAIN_CANDIDATE) or blank[i - 1] or flash[i] or changed[i] < self.min_changed:
                 continue
             # leaving a flash: a cut only if the palette differs from the picture before the flash
             if (flash[i - 1] and dist[i, 2, 1] < 25.0) or (
@@ -365,8 +375,10 @@ class ClassicShotStage(ShotStage, SplittableStage):
             ):
                 continue
             if p >= prob[i - 1] and (i + 1 >= frames or p > prob[i + 1]):
-                found[i] = Boundary(i, "cut", float(p))
-        for frame in _drawn_trains(sorted(found), self._grid16):
+                weak.append(i)
+                if p >= self.threshold:
+                    found[i] = Boundary(i, "cut", float(p))
+        for frame in _drawn_trains(weak, self._grid16) & set(found):
             del found[frame]
         for b in _fades(blank, std, dist, frames):
             found = {f: v for f, v in found.items() if abs(f - b.frame) > 2 or b.transition == "cut"}
@@ -416,10 +428,9 @@ def _drawn_trains(cuts: list[int], grid: Spill | np.ndarray) -> set[int]:
 
 
 def _palette_change(grid: Spill | np.ndarray, frame: int) -> float:
-    """How much the colours (not their places) change from ``frame - 1`` to ``frame``: the mean absolute
-    difference of the 9x16 grid's YCbCr values (all 432 together), each frame's sorted."""
-    pair = np.asarray(grid[frame - 1 : frame + 1], dtype=np.float32).reshape(2, -1)
-    return float(np.abs(np.diff(np.sort(pair, axis=1), axis=0)).mean())
+    """:func:`signals.palette_change` from ``frame - 1`` to ``frame`` on the 9x16 grids."""
+    pair = signals.grid_palette(np.asarray(grid[frame - 1 : frame + 1], dtype=np.float32))
+    return float(signals.palette_change(pair[0], pair[1]))
 
 
 def _fades(blank: np.ndarray, std: np.ndarray, dist: np.ndarray, frames: int) -> list[Boundary]:
@@ -508,11 +519,12 @@ def build_features(
     changed: np.ndarray,
     std: np.ndarray,
     mean: np.ndarray,
+    grid: Spill | np.ndarray,
     *,
     start: int = 0,
     stop: int | None = None,
 ) -> np.ndarray:
-    """Rows ``[start, stop)`` (default: all) of the (frames, 25) feature matrix from per-frame raw measurements.
+    """Rows ``[start, stop)`` (default: all) of the (frames, 29) feature matrix from per-frame raw measurements.
 
     A row reads the frames within CONTEXT of its own (clamped at the episode's first and last
     frame) and every operation is per row or per value, so a window of rows equals the same rows
@@ -523,6 +535,7 @@ def build_features(
             4x8 grid, 9x16 grid and hue histogram (clamped at frame 0).
         changed: (n,) motion-compensated changed share against the previous frame.
         std, mean: (n,) luma spread and level of each frame.
+        grid: (n, 432) 9x16 YCbCr grids (read for the rows and the 3 frames on each side).
         start, stop: The rows wanted.
     """
     rows = _Rows(len(changed), start, len(changed) if stop is None else stop)
@@ -543,10 +556,38 @@ def build_features(
     lm = mean[rows.lo : rows.hi].astype(np.float64) / 255.0
     before = rows.clamp(rows.idx - 1) - rows.lo
     cols += [rows.here(s), s[before], rows.here(lm), lm[before]]
+    cols += _palette_features(rows, np.asarray(grid[rows.lo : rows.hi], dtype=np.float32))
     feats = np.stack(cols, 1)
     if start == 0 and len(feats):
         feats[0] = 0.0
     return feats
+
+
+PALETTE_POOL = 3
+"""Frames pooled on each side of a frame for the palette-change features."""
+
+
+def _palette_features(rows: _Rows, grid: np.ndarray) -> list[np.ndarray]:
+    """Four features of how the colours (not their places) change at each row's frame.
+
+    The palette (:func:`signals.grid_palette`) of the frame before against the frame's; of the
+    :data:`PALETTE_POOL` frames before pooled against the frame and the ones after it pooled (a
+    drawn move or a flash of one frame keeps the pooled colours, a cut does not); and how much the
+    colours drift inside each pool (the larger of the two), alone and against the pooled change.
+    All in log(1 + levels).
+
+    Args:
+        rows: The rows.
+        grid: (len(rows.near), 432) float32 grids of the frames ``near`` the rows.
+    """
+    at = [signals.grid_palette(grid[rows.clamp(rows.idx + k) - rows.lo]) for k in range(-PALETTE_POOL, PALETTE_POOL)]
+    step = np.log1p(signals.palette_change(at[PALETTE_POOL - 1], at[PALETTE_POOL]))
+    pooled_before = np.sort(np.concatenate(at[:PALETTE_POOL], axis=1), axis=1)
+    pooled_after = np.sort(np.concatenate(at[PALETTE_POOL:], axis=1), axis=1)
+    pooled = np.log1p(signals.palette_change(pooled_before, pooled_after))
+    drift_before = signals.palette_change(at[0], at[PALETTE_POOL - 1])
+    drift = np.log1p(np.maximum(drift_before, signals.palette_change(at[PALETTE_POOL], at[-1])))
+    return [step, pooled, pooled - drift, drift]
 
 
 class _Rows:
@@ -596,8 +637,36 @@ def _probability(model: dict[str, Any], feats: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logit))
 
 
-def load_model() -> dict[str, Any]:
-    """The shipped scorer weights (``animevid/shots/classic_model.json``)."""
-    text = resources.files("animevid.shots").joinpath("classic_model.json").read_text(encoding="utf-8")
-    model: dict[str, Any] = json.loads(text)
+MODEL_KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
+"""What a fitted scorer holds (``bench/fit_shots.py`` writes them)."""
+
+
+def load_model(path: str | Path | None = None) -> dict[str, Any]:
+    """A fitted scorer: the shipped one (``animevid/shots/classic_model.json``) or a file of the same form.
+
+    Raises:
+        ConfigError: ``path`` cannot be read, is not JSON, or does not hold a scorer for these features.
+    """
+    if path is None:
+        text = resources.files("animevid.shots").joinpath("classic_model.json").read_text(encoding="utf-8")
+        model: dict[str, Any] = json.loads(text)
+        return model
+    fix = "write one with bench/fit_shots.py, or leave shots.model empty for the shipped scorer"
+    try:
+        model = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"shots.model: cannot read {path} as JSON ({exc}); {fix}") from None
+    missing = [k for k in MODEL_KEYS if not isinstance(model, dict) or k not in model]
+    if missing:
+        raise ConfigError(f"shots.model: {path} is not a shot scorer (no {', '.join(missing)}); {fix}")
+    if len(model["mean"]) != N_FEATURES or len(model["scale"]) != N_FEATURES:
+        raise ConfigError(
+            f"shots.model: {path} scores {len(model['mean'])} features, this version computes {N_FEATURES}; {fix}"
+        )
     return model
+
+
+def model_digest(model: dict[str, Any]) -> str:
+    """A short hash of a scorer's weights (libraries indexed with other weights are re-indexed)."""
+    weights = {k: model[k] for k in MODEL_KEYS}
+    return hashlib.sha256(json.dumps(weights, sort_keys=True).encode()).hexdigest()[:12]
