@@ -703,23 +703,33 @@ def synth(
     width: Annotated[int | None, typer.Option(help="Frame width (default: from config, 320).")] = None,
     height: Annotated[int | None, typer.Option(help="Frame height (default: from config, 180).")] = None,
     grain: Annotated[float | None, typer.Option(help="Film grain strength (default: from config, 0).")] = None,
+    case: Annotated[
+        str | None,
+        typer.Option(help="Write a short case clip instead of an episode: follow, follow_walk.", show_default=False),
+    ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Generate a synthetic anime episode with exact ground truth (mp4, mkv, ass, truth.json).
 
+    With --case, a short clip of one hard case of real footage between two still shots (follow: the
+    background slides behind a held character; follow_walk: behind a walk cycle on twos).
+
     Example: animevid synth out/ --seed 3 --seconds 60 --width 1280 --height 720
     """
-    from animevid.synth import generate_episode
+    from animevid.synth import generate_case, generate_episode
 
     cfg = load_config(config, overrides={"synth": {"width": width, "height": height, "grain": grain}})
     with _progress(json_output) as progress:
-        task = progress.add_task(f"rendering ep{seed}", total=None, unit="frames")
+        task = progress.add_task(f"rendering {case or f'ep{seed}'}", total=None, unit="frames")
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        episode = generate_episode(out_dir, seed=seed, seconds=seconds, config=cfg.synth, progress=advance)
+        if case is not None:
+            episode = generate_case(out_dir, case, seed=seed, config=cfg.synth)
+        else:
+            episode = generate_episode(out_dir, seed=seed, seconds=seconds, config=cfg.synth, progress=advance)
     files = {"mp4": episode.mp4, "mkv": episode.mkv, "ass": episode.ass, "truth": episode.truth_json}
     summary: dict[str, Any] = {name: str(path) for name, path in files.items()}
     summary.update(frames=episode.truth["frames"], shots=len(episode.truth["shots"]))

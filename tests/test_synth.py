@@ -417,3 +417,40 @@ def test_bundled_sample_is_what_its_recorded_command_makes() -> None:
     _, truth = render_episode(1, seconds=20)
     assert load_truth(sample / "ep1.truth.json") == json.loads(json.dumps(truth))
     assert (sample / "ep1.mp4").stat().st_size + (sample / "ep1.mkv").stat().st_size < 2_000_000
+
+
+@pytest.mark.parametrize(
+    ("case", "drawings", "cadence", "period"), [("follow", 1, "still", None), ("follow_walk", 4, "twos", 8)]
+)
+def test_a_case_clip_slides_the_background_behind_a_cel(
+    case: str, drawings: int, cadence: str, period: int | None
+) -> None:
+    """The follow cases: the camera pans (every background pixel moves) while the cel stays where it is on
+    screen; the truth counts the cel's drawings, not the camera's positions."""
+    from animevid.synth import CASES, render_case
+
+    frames, truth = render_case(case, seed=4)
+    pictures = list(frames)
+    assert truth["case"] == case and truth["op"] is None and truth["frames"] == len(pictures)
+    plain, shot, after = truth["shots"]
+    assert (plain["transition"], shot["transition"], after["transition"]) == ("start", "cut", "cut")
+    assert shot["animation"] == "follow" and shot["camera"] == "pan"
+    assert len(shot["drawings"]) == drawings and shot["cadence"] == cadence
+    assert [loop["period_frames"] for loop in truth["loops"]] == ([period] if period else [])
+    inner = range(shot["start_frame"] + 1, shot["end_frame"])
+    assert not any(truth["same_image_as_previous"][i] for i in inner)  # the background moves every frame
+    held = shot["start_frame"] + 2  # a frame and the next with the same drawing id: only the background differs
+    while truth["drawing_id"][held] != truth["drawing_id"][held + 1]:
+        held += 1
+    a, b = (pictures[k].astype(int) for k in (held, held + 1))
+    changed = np.abs(a - b).max(axis=2) > 24
+    assert changed.mean() > 0.01  # the slide shows
+    assert changed.mean() < 0.9  # not everything: the cel and flat colours stay put
+    assert case in CASES
+
+
+def test_an_unknown_case_is_a_clear_error() -> None:
+    from animevid.synth import render_case
+
+    with pytest.raises(SynthError, match="no synthetic case 'nope'; the cases are: follow, follow_walk"):
+        render_case("nope")

@@ -69,6 +69,7 @@ import numpy as np
 from animevid.config import SynthConfig
 from animevid.errors import SynthError
 from animevid.synth import _subs
+from animevid.synth._cases import CASES, render_case
 from animevid.synth._draw import Painter, make_cast, make_locations
 from animevid.synth._encode import encode, repeat_video
 from animevid.synth._render import Renderer
@@ -76,7 +77,17 @@ from animevid.synth._shots import Ctx
 from animevid.synth._timeline import build_timeline, frame_count, minimum_seconds
 from animevid.synth._truth import build_truth
 
-__all__ = ["SynthEpisode", "generate_episode", "load_truth", "minimum_seconds", "render_episode", "repeat_video"]
+__all__ = [
+    "CASES",
+    "SynthEpisode",
+    "generate_case",
+    "generate_episode",
+    "load_truth",
+    "minimum_seconds",
+    "render_case",
+    "render_episode",
+    "repeat_video",
+]
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,27 @@ def generate_episode(
     encode(frames, truth["frames"], (episode.mp4, episode.mkv, episode.ass), cfg, title=title, progress=progress)
     episode.truth_json.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return episode
+
+
+def generate_case(out_dir: str | Path, name: str, *, seed: int = 0, config: SynthConfig | None = None) -> SynthEpisode:
+    """Render and write one case clip (:data:`CASES`): case-{name}-{seed}.mp4, .mkv, .ass and .truth.json.
+
+    Raises:
+        SynthError: No case of that name, or a negative seed.
+    """
+    cfg = config or SynthConfig()
+    frames, truth = render_case(name, seed=seed, config=cfg)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"case-{name}-{seed}"
+    clip = SynthEpisode(
+        Path(f"{stem}.mp4"), Path(f"{stem}.mkv"), Path(f"{stem}.ass"), Path(f"{stem}.truth.json"), truth
+    )
+    title = f"animevid synthetic case {name} (seed {seed})"
+    _subs.write_ass([], str(clip.ass), (cfg.width, cfg.height), title)
+    encode(frames, truth["frames"], (clip.mp4, clip.mkv, clip.ass), replace(cfg, seconds=truth["seconds"]), title=title)
+    clip.truth_json.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return clip
 
 
 def load_truth(path: str | Path) -> dict[str, Any]:

@@ -173,6 +173,7 @@ class Painter:
         self.unit = size[1] / 180.0
         self._backgrounds: dict[tuple[int, int, int], np.ndarray] = {}
         self._drawings: OrderedDict[DrawingSpec, np.ndarray] = OrderedDict()
+        self._cels: dict[tuple[Figure, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._limit = cache_drawings
 
     def drawing(self, spec: DrawingSpec) -> np.ndarray:
@@ -191,6 +192,29 @@ class Painter:
         if len(self._drawings) > self._limit:
             self._drawings.popitem(last=False)
         return image
+
+    def cel(self, figures: tuple[Figure, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Figures painted on a transparent frame-size cel: (colour, alpha), float32, (h, w, 3) and (h, w, 1).
+
+        Painted once over black and once over white: where the two agree the cel is opaque, and the
+        anti-aliased edges get the alpha that blends them exactly over any background.
+        """
+        cached = self._cels.get(figures)
+        if cached is not None:
+            return cached
+        w, h = self.size
+        over = []
+        for level in (0, 255):
+            image = np.full((h, w, 3), level, np.uint8)
+            for figure in figures:
+                _draw_figure(image, self.cast[figure.who], figure)
+            over.append(image.astype(np.float32))
+        alpha = 1.0 - (over[1] - over[0]).max(axis=2, keepdims=True) / 255.0
+        colour = np.where(alpha > 0, over[0] / np.maximum(alpha, 1e-6), 0.0).astype(np.float32)
+        self._cels[figures] = (colour, alpha)
+        if len(self._cels) > self._limit:
+            self._cels.pop(next(iter(self._cels)))
+        return colour, alpha
 
     def background(self, location: int, canvas: tuple[int, int]) -> np.ndarray:
         """The location's background at a canvas size (cached per episode)."""

@@ -57,7 +57,14 @@ class Renderer:
         return np.array(image, copy=True) if not image.flags.writeable else image
 
     def view(self, layer: Layer) -> np.ndarray:
-        """The layer's drawing through its camera window, at frame size."""
+        """The layer's drawing through its camera window, at frame size, with its cel on top."""
+        image = self._camera(layer)
+        if not layer.cels:
+            return image
+        colour, alpha = self.painter.cel(layer.cels)
+        return (image * (1.0 - alpha) + colour * alpha + 0.5).astype(np.uint8)
+
+    def _camera(self, layer: Layer) -> np.ndarray:
         drawing = self.painter.drawing(layer.drawing)
         if layer.crop is None:
             return drawing

@@ -35,6 +35,14 @@ class Layer:
     """The drawing shown."""
     crop: Crop | None = None
     """Camera window on the canvas, scaled to the frame; None when canvas == frame."""
+    cels: tuple[Figure, ...] = ()
+    """Figures on a cel over the camera view, in frame pixels: the camera does not move them (a character the
+    camera follows while the background slides behind)."""
+
+    @property
+    def picture(self) -> tuple[DrawingSpec, tuple[Figure, ...]]:
+        """What is drawn, not where the camera looks: two frames with the same picture show the same drawings."""
+        return self.drawing, self.cels
 
 
 @dataclass(frozen=True)
@@ -344,6 +352,38 @@ def pan(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, 
         x = travel * j / max(1, n - 1) if n > 1 else 0.0
         layers.append(Layer(spec, (float(x if forward else travel - x), cam.y, cam.w, cam.h)))
     return ShotPlan("pan", "pan", loc, chars, layers)
+
+
+def follow(
+    rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup, *, walk: bool = False
+) -> ShotPlan:
+    """The camera follows a character: the background slides behind a cel the camera does not move.
+
+    The cel is held for the whole shot (one drawing; the camera pans), or with ``walk`` a walk cycle
+    in place (4 drawings on twos, a loop of 8 frames). The background moves 2 frame pixels or more per frame.
+    """
+    speed = max(2, round(0.012 * ctx.height))  # canvas pixels per frame
+    canvas = (ctx.width + speed * n + 2, ctx.height)
+    cam = Camera.of(setup, ctx)
+    whole = Camera(0.0, 0.0, float(ctx.width), float(ctx.height))  # cel figures sit in frame pixels
+    x = rng.uniform(0.35, 0.65)
+    if walk:
+        cycle = [
+            (_bust(ctx, whole, chars[0], x, r=0.13, y=0.33 - 0.015 * (p % 2), walk=p, arm=(-30, 0, 30, 0)[p]),)
+            for p in range(4)
+        ]
+        cels = [cycle[(j // 2) % 4] for j in range(n)]
+    else:
+        held = (_bust(ctx, whole, chars[0], x, r=rng.uniform(0.18, 0.24), arm=int(rng.integers(0, 60))),)
+        cels = [held] * n
+    spec = _spec(ctx, loc, (), canvas=canvas)
+    forward = bool(rng.integers(0, 2))
+    layers = []
+    for j in range(n):
+        left = float(speed * j if forward else speed * (n - 1 - j))
+        layers.append(Layer(spec, (left, cam.y, cam.w, cam.h), cels=cels[j]))
+    loop = (8, n // 8) if walk and n >= 16 else None
+    return ShotPlan("follow", "pan", loc, chars[:1], layers, loop=loop)
 
 
 def zoom(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:

@@ -17,7 +17,7 @@ def drawing_ids(recipes: list[Recipe]) -> list[int]:
     ids: dict[object, int] = {}
     out = []
     for t, r in enumerate(recipes):
-        key: object = r.layer.drawing if r.pure else ("frame", t)
+        key: object = r.layer.picture if r.pure else ("frame", t)
         out.append(ids.setdefault(key, len(ids)))
     return out
 
@@ -87,7 +87,7 @@ def _shot(
     frames = range(e.start, e.start + e.frames)
     own = [t for t in frames if t not in in_transition]
     # Cadence follows the underlying drawings: a flash frame hides its drawing but does not replace it.
-    underlying: list[object] = [recipes[t].layer.drawing for t in own]
+    underlying: list[object] = [recipes[t].layer.picture for t in own]
     sec = cfg.fps_den / cfg.fps_num
     ctx = Ctx(cfg.width, cfg.height, len(cast))
     return {
@@ -121,7 +121,7 @@ def _loops(
 ) -> list[dict[str, Any]]:
     """Every repeated cycle of the shot's drawings (:func:`animevid.drawings.find_cycles`)."""
     labels = [
-        None if t in in_transition or recipes[t].flash else recipes[t].layer.drawing
+        None if t in in_transition or recipes[t].flash else recipes[t].layer.picture
         for t in range(e.start, e.start + e.frames)
     ]
     out = []
@@ -162,7 +162,8 @@ def _blocks(timeline: Timeline) -> dict[str, Any]:
                 for e in by_block.get("recap", [])
             ],
         }
-    return {"op": _span(by_block["op"]), "ed": _span(by_block["ed"]), "recap": recap}
+    op, ed = by_block.get("op"), by_block.get("ed")  # a case clip (animevid.synth.cases) has neither
+    return {"op": _span(op) if op else None, "ed": _span(ed) if ed else None, "recap": recap}
 
 
 def _scenes(entries: list[Entry], shots: list[dict[str, Any]], locations: tuple[Location, ...]) -> list[dict[str, Any]]:
