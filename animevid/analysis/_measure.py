@@ -25,7 +25,10 @@ flash hides the drawing; the frame after it is compared with the picture before 
    and a scale about the centre. When the picture moved, the reference is warped onto the frame
    and compared through a 3x3 min/max envelope (sub-pixel resampling of ink lines is not a
    change), over 4x4-pixel blocks, away from the borders the move uncovered. A pan, a zoom or a
-   shake over a held cel leaves nothing: held. A character moving during a pan: new. When the
+   shake over a held cel leaves nothing: held. A character moving during a pan: new. When no
+   one move fits, or only a zoom, the picture may be layers: a background sliding behind a cel
+   that stays put (the camera follows a character); each pixel is then held when it is unchanged
+   or moved with the background (:meth:`AnimationMeter._layered`), and the camera is a pan. When the
    whole picture got lighter or darker as well (a fade's first step, under the altered test), the
    frame is brought back to the reference's brightness first.
 4. **Which drawing.** A new drawing is matched against the last drawings seen (step 2's test at
@@ -76,6 +79,17 @@ dialogue_crossdissolve_vertical_406x720.mp4: 11.7-13.2 levels against 8.5; at 2x
 were absorbed by the camera estimate)."""
 FAINT_QUADRANTS = 2
 """Fewest quadrants holding a faint change before it is tried as a camera move."""
+STILL = (0.0, 0.0, 1.0)
+"""The camera move of a still camera: no shift, scale 1."""
+LAYER_SHARE = 0.05
+"""Share of a quadrant's outer blocks holding detail that only the background shift explains, in 3 quadrants or
+more, for the picture to be read as layers moving apart (see :meth:`AnimationMeter._layered`). Set on the synthetic
+follow case; on the real clips it changes the first shot of pyscenedetect_issue-236-split-copy.mkv (a camera
+moving over a bridge and mist while a boat comes out: static with 15 drawings and sakuga-candidate before, a
+pan with 5 drawings after) and 8 single frames elsewhere, one of which the eye counts as a drawing
+(dialogue_crossdissolve_vertical_406x720.mp4 frame 15)."""
+LAYER_MAX_PX = 6
+"""Largest background shift (analysis pixels per frame) tried by the layered test."""
 PARTICLE_SPOTS = 12
 """Separate changed spots from which a change may be a particle field."""
 PARTICLE_SHARE = 0.004
@@ -254,46 +268,29 @@ class AnimationMeter:
         cur, ref = luma, self._ref
         blocks = block_means(cv2.absdiff(cur, ref), self.held_block)
         if signals.held(blocks, levels):
-            self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
+            self._accept(luma, grid, new=False, motion=STILL, share=0.0, level=0.0, regions=0)
             return
         static = changed_blocks(blocks, levels)
         if _not_drawn(ref, cur, static, self.held_block):  # subtitles, rain or confetti, a glow: no drawing
-            self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0)
+            self._accept(luma, grid, new=False, motion=STILL, share=0.0, level=0.0, regions=0)
             return
         if self._reverts(ref, cur, static):  # a particle or glint flickered: the drawing stays the reference
-            self._accept(luma, grid, new=False, motion=(0.0, 0.0, 1.0), share=0.0, level=0.0, regions=0, keep_ref=True)
+            self._accept(luma, grid, new=False, motion=STILL, share=0.0, level=0.0, regions=0, keep_ref=True)
             return
-        changed, residual, motion = static, blocks, (0.0, 0.0, 1.0)
+        changed, residual, motion = static, blocks, STILL
         everywhere = _everywhere(static) or _faint_spread(static, blocks, levels)
         steady = self._steady_move() if everywhere else None
         if steady is not None and self._moved_changes(ref, cur, *steady)[0].sum() < MIN_MOVED_BLOCKS:
             # the camera moved as it did over the last frames and that explains everything: held
             self._accept(luma, grid, new=False, motion=steady, share=0.0, level=0.0, regions=0)
             return
-        estimate = self._global_motion(ref, cur) if everywhere else None
-        if estimate is not None:
-            gain = _brightness_change(self._ref_grid, grid)
-            if gain is not None:  # the light changed too (a fade's step): at the reference's brightness
-                cur = (cur - gain[1]) * (1.0 / gain[0])
-            # even a sub-pixel move (a slow tilt) changes every edge; the envelope absorbs it
-            dx, dy, scale = estimate
-            moved_changed, moved = self._moved_changes(ref, cur, dx, dy, scale)
-            if moved_changed.sum() >= MIN_MOVED_BLOCKS:  # refine once: quadrant estimates can be ~1 px off
-                ex, ey = self._residual_shift(ref, cur, dx, dy, scale)
-                retry_changed, retry = self._moved_changes(ref, cur, dx + ex, dy + ey, scale)
-                if retry_changed.sum() < moved_changed.sum():
-                    moved_changed, moved, dx, dy = retry_changed, retry, dx + ex, dy + ey
-                if scale != 1.0 and moved_changed.sum() >= MIN_MOVED_BLOCKS:
-                    # a zoom's scale can be a few thousandths off too; a neighbour counts only if it
-                    # explains everything (a changed drawing stays changed at any scale)
-                    for step in (-ZOOM_STEP, ZOOM_STEP):
-                        retry_changed, retry = self._moved_changes(ref, cur, dx, dy, scale + step)
-                        if retry_changed.sum() < MIN_MOVED_BLOCKS:
-                            moved_changed, moved, scale = retry_changed, retry, scale + step
-                            break
-            # the move must explain the change: a character's motion can pull the correlation too
-            if moved_changed.mean() < 0.5 * static.mean():
-                changed, residual, motion = moved_changed, moved, (dx, dy, scale)
+        if everywhere:
+            changed, residual, motion = self._whole_move(ref, cur, grid, static, blocks)
+        if motion[2] != 1.0 or (motion == STILL and _spread(static)):
+            # a zoom's fit can pass for layers sliding apart; no fit at all may be layers too
+            layered = self._layered(ref, cur, static, levels)
+            if layered is not None and layered[0].sum() <= changed.sum() and layered[0].mean() < 0.5 * static.mean():
+                changed, residual, motion = layered
                 if changed.sum() < MIN_MOVED_BLOCKS:
                     changed = np.zeros_like(changed)
         if not changed.any():
@@ -302,6 +299,41 @@ class AnimationMeter:
         regions = _region_bits(changed)
         level = float(residual[changed].mean())
         self._accept(luma, grid, new=True, motion=motion, share=float(changed.mean()), level=level, regions=regions)
+
+    def _whole_move(
+        self, ref: np.ndarray, cur: np.ndarray, grid: np.ndarray, static: np.ndarray, blocks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+        """Changed blocks, residual and move when one camera move of the whole picture explains the change
+        (step 3 of the module docstring); the static comparison's when none does."""
+        assert self._ref_grid is not None
+        estimate = self._global_motion(ref, cur)
+        if estimate is None:
+            return static, blocks, STILL
+        gain = _brightness_change(self._ref_grid, grid)
+        if gain is not None:  # the light changed too (a fade's step): at the reference's brightness
+            cur = (cur - gain[1]) * (1.0 / gain[0])
+        # even a sub-pixel move (a slow tilt) changes every edge; the envelope absorbs it
+        dx, dy, scale = estimate
+        moved_changed, moved = self._moved_changes(ref, cur, dx, dy, scale)
+        if moved_changed.sum() >= MIN_MOVED_BLOCKS:  # refine once: quadrant estimates can be ~1 px off
+            ex, ey = self._residual_shift(ref, cur, dx, dy, scale)
+            retry_changed, retry = self._moved_changes(ref, cur, dx + ex, dy + ey, scale)
+            if retry_changed.sum() < moved_changed.sum():
+                moved_changed, moved, dx, dy = retry_changed, retry, dx + ex, dy + ey
+            if scale != 1.0 and moved_changed.sum() >= MIN_MOVED_BLOCKS:
+                # a zoom's scale can be a few thousandths off too; a neighbour counts only if it
+                # explains everything (a changed drawing stays changed at any scale)
+                for step in (-ZOOM_STEP, ZOOM_STEP):
+                    retry_changed, retry = self._moved_changes(ref, cur, dx, dy, scale + step)
+                    if retry_changed.sum() < MIN_MOVED_BLOCKS:
+                        moved_changed, moved, scale = retry_changed, retry, scale + step
+                        break
+        # the move must explain the change: a character's motion can pull the correlation too
+        if moved_changed.mean() >= 0.5 * static.mean():
+            return static, blocks, STILL
+        if moved_changed.sum() < MIN_MOVED_BLOCKS:
+            moved_changed = np.zeros_like(moved_changed)
+        return moved_changed, moved, (dx, dy, scale)
 
     def _steady_move(self) -> tuple[float, float, float] | None:
         """The camera move of the last two frames when they agree (a steady pan or zoom), else None.
@@ -440,10 +472,74 @@ class AnimationMeter:
         (ex, ey), _ = cv2.phaseCorrelate(warped, cur.copy(), self._full_window)
         return float(ex), float(ey)
 
+    def _layered(
+        self, ref: np.ndarray, cur: np.ndarray, static: np.ndarray, levels: float
+    ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]] | None:
+        """Changed blocks, residual and camera move when the picture is layers moving apart; None if none fits.
+
+        The camera follows a character: the background slides behind a cel that stays put, so no one
+        move fits the whole picture (or a zoom seems to). Each pixel is compared, through the 3x3
+        envelope, with the reference unchanged and moved with the background (the shifts of the last
+        frame, of each quadrant and of the whole frame are tried); it is held when either explains it.
+        A shift counts only when the blocks that it alone explains at the held test's own sensitivity
+        (``static`` blocks whose difference to the moved reference is under ``levels``: background
+        detail that slid) cover :data:`LAYER_SHARE` of 3 quadrants or more in the outer quarter of the
+        picture (:func:`_ring`): a layer behind, around the character, not one character drifting or
+        walking over a still background, and not a soft picture that any small shift explains. Where the
+        layers meet, the strip the background uncovers beside the cel is neither: pixels within
+        :func:`_band` of a cel pixel (unchanged, and changed under the shift) are left out.
+
+        Limits: a drawing that changes right at the cel's outline by less than the band is missed; a
+        walk cycle over a sliding background is counted on the right cadence but its drawings are
+        not recognised when they come round (recognition compares whole frames), so it is no loop.
+        """
+        still = self._outside(ref, cur, 0.0, 0.0, 1.0)[0]
+        unmoved = cv2.absdiff(cur, ref) < levels
+        best: tuple[np.ndarray, np.ndarray, tuple[float, float, float]] | None = None
+        for dx, dy in self._layer_shifts(ref, cur):
+            moved_difference = cv2.absdiff(cur, _moved(ref, dx, dy, 1.0))
+            # what the shift alone explains, at the held test's own sensitivity: detail that slid
+            slid = static & ~changed_blocks(block_means(moved_difference, self.held_block), levels)
+            if int((_quadrant_shares(slid & _ring(slid.shape)) >= LAYER_SHARE).sum()) < QUADRANTS:
+                continue
+            moved, margin = self._outside(ref, cur, dx, dy, 1.0)
+            band = np.ones((_band(dy), _band(dx)), np.uint8)
+            with_background = moved_difference < levels
+            front = unmoved & ~with_background  # pixels that stayed: the cel (its lines and detail)
+            seam = cv2.dilate(front.astype(np.uint8), band).astype(bool)
+            residual = block_means(np.where(seam, 0.0, np.minimum(still, moved)).astype(np.float32), 4)
+            inside = np.zeros(residual.shape, dtype=bool)
+            inside[margin:-margin, margin:-margin] = True
+            changed = (residual >= self.moved_levels) & inside
+            if best is None or changed.sum() < best[0].sum():
+                best = (changed, residual, (dx, dy, 1.0))
+        return best
+
+    def _layer_shifts(self, ref: np.ndarray, cur: np.ndarray) -> list[tuple[float, float]]:
+        """Background shifts worth a layered test: the last frame's move, each quadrant's, the whole frame's."""
+        tried: list[tuple[float, float]] = []
+        last = self.measures.motion[-1] if self.measures.motion else (0.0, 0.0, 1.0)
+        quadrants, _ = self._quadrant_shifts(ref, cur)
+        if self._full_window is None or self._full_window.shape != cur.shape:
+            self._full_window = cv2.createHanningWindow((cur.shape[1], cur.shape[0]), cv2.CV_32F)
+        whole, _ = cv2.phaseCorrelate(ref.copy(), cur.copy(), self._full_window)  # copies: windowed in place
+        candidates = ([(last[0], last[1])] if last[2] == 1.0 else []) + [tuple(q) for q in quadrants] + [whole]
+        for dx, dy in ((float(a), float(b)) for a, b in candidates):
+            if not 0.5 <= np.hypot(dx, dy) <= LAYER_MAX_PX:
+                continue
+            if all(np.hypot(dx - tx, dy - ty) > 0.5 for tx, ty in tried):
+                tried.append((dx, dy))
+        return tried
+
     def _moved_residual(
         self, ref: np.ndarray, cur: np.ndarray, dx: float, dy: float, scale: float
     ) -> tuple[np.ndarray, int]:
         """Change outside the envelope of the warped reference, per 4x4 block, and the border to skip."""
+        outside, margin = self._outside(ref, cur, dx, dy, scale)
+        return block_means(outside, 4), margin
+
+    def _outside(self, ref: np.ndarray, cur: np.ndarray, dx: float, dy: float, scale: float) -> tuple[np.ndarray, int]:
+        """Per pixel, the change outside the envelope of the warped reference; and the border (blocks) to skip."""
         h, w = cur.shape
         warped = _moved(ref, dx, dy, scale)
         # soften both: analysis frames are scaled down fast, so thin ink lines alias differently
@@ -455,7 +551,7 @@ class AnimationMeter:
         high = cv2.dilate(warped, kernel)
         outside = np.maximum(np.maximum(low - cur, cur - high), 0)
         reach = max(abs(dx), abs(dy)) + abs(scale - 1) * max(w, h) / 2 + 2
-        return block_means(outside, 4), max(1, int(np.ceil(reach / 4)))
+        return outside, max(1, int(np.ceil(reach / 4)))
 
 
 class DrawingMemory:
@@ -651,6 +747,25 @@ def _faint_spread(changed: np.ndarray, blocks: np.ndarray, levels: float) -> boo
     if float(blocks[changed].mean()) >= FAINT_FACTOR * levels:
         return False
     return int((_quadrant_shares(changed) > 0).sum()) >= FAINT_QUADRANTS
+
+
+def _ring(shape: tuple[int, ...]) -> np.ndarray:
+    """The blocks of the outer quarter of the picture on every side: where a background shows around a character."""
+    h, w = shape[:2]
+    ring = np.ones((h, w), dtype=bool)
+    ring[h // 4 : h - h // 4, w // 4 : w - w // 4] = False
+    return ring
+
+
+def _band(shift: float) -> int:
+    """Width of the strip a layer moving by ``shift`` px uncovers beside a still layer: the shift, plus the pixel
+    on each side that the comparison's 3x3 blur spreads it by (1 when it does not move that way)."""
+    return int(np.ceil(abs(shift))) + 3 if abs(shift) >= 0.5 else 1
+
+
+def _spread(changed: np.ndarray) -> bool:
+    """Changed blocks in 3 quadrants or more (however few): worth the layered test when no one move fits."""
+    return int((_quadrant_shares(changed) > 0).sum()) >= QUADRANTS
 
 
 def _everywhere(changed: np.ndarray) -> bool:

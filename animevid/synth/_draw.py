@@ -117,6 +117,9 @@ class DrawingSpec:
     """Characters, back to front."""
     lines: int = -1
     """Seed of speed lines drawn over the background, or -1 for none."""
+    detail: int = -1
+    """Seed of painted detail all over the background (leaves, stones, cloud edges), or -1 for none: a painted
+    background, textured everywhere, as a tracking shot's is."""
 
 
 def make_cast(rng: np.random.Generator, count: int = 6) -> tuple[Character, ...]:
@@ -183,6 +186,8 @@ class Painter:
             self._drawings.move_to_end(spec)
             return image
         image = self.background(spec.location, spec.canvas).copy()
+        if spec.detail >= 0:
+            _detail(image, spec.detail, self.unit)
         if spec.lines >= 0:
             _speed_lines(image, spec.lines, self.unit)
         for figure in spec.figures:
@@ -266,6 +271,26 @@ def _scenery(image: np.ndarray, rng: np.random.Generator, horizon: int, unit: fl
             cv2.circle(image, (x + r, horizon - h // 2 - r // 2), r, (60, 150, 70), -1, cv2.LINE_AA)
             cv2.circle(image, (x + r, horizon - h // 2 - r // 2), r, INK, thick, cv2.LINE_AA)
         x += w + int(rng.integers(2, 20) * unit)
+
+
+def _detail(image: np.ndarray, seed: int, unit: float) -> None:
+    """Small painted marks everywhere, about one per 14 x 14 px (at 180 px high): short strokes and dabs in
+    darker or lighter shades of what lies under them."""
+    rng = np.random.default_rng([seed, 5])
+    height, width = image.shape[:2]
+    step = max(4, round(14 * unit))
+    for y in range(0, height, step):
+        for x in range(0, width, step):
+            cx, cy = x + int(rng.integers(0, step)), y + int(rng.integers(0, step))
+            under = image[min(cy, height - 1), min(cx, width - 1)].astype(int)
+            shade = tuple(int(v) for v in np.clip(under + int(rng.choice([-60, -40, 40, 60])), 0, 255))
+            size = max(1, round(float(rng.uniform(1.5, 4.0)) * unit))
+            if rng.random() < 0.5:
+                angle = float(rng.uniform(0, np.pi))
+                end = (cx + round(size * 2 * np.cos(angle)), cy + round(size * 2 * np.sin(angle)))
+                cv2.line(image, (cx, cy), end, shade, max(1, round(unit)), cv2.LINE_AA)
+            else:
+                cv2.ellipse(image, (cx, cy), (size, max(1, size // 2)), 0, 0, 360, shade, -1, cv2.LINE_AA)
 
 
 def _speed_lines(image: np.ndarray, seed: int, unit: float) -> None:

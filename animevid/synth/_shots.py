@@ -360,7 +360,8 @@ def follow(
     """The camera follows a character: the background slides behind a cel the camera does not move.
 
     The cel is held for the whole shot (one drawing; the camera pans), or with ``walk`` a walk cycle
-    in place (4 drawings on twos, a loop of 8 frames). The background moves 2 frame pixels or more per frame.
+    in place (4 drawings on twos, a loop of 8 frames). The background, painted with detail everywhere,
+    moves 2 canvas pixels or more per frame.
     """
     speed = max(2, round(0.012 * ctx.height))  # canvas pixels per frame
     canvas = (ctx.width + speed * n + 2, ctx.height)
@@ -376,7 +377,7 @@ def follow(
     else:
         held = (_bust(ctx, whole, chars[0], x, r=rng.uniform(0.18, 0.24), arm=int(rng.integers(0, 60))),)
         cels = [held] * n
-    spec = _spec(ctx, loc, (), canvas=canvas)
+    spec = DrawingSpec(location=loc, canvas=canvas, detail=int(rng.integers(0, 1 << 20)))
     forward = bool(rng.integers(0, 2))
     layers = []
     for j in range(n):
