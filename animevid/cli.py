@@ -705,7 +705,11 @@ def synth(
     grain: Annotated[float | None, typer.Option(help="Film grain strength (default: from config, 0).")] = None,
     case: Annotated[
         str | None,
-        typer.Option(help="Write a short case clip instead of an episode: follow, follow_walk.", show_default=False),
+        typer.Option(
+            help="Write a short clip of one hard case instead of an episode: follow, follow_walk, long_hair, "
+            "drawn_pan, zoom_pulse, strobe, blended_cut.",
+            show_default=False,
+        ),
     ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
@@ -713,7 +717,9 @@ def synth(
     """Generate a synthetic anime episode with exact ground truth (mp4, mkv, ass, truth.json).
 
     With --case, a short clip of one hard case of real footage between two still shots (follow: the
-    background slides behind a held character; follow_walk: behind a walk cycle on twos).
+    background slides behind a held character; follow_walk: behind a walk cycle on twos; long_hair; drawn_pan:
+    a camera move drawn on threes; zoom_pulse: zoom and glow pulses; strobe: 1-2 frame shots; blended_cut:
+    cuts on frames blended by frame-rate conversion).
 
     Example: animevid synth out/ --seed 3 --seconds 60 --width 1280 --height 720
     """

@@ -103,6 +103,24 @@ def test_a_walk_cycle_over_a_sliding_background_keeps_its_cadence_and_pan(tmp_pa
     assert "sakuga-candidate" not in found.tags
 
 
+@pytest.mark.parametrize("case", ["long_hair", "zoom_pulse", "drawn_pan"])
+def test_drawn_motion_and_editing_effects_are_one_shot_counted_right(tmp_path: Path, case: str) -> None:
+    """Long hair redrawn on threes over a third of the frame, zoom-and-glow pulses over a held drawing and a
+    camera move drawn by hand on threes: no cut inside, no glow frame a cut, drawings and cadence exact.
+    (The drawn move's camera reads ``static``: each step is a new drawing, measured as such.)"""
+    from animevid.shots.evaluate import cuts_of, score_shots, truth_from_synth
+    from animevid.synth import generate_case
+
+    clip = generate_case(tmp_path, case, seed=1)
+    result = analyze_episode(clip.mp4, device="cpu")
+    assert score_shots(result.shots, truth_from_synth(clip.truth))[0].f1 == 1.0, cuts_of(result.shots)
+    truth = clip.truth["shots"][1]
+    [found] = [a for a in result.analyses if a.start_frame == truth["start_frame"]]
+    assert (found.drawings, found.cadence) == (len(truth["drawings"]), truth["cadence"])
+    assert found.camera == ("static" if case == "drawn_pan" else truth["camera"])
+    assert "sakuga-candidate" not in found.tags or case == "drawn_pan"
+
+
 def test_grain_and_a_larger_frame_keep_cycles_and_camera(tmp_path: Path) -> None:
     config = SynthConfig(width=640, height=360, grain=4.0)
     ep = generate_episode(tmp_path, seed=103, seconds=24.0, config=config)

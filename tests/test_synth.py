@@ -452,5 +452,44 @@ def test_a_case_clip_slides_the_background_behind_a_cel(
 def test_an_unknown_case_is_a_clear_error() -> None:
     from animevid.synth import render_case
 
-    with pytest.raises(SynthError, match="no synthetic case 'nope'; the cases are: follow, follow_walk"):
+    with pytest.raises(SynthError, match="no synthetic case 'nope'; the cases are: follow, follow_walk, long_hair"):
         render_case("nope")
+
+
+CASE_FACTS = {
+    # case: (shots in the case, [(frames, drawings, cadence, camera) of its first shot], flash frames in the case)
+    "long_hair": (1, (72, 4, "threes", "static"), 0),
+    "drawn_pan": (1, (48, 16, "threes", "pan"), 0),
+    "zoom_pulse": (1, (72, 1, "still", "static"), 16),
+    "strobe": (8, (2, 1, "still", "static"), 0),
+    "blended_cut": (2, (10, 10, "ones", "static"), 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASE_FACTS))
+def test_every_case_clip_has_the_truth_it_describes(case: str) -> None:
+    """Shot count and lengths, drawings, cadence and camera of each case, and its frames as the truth says:
+    identical where ``same_image_as_previous`` is set, different elsewhere (no grain)."""
+    from animevid.synth import render_case
+
+    frames, truth = render_case(case, seed=2)
+    pictures = [hashlib.sha256(f.tobytes()).digest() for f in frames]
+    assert len(pictures) == truth["frames"]
+    for i in range(1, len(pictures)):
+        assert (pictures[i] == pictures[i - 1]) == truth["same_image_as_previous"][i], i
+    count, facts, flashes = CASE_FACTS[case]
+    middle = truth["shots"][1:-1]
+    assert len(middle) == count and all(s["transition"] == "cut" for s in truth["shots"][1:])
+    shot = middle[0]
+    assert (shot["end_frame"] - shot["start_frame"], len(shot["drawings"]), shot["cadence"], shot["camera"]) == facts
+    assert len(truth["flash_frames"]) == flashes
+    if case == "strobe":
+        assert sorted({s["end_frame"] - s["start_frame"] for s in middle}) == [1, 2]
+    if case == "blended_cut":  # the second shot starts on a frame half of each shot, which is no drawing of either
+        blend = middle[1]["start_frame"]
+        assert {"type": "blend", "start_frame": blend, "end_frame": blend + 1} in truth["transitions"]
+        assert (
+            truth["drawing_id"][blend] not in truth["drawing_id"][blend - 3 : blend] + truth["drawing_id"][blend + 1 :]
+        )
+    if case == "long_hair":
+        assert [(loop["period_frames"], loop["drawings"]) for loop in truth["loops"]] == [(12, 4)]

@@ -93,4 +93,6 @@ def _flash(image: np.ndarray, kind: str) -> np.ndarray:
         return np.zeros_like(image)
     if kind == "inverted":
         return 255 - image
+    if kind == "glow":  # an editing glow: the picture washed toward white
+        return np.clip(image.astype(np.float32) * 0.7 + 90, 0, 255).astype(np.uint8)
     return np.clip(image.astype(np.float32) * TINT + 40, 0, 255).astype(np.uint8)

@@ -387,6 +387,65 @@ def follow(
     return ShotPlan("follow", "pan", loc, chars[:1], layers, loop=loop)
 
 
+def long_hair(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """A close-up whose long hair blows in the wind, redrawn on threes over a third of the frame: 4 sway drawings
+    in a cycle of 12 frames (the character should have long hair)."""
+    cam = Camera.of(setup, ctx)
+    x = rng.uniform(0.4, 0.6)
+    sways = (0, 1, 2, 5)  # the sway phases that differ from each other (see _draw._back_hair and _bangs)
+    cycle = [Layer(_spec(ctx, loc, (_bust(ctx, cam, chars[0], x, r=0.3, y=0.3, hair=k),)), cam.crop()) for k in sways]
+    return ShotPlan("long_hair", "static", loc, chars[:1], [cycle[(j // 3) % 4] for j in range(n)])
+
+
+def drawn_pan(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """A camera move drawn by hand on threes: every third frame the whole picture is redrawn a step further
+    along (the view and the character's pose), so each drawing changes most of the frame; one shot."""
+    step = _step(ctx, 0.06)  # canvas pixels per drawing
+    drawings = (n + 2) // 3
+    canvas = (ctx.width + step * drawings + 2, ctx.height)
+    cam = Camera.of(setup, ctx)
+    x0, arm0 = rng.uniform(0.25, 0.45), int(rng.integers(0, 40))
+    detail = int(rng.integers(0, 1 << 20))
+    layers = []
+    for j in range(n):
+        k = j // 3
+        fig = _bust(ctx, cam, chars[0], x0, r=0.2, arm=arm0 + 15 * (k % 4), hair=k % 3)
+        fig = Figure(**{**fig.__dict__, "x": fig.x + step * k})  # the character runs with the view
+        spec = DrawingSpec(location=loc, canvas=canvas, figures=(fig,), detail=detail)
+        layers.append(Layer(spec, (float(step * k), cam.y, cam.w, cam.h)))
+    return ShotPlan("drawn_pan", "pan", loc, chars[:1], layers)
+
+
+def zoom_pulse(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """An editing effect over a held dialogue drawing: every 8 frames a 2-frame zoom pulse (the picture 15 %, then
+    8 % closer) washed with a glow. One drawing; the pulse frames are effects (``glow`` flashes), not drawings."""
+    cam = Camera.of(setup, ctx)
+    fig = _bust(ctx, cam, chars[0], rng.uniform(0.35, 0.65), r=rng.uniform(0.18, 0.24))
+    spec = _spec(ctx, loc, (fig,))
+
+    def closer(factor: float) -> Crop:
+        w, h = cam.w / factor, cam.h / factor
+        return (cam.x + (cam.w - w) / 2, cam.y + (cam.h - h) / 2, w, h)
+
+    layers, flashes = [], {}
+    for j in range(n):
+        pulse = 6 <= j < n - 6 and j % 8 in (6, 7)
+        layers.append(Layer(spec, closer(1.15 if j % 8 == 6 else 1.08) if pulse else cam.crop()))
+        if pulse:
+            flashes[j] = "glow"
+    return ShotPlan("zoom_pulse", "static", loc, chars[:1], layers, flashes=flashes)
+
+
+def flicker(
+    rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup, *, who: int
+) -> ShotPlan:
+    """A shot of ``n`` frames (1 or 2 in a strobe edit): one held drawing of character ``who``."""
+    cam = Camera.of(setup, ctx)
+    fig = _bust(ctx, cam, who, rng.uniform(0.3, 0.7), r=rng.uniform(0.2, 0.3), arm=int(rng.integers(0, 90)), mouth=2)
+    spec = _spec(ctx, loc, (fig,), lines=int(rng.integers(0, 1 << 20)))
+    return ShotPlan("short", "static", loc, (who,), [Layer(spec, cam.crop())] * n)
+
+
 def zoom(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
     """A push-in on a held drawing from the set-up toward the character's face."""
     cam = Camera.of(setup, ctx)
