@@ -2,7 +2,8 @@
 
 Usage: python bench/sakuga.py
 
-Labels: tests/data/sakuga_labels.json (shots of the real clips called ``full`` or ``limited`` by eye, and how).
+Labels: tests/data/sakuga_labels.json (shots of the real clips called ``full`` or ``limited`` by eye, and how),
+and the camera the eye saw in each (tests/data/eye_labels/, printed beside ours with the count that agree).
 Clips in ../shared/data/real/video/ (skipped with a message when absent). Each clip is decoded once by the
 animation stage and summarised over the labelled shots' own spans (so the shot detector is not what is
 measured). It prints every labelled shot with its score and signals, then the AUC: the share of (full,
@@ -23,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 LABELS = ROOT / "tests/data/sakuga_labels.json"
 REAL = ROOT.parent / "shared/data/real/video"
+EYE = ROOT / "tests/data/eye_labels"
+
+
+def eye_cameras(name: str) -> dict[int, str]:
+    """The camera the eye saw in each shot of a clip, by first frame."""
+    data = json.loads((EYE / Path(name).with_suffix(".json").name).read_text(encoding="utf-8"))
+    return {shot["start_frame"]: shot.get("camera", "?") for shot in data["shots"]}
 
 
 def scored_shots(name: str, spans: list[list[Any]]) -> list[dict[str, Any]]:
@@ -44,6 +52,7 @@ def scored_shots(name: str, spans: list[list[Any]]) -> list[dict[str, Any]]:
         if a < b
     ]
     by_start = {a.start_frame: a for a in stage.analyses(shots, fps)}
+    eye = eye_cameras(name)
     out = []
     for start, end, label, why in spans:
         a = by_start[start]
@@ -60,6 +69,7 @@ def scored_shots(name: str, spans: list[list[Any]]) -> list[dict[str, Any]]:
                 "motion": a.motion,
                 "cadence": a.cadence,
                 "camera": a.camera,
+                "eye_camera": eye.get(start, "?"),
             }
         )
     return out
@@ -86,12 +96,14 @@ def main() -> None:
             print(f"(skipping {name}: not in {REAL})")
             continue
         rows += scored_shots(name, spans)
-    print(f"{'clip':44s} {'shot':>10s} {'label':8s} {'score':>6s} {'dr/s':>5s} {'motion':>6s} cadence/camera")
+    print(f"{'clip':44s} {'shot':>10s} {'label':8s} {'score':>6s} {'dr/s':>5s} {'motion':>6s} cadence/camera (eye)")
     for r in sorted(rows, key=lambda r: -r["score"]):
         print(
             f"{r['clip'][:44]:44s} {r['start']:4d}-{r['end']:<5d} {r['label']:8s} {r['score']:6.3f}"
-            f" {r['drawings_per_second']:5.1f} {r['motion']:6.3f} {r['cadence']}/{r['camera']}"
+            f" {r['drawings_per_second']:5.1f} {r['motion']:6.3f} {r['cadence']}/{r['camera']} ({r['eye_camera']})"
         )
+    same = sum(r["camera"] == r["eye_camera"] for r in rows)
+    print(f"\ncamera as the eye saw it: {same} of {len(rows)} shots (the eye's 'drawn' is a camera move drawn by hand)")
     total = auc(rows)
     print(f"\nAUC, full above limited, all {len(rows)} shots: {total:.3f}" if total is not None else "\nAUC: n/a")
     for name in labels:
