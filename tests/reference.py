@@ -40,7 +40,8 @@ scorer was refitted on synthetic and real labels (the config fingerprint holds t
 besides it, the outputs of the three clips whose cuts the refit changed); and when the meter learnt layered
 motion (a background sliding behind a cel): the first shot of pyscenedetect_issue-236-split-copy.mkv became a
 pan of 5 drawings (was static, 15, sakuga-candidate), single frames changed on six other inputs; and every
-input when the scorer was refitted with the synthetic case clips (the fingerprint; shots moved on One Piece)."""
+input when the scorer was refitted with the synthetic case clips (the fingerprint; shots moved on One Piece); and
+six real clips when a faint change got a camera estimate up to 1.65x the held levels (dialogue's push-ins)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")
