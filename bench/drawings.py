@@ -21,7 +21,11 @@ REAL = ROOT.parent / "shared/data/real/video"
 
 
 def measured_new_frames(path: Path) -> set[int]:
-    """Frames the animation meter calls a new drawing (one decode pass, no shot detection)."""
+    """Frames the animation meter calls a new drawing (one decode pass, no shot detection).
+
+    Frames of a fade or flash run (``altered``) are left out, as each shot's analysis leaves them out: the
+    meter follows the picture through a fade, but no drawing is counted there, by it or by the eye.
+    """
     from animevid.analysis import AnimationStage
     from animevid.decode import open_video
     from animevid.engine import run_pass
@@ -29,7 +33,10 @@ def measured_new_frames(path: Path) -> set[int]:
     stage = AnimationStage()
     run_pass(open_video(path), [stage])
     stage.finish()
-    return {i for i, new in enumerate(stage.measures.new) if new}
+    measures = stage.measures
+    return {
+        i for i, (new, altered) in enumerate(zip(measures.new, measures.altered, strict=True)) if new and not altered
+    }
 
 
 def compare(name: str, label: dict) -> str:
