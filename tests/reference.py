@@ -41,7 +41,9 @@ besides it, the outputs of the three clips whose cuts the refit changed); and wh
 motion (a background sliding behind a cel): the first shot of pyscenedetect_issue-236-split-copy.mkv became a
 pan of 5 drawings (was static, 15, sakuga-candidate), single frames changed on six other inputs; and every
 input when the scorer was refitted with the synthetic case clips (the fingerprint; shots moved on One Piece); and
-six real clips when a faint change got a camera estimate up to 1.65x the held levels (dialogue's push-ins)."""
+six real clips when a faint change got a camera estimate up to 1.65x the held levels (dialogue's push-ins); and
+every input when the scorer was refitted after the blended case changed (the fingerprint; one more false cut in
+dialogue)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")

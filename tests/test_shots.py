@@ -35,12 +35,13 @@ DEV = sorted(name for name, clip in CLIPS.items() if clip["set"] == "dev")
 """The clips the classic detector was developed on."""
 FLOOR = {name: 1.0 for name in CLIPS} | {
     "moviepy_big_buck_bunny_0_30.webm": 0.85,  # a false cut at 45, inside the opening fade from black (0-48)
-    "onepiece_gear5_action_engsubs.mp4": 0.65,  # 0.536 leave-one-clip-out
+    "onepiece_gear5_action_engsubs.mp4": 0.65,  # 0.531 leave-one-clip-out
+    "dialogue_crossdissolve_vertical_406x720.mp4": 0.9,  # one false cut, in and out of sample
 }
 """Hard-cut F1 of the shipped scorer on every labelled real clip. It was fitted on them all (bench/fit_shots.py),
 so these are in-sample numbers: a floor against regressions, not the number a user gets. The honest numbers,
 each clip scored by a scorer fitted without it, are printed by bench/fit_shots.py --loco and bench/shots.py
-(2026-12-02: 0.712 micro over the 12 clips; 1.000 on all but One Piece 0.536, dialogue 0.909, Big Buck Bunny 0.857)."""
+(2026-12-02: 0.707 micro over the 12 clips; 1.000 on all but One Piece 0.531, dialogue 0.909, Big Buck Bunny 0.857)."""
 SAMPLE = Path(__file__).parents[1] / "data_samples" / "ep1.mp4"
 
 
@@ -235,6 +236,22 @@ def test_labelled_clips_score_no_worse_than_measured(name: str) -> None:
     if name in DEV:
         for frame in gradual_of(result.shots):
             assert any(s - 2 <= frame < e + 2 for s, e in truth.gradual), f"spurious gradual boundary at {frame}"
+
+
+def test_cuts_on_frames_blended_by_frame_rate_conversion_are_found(tmp_path: Path) -> None:
+    """Each cut of the blended_cut case lands on a frame half of each shot: the blend rule finds the one between
+    the two shots on ones in every seed, and 7 of the 9 cuts are found over seeds 1-3 (3 of 9 before it)."""
+    from animevid.synth import generate_case
+
+    found = EMPTY
+    for seed in (1, 2, 3):
+        clip = generate_case(tmp_path, "blended_cut", seed=seed)
+        truth = truth_from_synth(clip.truth)
+        cuts = cuts_of(detect_shots(clip.mp4).shots)
+        between = clip.truth["shots"][2]["start_frame"]
+        assert any(abs(c - between) <= 2 for c in cuts), (seed, cuts, truth.cuts)
+        found += score_cuts(cuts, truth.cuts)
+    assert found.true_positives >= 7 and found.false_positives == 0, found.as_dict()
 
 
 def test_a_train_of_same_coloured_cuts_is_a_drawn_camera_move() -> None:

@@ -462,7 +462,7 @@ CASE_FACTS = {
     "drawn_pan": (1, (48, 16, "threes", "pan"), 0),
     "zoom_pulse": (1, (72, 1, "still", "static"), 16),
     "strobe": (8, (2, 1, "still", "static"), 0),
-    "blended_cut": (2, (10, 10, "ones", "static"), 0),
+    "blended_cut": (2, (10, 9, "ones", "static"), 0),  # its first frame is the blend: no drawing of its own
 }
 
 

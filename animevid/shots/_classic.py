@@ -87,6 +87,13 @@ naruto_shippuden_forest_fight_720p25.mp4 (a pan drawn on threes: 1.9-6.2 at its 
 it). Palette alone does not part them from short shots of one location (synthetic seed 103: 5.2-6.2 at cuts 5, 4
 and 3 frames apart): the steady spacing does."""
 
+BLEND_SPAN = 12.0
+"""Smallest mean change (levels, 9x16 grid) between the ends of a blend for them to be two shots."""
+BLEND_RESIDUAL = 0.25
+"""Largest distance of a blend's middle frame from the average of its ends, as a share of the span."""
+BLEND_STEADY = 0.3
+"""Largest change just outside each end of a blend, as a share of the span (each end holds its own shot)."""
+
 THUMB = (36, 64)
 """(height, width) of the thumbnail under the grids and the block change."""
 GRID16 = 9 * 16 * 3
@@ -386,6 +393,9 @@ class ClassicShotStage(ShotStage, SplittableStage):
         dim = signals.dark_or_bright(mean)  # toward black or white: a fade, not a dissolve
         for b in _dissolves(self._grid16, blank | dim, found, frames):
             found[b.frame] = b
+        for frame in _blended_cuts(self._grid16, changed >= self.min_changed, blank | dim, frames):
+            if not any(abs(frame - f) <= 2 for f in found):
+                found[frame] = Boundary(frame, "cut", float(prob[frame]))
         return sorted(found.values(), key=lambda b: b.frame)
 
 
@@ -431,6 +441,28 @@ def _palette_change(grid: Spill | np.ndarray, frame: int) -> float:
     """:func:`signals.palette_change` from ``frame - 1`` to ``frame`` on the 9x16 grids."""
     pair = signals.grid_palette(np.asarray(grid[frame - 1 : frame + 1], dtype=np.float32))
     return float(signals.palette_change(pair[0], pair[1]))
+
+
+def _blended_cuts(grid: Spill | np.ndarray, changed: np.ndarray, faded: np.ndarray, frames: int) -> list[int]:
+    """Cuts that land on a frame blended half and half from both shots, as frame-rate conversion by blending
+    makes them (24 to 25 fps): the frame is the average of the frames either side, which differ like two shots
+    (:data:`BLEND_SPAN`; the dissolve test's numbers, over 3 frames), each side holds steady a frame further
+    out, and both steps changed the frame after motion compensation. The blended frame starts the new shot.
+    Found WINDOW frames at a time; frames toward black or white (``faded``) are a fade's.
+    """
+    out: list[int] = []
+    for lo in range(2, frames - 2, WINDOW):
+        hi = min(frames - 2, lo + WINDOW)
+        g = np.asarray(grid[lo - 2 : hi + 2], dtype=np.float32)  # g[k] is frame lo - 2 + k
+        before, here, after = g[1:-3], g[2:-2], g[3:-1]
+        span = np.abs(before - after).mean(1)
+        residual = np.abs(here - (before + after) / 2).mean(1)
+        steady = np.maximum(np.abs(g[:-4] - before).mean(1), np.abs(g[4:] - after).mean(1))
+        idx = np.arange(lo, hi)
+        ok = (span >= BLEND_SPAN) & (residual < BLEND_RESIDUAL * span) & (steady < BLEND_STEADY * span)
+        ok &= changed[idx] & changed[idx + 1] & ~(faded[idx - 1] | faded[idx] | faded[idx + 1])
+        out += [int(i) for i in idx[ok]]
+    return out
 
 
 def _fades(blank: np.ndarray, std: np.ndarray, dist: np.ndarray, frames: int) -> list[Boundary]:
@@ -510,7 +542,8 @@ def _blends(
     residual = np.abs(m - (a + b) / 2).mean(1)
     steady_a = np.abs(rows[np.maximum(k - 2, 0) - first] - a).mean(1)
     steady_b = np.abs(rows[np.minimum(k + 2 * half + 2, frames - 1) - first] - b).mean(1)
-    ok = (span >= 12.0) & (residual < 0.25 * span) & (steady_a < 0.3 * span) & (steady_b < 0.3 * span)
+    ok = (span >= BLEND_SPAN) & (residual < BLEND_RESIDUAL * span)
+    ok &= (steady_a < BLEND_STEADY * span) & (steady_b < BLEND_STEADY * span)
     return span, residual, np.flatnonzero(ok) + stretches.start + half
 
 

@@ -36,7 +36,7 @@ class Case:
     shots: Callable[[np.random.Generator, Ctx, int, int, Callable[[], Setup]], list[ShotPlan]]
     """(rng, ctx, location, character, next set-up) -> the case's shots, in order."""
     blended: bool = False
-    """Every cut inside the case lands on a frame blended half and half from both shots."""
+    """Every cut after the first shot lands on a frame blended half and half from both shots."""
     long_hair: bool = False
     """The character has long hair."""
 
@@ -87,8 +87,8 @@ CASES: dict[str, Case] = {
     ),
     "strobe": Case("a strobe edit: eight shots of 1 and 2 frames, two characters in turn (every one a cut)", _strobe),
     "blended_cut": Case(
-        "two 10-frame shots on ones whose cuts land on a frame blended from both shots, as 24->25 fps conversion "
-        "by blending makes them (the blended frame starts the new shot)",
+        "two 10-frame shots on ones; every cut lands on a frame blended from both shots, as 24->25 fps "
+        "conversion by blending makes them (the blended frame starts the new shot)",
         _two_motions,
         blended=True,
     ),
@@ -140,7 +140,7 @@ def render_case(
     place(entries)
     recipes, transitions = assemble(entries, fade_in=False, fade_out=False)
     if case.blended:
-        transitions += [_blend(recipes, e.start) for e in entries[2 : 1 + len(middle)]]
+        transitions += [_blend(recipes, e.start) for e in entries[1:]]
     seconds = len(recipes) * cfg.fps_den / cfg.fps_num
     timeline = Timeline(entries, recipes, transitions)
     truth = build_truth(
