@@ -706,8 +706,10 @@ def synth(
     case: Annotated[
         str | None,
         typer.Option(
-            help="Write a short clip of one hard case instead of an episode: follow, follow_walk, long_hair, "
-            "drawn_pan, zoom_pulse, strobe, blended_cut.",
+            help="Write a short case clip instead of an episode: follow (a background sliding behind a held "
+            "character), follow_walk (behind a walk cycle), long_hair (on threes), drawn_pan (a camera move drawn "
+            "on threes), zoom_pulse (zoom and glow pulses), strobe (1-2 frame shots), blended_cut (cuts on "
+            "blended frames).",
             show_default=False,
         ),
     ] = None,
@@ -716,12 +718,10 @@ def synth(
 ) -> None:
     """Generate a synthetic anime episode with exact ground truth (mp4, mkv, ass, truth.json).
 
-    With --case, a short clip of one hard case of real footage between two still shots (follow: the
-    background slides behind a held character; follow_walk: behind a walk cycle on twos; long_hair; drawn_pan:
-    a camera move drawn on threes; zoom_pulse: zoom and glow pulses; strobe: 1-2 frame shots; blended_cut:
-    cuts on frames blended by frame-rate conversion).
+    With --case NAME, a short clip of one hard case of real footage between two still shots instead.
 
-    Example: animevid synth out/ --seed 3 --seconds 60 --width 1280 --height 720
+    Examples: animevid synth out/ --seed 3 --seconds 60 --width 1280 --height 720;
+    animevid synth out/ --case follow --seed 2
     """
     from animevid.synth import generate_case, generate_episode
 
