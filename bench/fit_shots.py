@@ -40,7 +40,7 @@ from animevid.decode import open_video  # noqa: E402
 from animevid.engine import SegmentRun, run_pass  # noqa: E402
 from animevid.model import Shot  # noqa: E402
 from animevid.shots._classic import N_FEATURES, ClassicShotStage, build_features  # noqa: E402
-from animevid.shots.evaluate import EMPTY, Score, ShotTruth, load_labels, score_cuts, truth_from_synth  # noqa: E402
+from animevid.shots.evaluate import EMPTY, Score, ShotTruth, load_labels, score_hard_cuts, truth_from_synth  # noqa: E402
 from animevid.synth import CASES, generate_case, generate_episode, load_truth  # noqa: E402
 
 REAL = ROOT.parent / "shared/data/real/video"
@@ -169,15 +169,8 @@ def shots_under(model: dict[str, Any], clip: Clip) -> list[Shot]:
 
 
 def hard_score(shots: list[Shot], truth: ShotTruth, tolerance: int = 2) -> Score:
-    """Hard-cut score as bench/shots.py counts it (a detection inside a labelled gradual transition that
-    matches no true cut is left out)."""
-    cuts = [s.start_frame for s in shots if s.transition == "cut"]
-
-    def ignored(frame: int) -> bool:
-        near_cut = any(abs(frame - cut) <= tolerance for cut in truth.cuts)
-        return not near_cut and any(s - tolerance <= frame < e + tolerance for s, e in truth.gradual)
-
-    return score_cuts([f for f in cuts if not ignored(f)], truth.cuts, tolerance=tolerance)
+    """Hard-cut score as bench/shots.py counts it (animevid.shots.evaluate.score_hard_cuts)."""
+    return score_hard_cuts([s.start_frame for s in shots if s.transition == "cut"], truth, tolerance=tolerance)
 
 
 def synthetic_clips(seeds: list[int], grain_seeds: list[int]) -> list[Clip]:

@@ -181,14 +181,11 @@ def synth_videos(seeds: list[int], seconds: float) -> list[Video]:
 
 
 def hard_score(result: dict[str, Any], truth: Any, tolerance: int) -> Any:
-    """Hard-cut score, leaving out detections inside a gradual transition that match no true cut."""
-    from animevid.shots.evaluate import score_cuts
+    """Hard-cut score (animevid.shots.evaluate.score_hard_cuts: detections inside a gradual transition that match
+    no true cut are left out)."""
+    from animevid.shots.evaluate import score_hard_cuts
 
-    def ignored(frame: int) -> bool:
-        near_cut = any(abs(frame - cut) <= tolerance for cut in truth.cuts)
-        return not near_cut and any(s - tolerance <= frame < e + tolerance for s, e in truth.gradual)
-
-    return score_cuts([f for f in result["cuts"] if not ignored(f)], truth.cuts, tolerance=tolerance)
+    return score_hard_cuts(result["cuts"], truth, tolerance=tolerance)
 
 
 HEADER = f"  {'detector':32s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'P':>6s} {'R':>6s} {'F1':>6s} {'ours/F1':>7s}"

@@ -79,6 +79,18 @@ def score_cuts(detected: Iterable[int], truth: Iterable[int], *, tolerance: int 
     return Score(found, len(detections) - found, len(free))
 
 
+def score_hard_cuts(detected: Iterable[int], truth: ShotTruth, *, tolerance: int = 2) -> Score:
+    """:func:`score_cuts` against ``truth.cuts``, leaving out a detection inside a labelled gradual transition
+    (span widened by ``tolerance``) that matches no true cut: a detector that does not tell dissolves and fades
+    from cuts is not charged for them (bench/shots.py scores every detector so)."""
+
+    def ignored(frame: int) -> bool:
+        near_cut = any(abs(frame - cut) <= tolerance for cut in truth.cuts)
+        return not near_cut and any(s - tolerance <= frame < e + tolerance for s, e in truth.gradual)
+
+    return score_cuts([f for f in detected if not ignored(f)], truth.cuts, tolerance=tolerance)
+
+
 def score_gradual(detected: Iterable[int], spans: Sequence[tuple[int, int]], *, tolerance: int = 2) -> Score:
     """Match detected gradual boundaries to true transition spans ``[start, end)``."""
     free = list(spans)
