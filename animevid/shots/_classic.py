@@ -445,23 +445,17 @@ def _palette_change(grid: Spill | np.ndarray, frame: int) -> float:
 
 def _blended_cuts(grid: Spill | np.ndarray, changed: np.ndarray, faded: np.ndarray, frames: int) -> list[int]:
     """Cuts that land on a frame blended half and half from both shots, as frame-rate conversion by blending
-    makes them (24 to 25 fps): the frame is the average of the frames either side, which differ like two shots
-    (:data:`BLEND_SPAN`; the dissolve test's numbers, over 3 frames), each side holds steady a frame further
-    out, and both steps changed the frame after motion compensation. The blended frame starts the new shot.
-    Found WINDOW frames at a time; frames toward black or white (``faded``) are a fade's.
+    makes them (24 to 25 fps): the dissolve test (:func:`_blends`) over 3 frames, each side steady a frame
+    further out, where both steps changed the frame after motion compensation. The blended frame starts the
+    new shot. Found WINDOW frames at a time; frames toward black or white (``faded``) are a fade's.
     """
     out: list[int] = []
     for lo in range(2, frames - 2, WINDOW):
         hi = min(frames - 2, lo + WINDOW)
-        g = np.asarray(grid[lo - 2 : hi + 2], dtype=np.float32)  # g[k] is frame lo - 2 + k
-        before, here, after = g[1:-3], g[2:-2], g[3:-1]
-        span = np.abs(before - after).mean(1)
-        residual = np.abs(here - (before + after) / 2).mean(1)
-        steady = np.maximum(np.abs(g[:-4] - before).mean(1), np.abs(g[4:] - after).mean(1))
-        idx = np.arange(lo, hi)
-        ok = (span >= BLEND_SPAN) & (residual < BLEND_RESIDUAL * span) & (steady < BLEND_STEADY * span)
-        ok &= changed[idx] & changed[idx + 1] & ~(faded[idx - 1] | faded[idx] | faded[idx + 1])
-        out += [int(i) for i in idx[ok]]
+        rows = np.asarray(grid[lo - 2 : hi + 2], dtype=np.float32)
+        _, _, centres = _blends(rows, lo - 2, range(lo - 1, hi - 1), 1, frames, reach=1)
+        keep = changed[centres] & changed[centres + 1] & ~(faded[centres - 1] | faded[centres] | faded[centres + 1])
+        out += [int(i) for i in centres[keep]]
     return out
 
 
@@ -525,12 +519,12 @@ def _dissolves(grid: Spill | np.ndarray, blank: np.ndarray, found: dict[int, Bou
 
 
 def _blends(
-    rows: np.ndarray, first: int, stretches: range, half: int, frames: int
+    rows: np.ndarray, first: int, stretches: range, half: int, frames: int, reach: int = 2
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Span, residual and candidate centres of the stretches ``[k, k + 2 * half]`` for k in ``stretches``.
 
     ``rows`` holds the grids (float32) of frames ``first`` on. A candidate's middle frame is the
-    average of its ends, which differ like two shots do, and the frames just outside each end
+    average of its ends, which differ like two shots do, and the frames ``reach`` outside each end
     barely change (steady ends). Every operation is per stretch, so a window's values equal those
     of all stretches at once.
     """
@@ -540,8 +534,8 @@ def _blends(
     m = rows[stretches.start + half - first : stretches.stop + half - first]
     span = np.abs(a - b).mean(1)
     residual = np.abs(m - (a + b) / 2).mean(1)
-    steady_a = np.abs(rows[np.maximum(k - 2, 0) - first] - a).mean(1)
-    steady_b = np.abs(rows[np.minimum(k + 2 * half + 2, frames - 1) - first] - b).mean(1)
+    steady_a = np.abs(rows[np.maximum(k - reach, 0) - first] - a).mean(1)
+    steady_b = np.abs(rows[np.minimum(k + 2 * half + reach, frames - 1) - first] - b).mean(1)
     ok = (span >= BLEND_SPAN) & (residual < BLEND_RESIDUAL * span)
     ok &= (steady_a < BLEND_STEADY * span) & (steady_b < BLEND_STEADY * span)
     return span, residual, np.flatnonzero(ok) + stretches.start + half
