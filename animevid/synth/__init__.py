@@ -186,18 +186,8 @@ def generate_episode(
     """
     cfg = config or SynthConfig()
     frames, truth = render_episode(seed, seconds=seconds, config=cfg, series_seed=series_seed)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"ep{seed}"
-    episode = SynthEpisode(
-        Path(f"{stem}.mp4"), Path(f"{stem}.mkv"), Path(f"{stem}.ass"), Path(f"{stem}.truth.json"), truth
-    )
     title = f"animevid synthetic episode {seed} (series {series_seed})"
-    _subs.write_ass(truth["subtitles"], str(episode.ass), (cfg.width, cfg.height), title)
-    cfg = replace(cfg, seconds=truth["seconds"])
-    encode(frames, truth["frames"], (episode.mp4, episode.mkv, episode.ass), cfg, title=title, progress=progress)
-    episode.truth_json.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return episode
+    return _write(Path(out_dir) / f"ep{seed}", frames, truth, cfg, title, progress)
 
 
 def generate_case(out_dir: str | Path, name: str, *, seed: int = 0, config: SynthConfig | None = None) -> SynthEpisode:
@@ -208,15 +198,27 @@ def generate_case(out_dir: str | Path, name: str, *, seed: int = 0, config: Synt
     """
     cfg = config or SynthConfig()
     frames, truth = render_case(name, seed=seed, config=cfg)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"case-{name}-{seed}"
+    return _write(
+        Path(out_dir) / f"case-{name}-{seed}", frames, truth, cfg, f"animevid synthetic case {name} (seed {seed})"
+    )
+
+
+def _write(
+    stem: Path,
+    frames: Iterator[np.ndarray],
+    truth: dict[str, Any],
+    cfg: SynthConfig,
+    title: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> SynthEpisode:
+    """Write a rendered clip: ``stem``.mp4, .mkv (with the subtitles), .ass and .truth.json (folder created)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
     clip = SynthEpisode(
         Path(f"{stem}.mp4"), Path(f"{stem}.mkv"), Path(f"{stem}.ass"), Path(f"{stem}.truth.json"), truth
     )
-    title = f"animevid synthetic case {name} (seed {seed})"
-    _subs.write_ass([], str(clip.ass), (cfg.width, cfg.height), title)
-    encode(frames, truth["frames"], (clip.mp4, clip.mkv, clip.ass), replace(cfg, seconds=truth["seconds"]), title=title)
+    _subs.write_ass(truth["subtitles"], str(clip.ass), (cfg.width, cfg.height), title)
+    cfg = replace(cfg, seconds=truth["seconds"])
+    encode(frames, truth["frames"], (clip.mp4, clip.mkv, clip.ass), cfg, title=title, progress=progress)
     clip.truth_json.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return clip
 
