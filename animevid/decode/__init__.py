@@ -15,7 +15,7 @@ import torch
 from animevid.config import DecodeConfig
 from animevid.decode._probe import SubtitleTrack, VideoInfo, probe
 from animevid.decode._pyav import NvdecSource, PyAVSource
-from animevid.decode._source import Chunk, DecodeReport, FrameBatch, FrameSource, close_pass
+from animevid.decode._source import Chunk, DecodeReport, DetailRequest, FrameBatch, FrameSource, close_pass
 from animevid.decode._timestamps import FrameGap
 from animevid.registry import Registry
 
@@ -77,6 +77,7 @@ __all__ = [
     "DECODERS",
     "Chunk",
     "DecodeReport",
+    "DetailRequest",
     "FrameBatch",
     "FrameGap",
     "FrameSource",

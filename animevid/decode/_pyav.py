@@ -47,24 +47,32 @@ class PyAVSource(FrameSource):
     name = "pyav"
     decode_errors = (av.FFmpegError,)
 
+    gives_details = True
+
     def _chunks(self) -> Iterator[Chunk]:
         width, height = self.analysis_size
         scaler = VideoReformatter()
+        larger = _Larger(self)
         frames = background(self._decoded_frames(), maxsize=16, name="animevid-pyav-decode")
         pixels = np.empty((self.batch_frames, height, width, 3), dtype=np.uint8)
         times: list[float | None] = []
+        details: dict[int, np.ndarray] = {}
+        number = self.first_index
         for frame in frames:
             small = scaler.reformat(
                 frame, width=width, height=height, format="rgb24", interpolation=_SCALERS[self.interpolation]
             )
             pixels[len(times)] = small.to_ndarray()
+            if larger.wants(number, pixels[len(times)]):
+                details[len(times)] = larger.scale(frame)
+            number += 1
             times.append(None if frame.pts is None or frame.time_base is None else float(frame.pts * frame.time_base))
             if len(times) == self.batch_frames:
-                yield Chunk(frames=pixels, raw_seconds=times)
+                yield Chunk(frames=pixels, raw_seconds=times, details=details)
                 pixels = np.empty_like(pixels)
-                times = []
+                times, details = [], {}
         if times:
-            yield Chunk(frames=pixels[: len(times)], raw_seconds=times)
+            yield Chunk(frames=pixels[: len(times)], raw_seconds=times, details=details)
 
     def _hwaccel(self) -> HWAccel | None:
         """Hardware decoding settings for FFmpeg; None decodes on the CPU."""
@@ -136,3 +144,22 @@ class NvdecSource(PyAVSource):
 
     def _hwaccel(self) -> HWAccel:
         return HWAccel("cuda", allow_software_fallback=True)
+
+
+class _Larger:
+    """The frames a :class:`~animevid.decode.DetailRequest` wants, scaled a second time with their own scaler."""
+
+    def __init__(self, source: PyAVSource) -> None:
+        self.request = source.detail
+        self.size = source.detail_size(self.request.width) if self.request is not None else (0, 0)
+        self.scaler = VideoReformatter()
+
+    def wants(self, number: int, small: np.ndarray) -> bool:
+        return self.request is not None and bool(self.request.wants(number, small))
+
+    def scale(self, frame: av.VideoFrame) -> np.ndarray:
+        width, height = self.size
+        # area: a larger frame is looked at for detail (faces), where fast bilinear aliases
+        return self.scaler.reformat(
+            frame, width=width, height=height, format="rgb24", interpolation="AREA"
+        ).to_ndarray()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar, get_args
 
@@ -37,6 +37,9 @@ class FrameBatch:
     """0-based decode-order index of each frame, shape (n,), int64, on the CPU."""
     pts_seconds: torch.Tensor
     """Presentation time of each frame in seconds from the first frame, (n,), float64, CPU."""
+    details: Mapping[int, np.ndarray] = field(default_factory=dict)
+    """Frames a stage asked to see larger (:class:`DetailRequest`), by frame index: (h, w, 3) uint8 RGB
+    numpy arrays on the CPU, at the request's width (or the video's, when it is narrower)."""
 
     def __post_init__(self) -> None:
         n = self.frames.shape[0]
@@ -62,6 +65,25 @@ class Chunk:
     """(n, h, w, 3) uint8 RGB, numpy on the CPU or a torch tensor on any device."""
     raw_seconds: Sequence[float | None]
     """Container time of each frame in seconds (None where the frame has none)."""
+    details: Mapping[int, np.ndarray] = field(default_factory=dict)
+    """Larger copies of some frames, by position in the chunk (see :class:`DetailRequest`)."""
+
+
+@dataclass(frozen=True)
+class DetailRequest:
+    """Some frames wanted larger than the analysis frames, decided frame by frame as they are decoded.
+
+    The decoder calls :attr:`wants` with every frame's number and its analysis-size picture, in
+    order, in its own thread, and scales the frames it says yes to a second time, from the decoded
+    picture, to :attr:`width`: the episode is not decoded again, and frames not asked for cost
+    nothing more. ``wants`` must depend only on the frames it was shown (a split pass shows a
+    segment's frames to a fresh copy, :mod:`animevid.engine._split`).
+    """
+
+    width: int
+    """Width of the larger frames (the video's own when it is narrower); height keeps the aspect ratio."""
+    wants: Callable[[int, np.ndarray], bool]
+    """(frame number, (h, w, 3) uint8 analysis frame) -> whether to hand this frame out larger too."""
 
 
 class FrameSource(ABC):
@@ -120,6 +142,26 @@ class FrameSource(ABC):
         """Damaged packets skipped so far in the current pass (each loses its own frame, not the rest)."""
         self.report: DecodeReport | None = None
         """What the last whole pass did (None before one); :func:`animevid.engine.run_pass` returns it too."""
+        self.detail: DetailRequest | None = None
+        """Frames a stage wants larger (:meth:`request_detail`); None: none."""
+
+    gives_details: ClassVar[bool] = False
+    """Whether the backend can hand out larger copies of some frames (:class:`DetailRequest`)."""
+
+    def request_detail(self, request: DetailRequest) -> bool:
+        """Hand out the frames ``request`` wants at its width too, from the next pass on.
+
+        Returns:
+            False when this backend cannot (it scales inside its decoder): the batches carry no details.
+        """
+        if not self.gives_details:
+            return False
+        self.detail = request
+        return True
+
+    def detail_size(self, width: int) -> tuple[int, int]:
+        """(width, height) of the larger frames for a requested width: never wider than the video, even sizes."""
+        return self.info.analysis_size(min(width, self.info.width))
 
     @abstractmethod
     def _chunks(self) -> Iterator[Chunk]:
@@ -165,7 +207,10 @@ class FrameSource(ABC):
         indices = torch.arange(first, first + n, dtype=torch.int64)
         pts = torch.tensor(self._seconds(chunk.raw_seconds, clock), dtype=torch.float64)
         self.frames_decoded += n
-        return FrameBatch(frames=frames.to(self.device, non_blocking=True), frame_indices=indices, pts_seconds=pts)
+        details = {first + position: pixels for position, pixels in chunk.details.items()}
+        return FrameBatch(
+            frames=frames.to(self.device, non_blocking=True), frame_indices=indices, pts_seconds=pts, details=details
+        )
 
     def _seconds(self, raw_seconds: Sequence[float | None], clock: TimestampRepair) -> list[float]:
         """Presentation times of the next frames, from their container times (repaired in order)."""

@@ -14,7 +14,7 @@ import torch
 from animevid.decode import DecodeReport, FrameSource
 from animevid.decode._segments import SegmentMismatch
 from animevid.engine._split import SplitStats, run_split
-from animevid.engine._stage import SplittableStage, Stage
+from animevid.engine._stage import SplittableStage, Stage, connect_details
 
 R = TypeVar("R")
 
@@ -96,6 +96,7 @@ def _one_pass(
 ) -> PassResult:
     records: dict[int, list[Any]] = {id(stage): [] for stage in stages}
     keep = [sinks.get(stage, records[id(stage)].extend) for stage in stages]
+    connect_details(source, stages)
     with _cpu_threads(1 if all(stage.device.type == "cpu" for stage in stages) else None):
         for batch in source.batches():
             for stage, take in zip(stages, keep, strict=True):

@@ -42,7 +42,7 @@ from animevid.decode import DecodeReport, FrameSource, close_pass
 from animevid.decode._pyav import PyAVSource
 from animevid.decode._segments import SegmentMismatch, SegmentPlan, SegmentSource, plan_segments
 from animevid.decode._timestamps import TimestampRepair
-from animevid.engine._stage import SegmentRun, SplittableStage, Stage
+from animevid.engine._stage import SegmentRun, SplittableStage, Stage, connect_details
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +318,10 @@ def _threads_each(source: FrameSource, workers: int) -> int:
     return source.threads or max(1, _usable_cores() // workers)
 
 
-_PRELOAD = ["animevid.engine", "animevid.shots", "animevid.analysis", "animevid.scenes", "animevid.search"]
+_PRELOAD = [
+    "animevid.engine", "animevid.shots", "animevid.analysis", "animevid.scenes", "animevid.search",
+    "animevid.characters",
+]  # fmt: skip
 """Imported once by the fork server (torch alone takes 1.5-2 s) instead of once per process."""
 
 
@@ -397,6 +400,7 @@ def _run_segment(job: _Job) -> _Part:
     options = {"threads": _DECODE_THREADS, **job.source_options}
     source = SegmentSource(job.path, first=job.first, expected=job.expected, seconds=job.seconds, **options)
     stages = [make() for make in job.makers]
+    connect_details(source, stages)
     records: list[list[Any]] = [[] for _ in stages]
     lookahead = max(stage.lookahead_frames for stage in stages)
     fed = 0

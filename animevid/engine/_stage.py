@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 import numpy as np
 import torch
 
-from animevid.decode import DecodeReport, FrameBatch
+from animevid.decode import DecodeReport, DetailRequest, FrameBatch, FrameSource
 from animevid.errors import UnknownNameError
 from animevid.model import Shot
 
@@ -91,6 +91,27 @@ class Stage(ABC, Generic[R, Out]):
         """What ``output`` puts in a library (default: nothing)."""
         return Stored()
 
+    def detail_request(self) -> DetailRequest | None:
+        """Frames this stage wants larger than the analysis frames, in ``FrameBatch.details`` (default: none)."""
+        return None
+
+    def detail_refused(self) -> None:
+        """The decoder cannot hand out larger frames (:meth:`detail_request`): the batches will carry none."""
+
+
+def connect_details(source: FrameSource, stages: Sequence[Stage[Any, Any]]) -> None:
+    """Give the decoder the one stage's :meth:`Stage.detail_request` (before its pass), or tell the stage it cannot.
+
+    Raises:
+        ValueError: More than one stage asks for larger frames.
+    """
+    asking = [(stage, request) for stage in stages if (request := stage.detail_request()) is not None]
+    if len(asking) > 1:
+        raise ValueError(f"stages {', '.join(s.name for s, _ in asking)} all ask for larger frames; one may")
+    for stage, request in asking:
+        if not source.request_detail(request):
+            stage.detail_refused()
+
 
 StageBuilder = Callable[["Config", str], Stage[Any, Any]]
 """Builds a stage from the options and the resolved device."""
@@ -108,6 +129,12 @@ class StageSpec:
     """The commands whose pass it joins."""
     order: int
     """Its place in the pass: stages see each batch in increasing order."""
+    when: Callable[[Config], bool] | None = None
+    """Whether the options want it in the pass (None: always)."""
+
+    def wanted(self, config: Config) -> bool:
+        """Whether it joins the pass under ``config``."""
+        return self.when is None or self.when(config)
 
 
 class StageRegistry:
@@ -131,8 +158,16 @@ class StageRegistry:
 
         return decorate
 
-    def add(self, name: str, *, build: StageBuilder, commands: Sequence[str], order: int) -> None:
-        """Register a stage made by a factory (e.g. the configured shot detector).
+    def add(
+        self,
+        name: str,
+        *,
+        build: StageBuilder,
+        commands: Sequence[str],
+        order: int,
+        when: Callable[[Config], bool] | None = None,
+    ) -> None:
+        """Register a stage made by a factory (e.g. the configured shot detector); ``when`` may leave it out.
 
         Raises:
             ValueError: The name is taken, or a command is not one of :data:`COMMANDS`.
@@ -142,7 +177,7 @@ class StageRegistry:
             raise ValueError(f"stage {name!r}: unknown command(s) {unknown}; commands are {', '.join(COMMANDS)}")
         if name in self._specs:
             raise ValueError(f"stage {name!r} is registered twice")
-        self._specs[name] = StageSpec(name, build, frozenset(commands), order)
+        self._specs[name] = StageSpec(name, build, frozenset(commands), order, when)
 
     def for_command(self, command: str) -> list[StageSpec]:
         """The stages a command runs, in pass order."""
