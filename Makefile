@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS ?= dev,decord
+EXTRAS ?= dev,decord,onnx
 
 .PHONY: demo test lint bench clean device-check
 

@@ -7,7 +7,10 @@ Tables (children are keyed by ``(episode_id, <index>)`` and deleted with their e
     scenes          the episode's scenes in order
     subtitle_lines  the episode's subtitle lines in order
     shot_analyses   how each shot is animated; tags and loops are JSON text
-    characters      characters enrolled in the library's gallery
+    characters      characters enrolled in the library's gallery (their faces live in ``gallery/``)
+    faces           faces found on the episode's keyframes: shot, box, track, name or cluster
+    shot_cast       (view) the characters named in each shot
+    screen_time     (view) each character's shots and seconds per episode
     failures        files a batch could not index (absolute path, error, when), so the batch goes on
 
 An episode row's ``state`` says how far its indexing got: ``pending`` while (or when a kill left
@@ -157,7 +160,40 @@ _V4 = (
     "ALTER TABLE failures ADD COLUMN error_type TEXT NOT NULL DEFAULT ''",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# Version 5: who is on screen. Faces found on keyframes (named when they match the gallery, else
+# grouped into clusters); the cast of each shot and each character's screen time are views over
+# them, so naming a face updates both at once.
+_V5 = (
+    """CREATE TABLE faces (
+        episode_id INTEGER NOT NULL REFERENCES episodes (episode_id) ON DELETE CASCADE,
+        face_index INTEGER NOT NULL,
+        shot_index INTEGER NOT NULL,
+        frame INTEGER NOT NULL,
+        seconds REAL NOT NULL,
+        x REAL NOT NULL,
+        y REAL NOT NULL,
+        w REAL NOT NULL,
+        h REAL NOT NULL,
+        score REAL NOT NULL,
+        track INTEGER NOT NULL,
+        character TEXT,
+        distance REAL,
+        cluster INTEGER,
+        PRIMARY KEY (episode_id, face_index)
+    )""",
+    "CREATE INDEX faces_by_character ON faces (character)",
+    """CREATE VIEW shot_cast AS
+        SELECT f.episode_id, f.shot_index, f.character, COUNT(*) AS faces, s.start_seconds, s.end_seconds
+        FROM faces f JOIN shots s ON s.episode_id = f.episode_id AND s.shot_index = f.shot_index
+        WHERE f.character IS NOT NULL
+        GROUP BY f.episode_id, f.shot_index, f.character""",
+    """CREATE VIEW screen_time AS
+        SELECT episode_id, character, COUNT(*) AS shots, SUM(end_seconds - start_seconds) AS seconds
+        FROM shot_cast GROUP BY episode_id, character""",
+    "ALTER TABLE characters ADD COLUMN embedder TEXT NOT NULL DEFAULT ''",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 """``MIGRATIONS[k]`` holds the SQL statements that take a catalog from version k to k + 1."""
 
 
@@ -245,7 +281,23 @@ _SHOT_ANALYSES = _Table(
     },
     "episode_id, shot_index",
 )  # fmt: skip
-_CHARACTERS = _Table("characters", {"character_id": _I, "name": _S, "images": _I}, "name")
+_CHARACTERS = _Table("characters", {"character_id": _I, "name": _S, "images": _I, "embedder": _S}, "name")
+_FACES = _Table(
+    "faces",
+    {
+        "episode_id": _I, "face_index": _I, "shot_index": _I, "frame": _I, "seconds": _F, "x": _F, "y": _F,
+        "w": _F, "h": _F, "score": _F, "track": _I, "character": "string", "distance": "Float64", "cluster": "Int64",
+    },
+    "episode_id, face_index",
+)  # fmt: skip
+_SHOT_CAST = _Table(
+    "shot_cast",
+    {"episode_id": _I, "shot_index": _I, "character": _S, "faces": _I, "start_seconds": _F, "end_seconds": _F},
+    "episode_id, shot_index, character",
+)
+_SCREEN_TIME = _Table(
+    "screen_time", {"episode_id": _I, "character": _S, "shots": _I, "seconds": _F}, "episode_id, seconds DESC"
+)
 _FAILURES = _Table(
     "failures", {"path": _S, "error": _S, "error_type": _S, "failed_at": _T, "attempts": _I}, "failed_at, path"
 )
@@ -540,23 +592,52 @@ class Catalog:
                 (_path_key(path), error, error_type, _utc_now()),
             )
 
-    def add_character(self, character: Character) -> int:
+    def add_character(self, character: Character, *, embedder: str = "") -> int:
         """Add a character to the gallery, or update the one with the same name.
 
         Args:
             character: The character.
+            embedder: Signature of the embedder its gallery vectors come from.
 
         Returns:
             Its ``character_id``.
         """
         with _transaction(self._conn):
             rows = self._conn.execute(
-                "INSERT INTO characters (name, images) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET images = excluded.images RETURNING character_id",
-                (character.name, character.images),
+                "INSERT INTO characters (name, images, embedder) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET images = excluded.images, embedder = excluded.embedder "
+                "RETURNING character_id",
+                (character.name, character.images, embedder),
             ).fetchall()
         character_id: int = rows[0][0]
         return character_id
+
+    def set_face_names(self, names: Sequence[tuple[int, int, str | None, float | None]]) -> None:
+        """Name faces: ``(episode_id, face_index, character or None, distance or None)`` each, in one transaction."""
+        with self._writing("could not store the faces' names"):
+            self._conn.executemany(
+                "UPDATE faces SET character = ?, distance = ? WHERE episode_id = ? AND face_index = ?",
+                [(name, distance, episode, face) for episode, face, name, distance in names],
+            )
+
+    def set_face_clusters(self, clusters: Sequence[tuple[int, int, int]]) -> None:
+        """Replace every face's cluster: ``(episode_id, face_index, cluster)`` each; faces not named get none."""
+        with self._writing("could not store the face clusters"):
+            self._conn.execute("UPDATE faces SET cluster = NULL")
+            self._conn.executemany(
+                "UPDATE faces SET cluster = ? WHERE episode_id = ? AND face_index = ?",
+                [(cluster, episode, face) for episode, face, cluster in clusters],
+            )
+
+    def character_shots(self, name: str) -> list[dict[str, Any]]:
+        """The indexed shots where ``name`` was recognised, by episode and time: path, shot, times, faces."""
+        sql = (
+            "SELECT c.episode_id, e.path, c.shot_index, c.start_seconds, c.end_seconds, c.faces "
+            "FROM shot_cast c JOIN episodes e ON e.episode_id = c.episode_id "
+            "WHERE c.character = ? AND e.state = 'indexed' ORDER BY e.path, c.start_seconds"
+        )
+        names = ("episode_id", "path", "shot_index", "start_seconds", "end_seconds", "faces")
+        return [dict(zip(names, row, strict=True)) for row in self._conn.execute(sql, (name,))]
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -674,6 +755,18 @@ class Catalog:
     def characters(self) -> pd.DataFrame:
         """The characters enrolled in the gallery, by name."""
         return self._frame(_CHARACTERS, None)
+
+    def faces(self, episode_id: int | None = None) -> pd.DataFrame:
+        """Faces of one episode, or of all; ``character``, ``distance`` and ``cluster`` are nullable."""
+        return self._frame(_FACES, episode_id)
+
+    def shot_cast(self, episode_id: int | None = None) -> pd.DataFrame:
+        """The characters named in each shot (with their faces and the shot's times)."""
+        return self._frame(_SHOT_CAST, episode_id)
+
+    def screen_time(self, episode_id: int | None = None) -> pd.DataFrame:
+        """Per episode and character: shots it is named in and their seconds, most first."""
+        return self._frame(_SCREEN_TIME, episode_id)
 
     def failures(self) -> pd.DataFrame:
         """Files a batch could not index: ``path``, ``error``, ``failed_at`` (UTC) and ``attempts``."""

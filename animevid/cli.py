@@ -893,6 +893,10 @@ def search(
     text: Annotated[
         str | None, typer.Option("--text", help="Search subtitle dialogue instead (any language).", show_default=False)
     ] = None,
+    character: Annotated[
+        str | None,
+        typer.Option("--character", help="List the shots where an enrolled character appears.", show_default=False),
+    ] = None,
     library: Annotated[
         Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
     ] = None,
@@ -910,6 +914,8 @@ def search(
     subtitles or be pasted inside a larger picture. A best score below the threshold is reported
     as no confident match.
 
+    --character NAME lists the shots where an enrolled character was recognised, by episode and time.
+
     Example: animevid search shot.png --library ~/anime-lib --top 3 --json
     """
     from animevid.device import resolve_device
@@ -918,8 +924,11 @@ def search(
 
     cfg = load_config(config, overrides={"device": device})
     folder = resolve_library(library, cfg)
-    if (image is None) == (text is None):
-        raise typer.BadParameter("give either an IMAGE or --text, not both or neither")
+    if sum(x is not None for x in (image, text, character)) != 1:
+        raise typer.BadParameter("give one of an IMAGE, --text or --character")
+    if character is not None:
+        _search_character(folder, character, json_output)
+        return
     _check_output_file(html_out, "--html")
     if text is not None:
         hits = search_text(text, library=folder, top=top)
@@ -975,6 +984,171 @@ def _print_search(data: dict[str, Any], is_text: bool) -> None:
         out.print("no hits")
     if "html" in data:
         out.print(f"page written: {escape(data['html'])}")
+
+
+def _search_character(folder: Path, name: str, json_output: bool) -> None:
+    from animevid.characters import search_character
+
+    hits = search_character(folder, name)
+    if json_output:
+        _emit_json({"character": name, "results": hits})
+        return
+    table = Table(title=f"{escape(name)}: {len(hits)} shot(s)")
+    for column in ("episode", "shot", "from", "to", "faces"):
+        table.add_column(column, justify="left" if column == "episode" else "right")
+    for hit in hits:
+        table.add_row(
+            escape(Path(hit["path"]).name), str(hit["shot_index"]), f"{hit['start_seconds']:.2f}",
+            f"{hit['end_seconds']:.2f}", str(hit["faces"]),
+        )  # fmt: skip
+    out.print(table)
+
+
+characters_app = typer.Typer(
+    help=(
+        "Who is on screen: enroll characters from a few pictures, identify faces, group the unknown ones.\n\n"
+        "Faces are found when episodes are indexed (characters.* in --config); enrolling or naming a cluster "
+        "names every matching face of the library at once.\n\n"
+        "Examples:\n\n"
+        "  animevid characters enroll Luffy luffy1.png luffy2.png\n\n"
+        "  animevid characters identify frame.png --json\n\n"
+        "  animevid characters discover --html faces.html   # then: animevid characters name 3 Coby"
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(characters_app, name="characters")
+PicturesArgument = Annotated[
+    list[Path], typer.Argument(help="Whole frames or face crops (png, jpg, webp).", show_default=False)
+]
+
+
+@characters_app.command("enroll")
+@_handles_errors
+def characters_enroll(
+    name: Annotated[str, typer.Argument(help="The character's name.", show_default=False)],
+    pictures: PicturesArgument,
+    library: LibraryOption = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Add a character to the library's gallery from pictures, and name its faces across the library.
+
+    Each picture gives one face: the largest a detector finds, else the whole picture (said so).
+    """
+    from animevid.characters import enroll
+    from animevid.pipeline import resolve_library
+
+    cfg = load_config(config)
+    result = enroll(resolve_library(library, cfg), name, pictures, cfg.characters)
+    if json_output:
+        _emit_json(result.as_dict())
+        return
+    for note in result.notes:
+        out.print(escape(note))
+    named = result.named.get(name, 0)
+    out.print(f"{escape(name)}: {result.faces} enrolled face(s); {named} face(s) in the library named so")
+
+
+@characters_app.command("identify")
+@_handles_errors
+def characters_identify(
+    picture: Annotated[Path, typer.Argument(help="A frame or a face crop.", show_default=False)],
+    library: LibraryOption = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Name the faces of a picture after the gallery (unknown when no enrolled character is near)."""
+    from animevid.characters import identify
+    from animevid.pipeline import resolve_library
+
+    cfg = load_config(config)
+    data = identify(resolve_library(library, cfg), picture, cfg.characters)
+    if json_output:
+        _emit_json(data)
+        return
+    table = Table()
+    for column in ("box", "name", "score"):
+        table.add_column(column)
+    for face in data["faces"]:
+        who = escape(face["name"]) if face["name"] else "[dim]unknown[/]"
+        box = ", ".join(map(str, face["box"])) + (" (whole picture)" if face["whole_image"] else "")
+        table.add_row(box, who, f"{face['score']:.3f}")
+    out.print(table)
+
+
+@characters_app.command("list")
+@_handles_errors
+def characters_list(
+    library: LibraryOption = None, config: ConfigOption = None, json_output: JsonOption = False
+) -> None:
+    """The enrolled characters with their faces, shots and screen time in the library."""
+    from animevid.characters import list_characters
+    from animevid.pipeline import resolve_library
+
+    rows = list_characters(resolve_library(library, load_config(config)))
+    if json_output:
+        _emit_json({"characters": rows})
+        return
+    table = Table()
+    for column in ("name", "enrolled", "faces", "episodes", "shots", "screen s"):
+        table.add_column(column, justify="left" if column == "name" else "right")
+    for r in rows:
+        table.add_row(
+            escape(r["name"]), str(r["enrolled_faces"]), str(r["library_faces"]), str(r["episodes"]),
+            str(r["shots"]), f"{r['screen_seconds']:.1f}",
+        )  # fmt: skip
+    out.print(table if rows else "no character enrolled yet: animevid characters enroll NAME PICTURE...")
+
+
+@characters_app.command("discover")
+@_handles_errors
+def characters_discover(
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write a page of each cluster's faces.", show_default=False)
+    ] = None,
+    library: LibraryOption = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Group the library's unknown faces into clusters (one per character, ideally) and number them."""
+    from animevid.characters import discover
+    from animevid.pipeline import resolve_library
+
+    cfg = load_config(config)
+    _check_output_file(html_out, "--html")
+    result = discover(resolve_library(library, cfg), max_distance=cfg.characters.cluster_distance, page=html_out)
+    if json_output:
+        _emit_json(result.as_dict())
+        return
+    out.print(f"{result.unknown_faces} unknown face(s), {len(result.clusters)} cluster(s)")
+    for c in result.clusters:
+        out.print(f"  cluster {c['cluster']}: {c['faces']} faces, {c['tracks']} tracks, {c['episodes']} episode(s)")
+    if result.page:
+        out.print(f"page written: {escape(result.page)}")
+
+
+@characters_app.command("name")
+@_handles_errors
+def characters_name(
+    cluster: Annotated[int, typer.Argument(help="A cluster number from `characters discover`.", show_default=False)],
+    name: Annotated[str, typer.Argument(help="The character's name.", show_default=False)],
+    library: LibraryOption = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Name a cluster of unknown faces: its faces join the gallery, and the library is named again."""
+    from animevid.characters import name_cluster
+    from animevid.pipeline import resolve_library
+
+    cfg = load_config(config)
+    data = name_cluster(resolve_library(library, cfg), cluster, name, max_distance=cfg.characters.unknown_distance)
+    if json_output:
+        _emit_json(data)
+        return
+    out.print(
+        f"{escape(name)}: {data['cluster_faces']} face(s) of cluster {cluster}; {data['enrolled_faces']} enrolled; "
+        f"{data['named'].get(name, 0)} face(s) in the library named so"
+    )
 
 
 def main() -> None:

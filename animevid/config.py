@@ -224,6 +224,59 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class CharactersConfig:
+    """Who is on screen: faces found on a few keyframes per shot, embedded and named from the gallery."""
+
+    enabled: bool = True
+    """Run the characters stage in ``animevid index`` (faces, casts, screen time)."""
+    detector: str = "animeface"
+    """Face detector by name: animeface (default, offline), lbp (OpenCV cascade, needs cascade), onnx (YOLO model)."""
+    cascade: str = ""
+    """Path of lbpcascade_animeface.xml for the lbp detector (not shipped: MIT, nagadomi/lbpcascade_animeface)."""
+    detector_model: str = ""
+    """The onnx detector's model: a .onnx file, a folder holding one, or hf:OWNER/REPO/FILE (online)."""
+    detector_min_score: float = 0.35
+    """Score below which the onnx detector's boxes are dropped."""
+    detector_iou: float = 0.5
+    """Overlap above which the onnx detector's boxes of one face are merged (non-maximum suppression)."""
+    embedder: str = "colour"
+    """Face embedder by name: colour (built in, no weights) or onnx (a character-similarity model)."""
+    embedder_model: str = ""
+    """The onnx embedder's model: a .onnx file, a folder holding one, or hf:OWNER/REPO/FILE (online)."""
+    embedder_crop_scale: float = 1.6
+    """The onnx embedder's crop: the face box widened this many times around its centre (head and hair)."""
+    detail_width: int = 640
+    """Width of the keyframes faces are looked for in (the video's own when narrower); decoded in the same pass."""
+    min_face: float = 0.06
+    """Smallest face kept, as a fraction of the frame's height (smaller ones are background people or noise)."""
+    min_score: float = 0.5
+    """Detector score below which a face is dropped."""
+    unknown_distance: float = 0.1
+    """Cosine distance to the nearest enrolled face above which a face is unknown. bench/characters.py: on the
+    generator's cast any value in 0.1-0.4 separates characters; on real faces the colour embedder's own and
+    other characters overlap (0.25 named 10 of 12 never-enrolled faces, 0.1 three): a wrong name is worse
+    than none."""
+    cluster_distance: float = 0.2
+    """Average cosine distance under which unknown faces are grouped into one cluster (characters discover)."""
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "detail_width", "embedder_crop_scale")
+        for name in (
+            "detector_min_score",
+            "detector_iou",
+            "min_face",
+            "min_score",
+            "unknown_distance",
+            "cluster_distance",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 2.0 or (name not in ("unknown_distance", "cluster_distance") and value > 1.0):
+                raise ConfigError(f"characters.{name} must be within 0..1 (distances 0..2), got {value!r}")
+        if self.detail_width % 2 or self.detail_width < 64:
+            raise ConfigError(f"characters.detail_width must be even and >= 64, got {self.detail_width}")
+
+
+@dataclass(frozen=True)
 class SubsConfig:
     """How subtitles are aligned to an episode's cuts (``animevid subs align``).
 
@@ -305,6 +358,8 @@ class Config:
     """Screenshot and dialogue search options."""
     scenes: ScenesConfig = field(default_factory=ScenesConfig)
     """Scene segmentation options."""
+    characters: CharactersConfig = field(default_factory=CharactersConfig)
+    """Face detection and character recognition options."""
 
 
 def _check_positive(obj: object, *names: str) -> None:

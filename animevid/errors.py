@@ -127,3 +127,7 @@ class TruncatedVideoWarning(UserWarning):
 
 class SubtitleLineWarning(UserWarning):
     """A subtitle line could not be read and was skipped; the message names the file and line number."""
+
+
+class CharacterError(AnimevidError):
+    """A character cannot be enrolled, named or looked up; the message says what to do."""

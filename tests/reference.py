@@ -43,7 +43,8 @@ pan of 5 drawings (was static, 15, sakuga-candidate), single frames changed on s
 input when the scorer was refitted with the synthetic case clips (the fingerprint; shots moved on One Piece); and
 six real clips when a faint change got a camera estimate up to 1.65x the held levels (dialogue's push-ins); and
 every input when the scorer was refitted after the blended case changed (the fingerprint; one more false cut in
-dialogue)."""
+dialogue); and every input when the characters stage joined ``index`` (its options are in the fingerprint; the
+faces it stores are recorded too)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")
@@ -76,6 +77,7 @@ def index_outputs(path: Path) -> dict[str, Any]:
                 "scenes": _rows(catalog.scenes()),
                 "subtitle_lines": _rows(catalog.subtitle_lines()),
                 "shot_analyses": _rows(catalog.shot_analyses()),
+                "faces": _rows(catalog.faces()),
             }
         frames = SearchIndex.in_library(library).episode(result.episode_id or 0)
         arrays = {name: np.asarray(getattr(frames, name)) for name in frames.__dataclass_fields__}
@@ -124,6 +126,8 @@ def canonical(data: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    if type(value).__name__ == "NAType":  # pandas' missing value (a face with no name)
+        return None
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from animevid.config import Config
+from animevid.config import CharactersConfig, Config
 from animevid.decode import FrameBatch
 from animevid.engine import STAGES, EpisodeContext, Stage, Stored
 from animevid.pipeline import episode_pass, index_episodes
@@ -53,8 +53,10 @@ def test_a_registered_stage_joins_the_commands_that_name_it(tmp_path) -> None:
 def test_the_registry_says_which_stages_each_command_runs() -> None:
     runs = {command: [s.name for s in STAGES.for_command(command)] for command in ("index", "analyze", "scenes")}
     assert runs == {
-        "index": ["shots", "animation", "shot-look", "frame-descriptors"],
+        "index": ["shots", "animation", "shot-look", "frame-descriptors", "characters"],
         "analyze": ["shots", "animation"],
         "scenes": ["shots", "shot-look"],
     }
+    off = Config(characters=CharactersConfig(enabled=False))
+    assert [s.name for s in STAGES.for_command("index") if s.wanted(off)][-1] == "frame-descriptors"
     assert [s.name for s in STAGES.for_command("subs align")] == ["shots"]

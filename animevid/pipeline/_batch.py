@@ -21,6 +21,7 @@ from typing import Any, Literal
 from animevid import __version__
 from animevid.analysis import AnimationStage
 from animevid.catalog import Catalog, StoredEpisode
+from animevid.characters import CharacterStage, Gallery, name_faces
 from animevid.config import Config, ScenesConfig, ShotsConfig, config_as_dict
 from animevid.decode import DECODERS, FrameGap, probe
 from animevid.decode._probe import VIDEO_SUFFIXES
@@ -136,6 +137,12 @@ def config_fingerprint(config: Config) -> str:
         "shots_model": model_digest(config),  # the scorer's weights, shipped or shots.model
         "scenes": config_as_dict(evaluation_only.scenes),
         "subs": config_as_dict(config.subs),
+        # which faces are found and how they are embedded; names are applied again whenever the gallery changes
+        "characters": {
+            k: v
+            for k, v in config_as_dict(config.characters).items()
+            if k not in ("unknown_distance", "cluster_distance")
+        },
     }
     search = config.search  # what the descriptor stage keeps changes the index
     relevant["search"] = f"{SearchIndex.descriptor_version}/{search.min_gap_seconds}/{search.max_gap_seconds}"
@@ -437,7 +444,11 @@ class _EpisodeRun:
         arrays: dict[str, Any] = {}
         for stage in found.stages:
             if id(stage) in found.outputs:
-                stored = stage.stored(found.outputs[id(stage)])
+                output = found.outputs[id(stage)]
+                if isinstance(stage, CharacterStage):  # named after the gallery as it is now; enroll renames
+                    gallery = Gallery(self.batch.library.folder)
+                    output = name_faces(output, gallery, max_distance=self.config.characters.unknown_distance)
+                stored = stage.stored(output)
                 rows |= stored.rows
                 arrays |= stored.arrays
         extra = {

@@ -108,7 +108,7 @@ def episode_pass(
             stage's thumbnails to disk); those stages are not summarised.
     """
     source = open_video(path, config=config.decode, device=device)
-    stages = [spec.build(config, device) for spec in STAGES.for_command(command)]
+    stages = [spec.build(config, device) for spec in STAGES.for_command(command) if spec.wanted(config)]
     sinks = {stage: sink for stage in stages if (sink := sink_for(stage) if sink_for else None) is not None}
     result = run_pass(source, stages, progress=progress, workers=workers_for(config.decode.workers), sinks=sinks)
     shot_stage, others = stages[0], stages[1:]

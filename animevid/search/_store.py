@@ -34,13 +34,11 @@ import numpy as np
 
 from animevid.config import SearchConfig
 from animevid.errors import SearchError
-from animevid.library import fault_point, flush_file, write_atomically
+from animevid.library import INDEX_DIRNAME, fault_point, flush_file, write_atomically
 from animevid.search._describe import DESCRIPTOR_DIM, THUMB_SIZE
 from animevid.search._faiss import INDEX_BACKENDS, FaissBackend, IndexKind, default_backend
 from animevid.search._stage import EpisodeFrames, IndexedFrame
 
-INDEX_DIRNAME = "index"
-"""Folder of the search index inside a library."""
 DESCRIPTOR_VERSION = 1
 """Bumped when descriptors change meaning; a mismatch asks for re-indexing."""
 ROW_BITS = 24

@@ -48,6 +48,9 @@ Truth conventions (``schema`` 1):
 - ``op``, ``ed``: frame ranges; ``recap``: range, ``source_seed`` and ``segments`` (each with
   ``source_start_frame``), or null for seed 0. ``scenes`` also carry their ``scene`` index.
 - ``characters`` also carry ``long_hair``.
+- ``faces``: ``[frame, name, x, y, w, h]`` for every face on screen in every plain frame (no flash,
+  fade or dissolve): a box in frame pixels from cheek to cheek and from the bangs' lower edge to the
+  chin; faces mostly outside the frame, or whose centre a figure in front covers, are left out.
 - ``subtitles``: one entry per event of the .ass, in file order, with ``start_seconds`` /
   ``end_seconds`` exactly as written (centiseconds), ``kind`` dialogue|sign|song|comment,
   ``style``, ``name`` (speaker), ``text`` (raw, with override tags), ``plain``, ``snapped_start``

@@ -7,8 +7,8 @@ from typing import Any
 
 from animevid.config import SynthConfig
 from animevid.drawings import cadence_of, find_cycles
-from animevid.synth._draw import Character, Location
-from animevid.synth._shots import Ctx, Setup, framing
+from animevid.synth._draw import Character, Figure, Location
+from animevid.synth._shots import Crop, Ctx, Setup, framing
 from animevid.synth._timeline import Entry, Recipe, Timeline
 
 
@@ -73,7 +73,44 @@ def build_truth(
             {"name": c.name, "hair": c.hair, "eyes": c.eyes, "face": c.face, "long_hair": c.long_hair} for c in cast
         ],
         "subtitles": subtitles,
+        "faces": _faces(recipes, cast, cfg),
     }
+
+
+FACE_EXTENT = {"round": (1.0, 1.02), "oval": (0.86, 1.14), "pointed": (0.92, 1.28)}
+"""Half width and chin depth of each face shape, in head radii (as :func:`animevid.synth._draw._face_outline` draws)."""
+FACE_TOP = 0.35
+"""The face box's top, in head radii above the head's centre: the lower edge of the bangs."""
+MIN_VISIBLE = 0.6
+"""Share of a face box inside the frame from which the face counts as on screen."""
+
+
+def _faces(recipes: list[Recipe], cast: tuple[Character, ...], cfg: SynthConfig) -> list[list[Any]]:
+    """``[frame, name, x, y, w, h]`` per face on screen in each plain frame (no flash, fade or dissolve).
+
+    The box runs cheek to cheek and from the bangs' lower edge to the chin, in frame pixels; a face
+    whose centre a figure in front of it covers, or mostly outside the frame, is left out.
+    """
+    out: list[list[Any]] = []
+    for t, r in enumerate(recipes):
+        if not r.pure:
+            continue
+        boxes = [(fig, _face_box(fig, cast, r.layer.crop, cfg)) for fig in r.layer.drawing.figures]
+        boxes += [(fig, _face_box(fig, cast, None, cfg)) for fig in r.layer.cels]
+        for k, (fig, (x, y, w, h, cx, cy, _)) in enumerate(boxes):
+            covered = any((cx - o[4]) ** 2 + (cy - o[5]) ** 2 < (1.2 * o[6]) ** 2 for _, o in boxes[k + 1 :])
+            inside = max(0.0, min(x + w, cfg.width) - max(x, 0.0)) * max(0.0, min(y + h, cfg.height) - max(y, 0.0))
+            if not covered and inside >= MIN_VISIBLE * w * h:
+                out.append([t, cast[fig.who].name, round(x, 1), round(y, 1), round(w, 1), round(h, 1)])
+    return out
+
+
+def _face_box(fig: Figure, cast: tuple[Character, ...], crop: Crop | None, cfg: SynthConfig) -> tuple[float, ...]:
+    """(x, y, w, h, centre x, centre y, head radius) of a figure's face in frame pixels."""
+    x0, y0, scale = (0.0, 0.0, 1.0) if crop is None else (crop[0], crop[1], cfg.width / crop[2])
+    cx, cy, r = (fig.x - x0) * scale, (fig.y - y0) * scale, fig.r * scale
+    half, chin = FACE_EXTENT[cast[fig.who].face]
+    return cx - half * r, cy - FACE_TOP * r, 2 * half * r, (FACE_TOP + chin) * r, cx, cy, r
 
 
 def _shot(
