@@ -1137,11 +1137,11 @@ def characters_name(
     json_output: JsonOption = False,
 ) -> None:
     """Name a cluster of unknown faces: its faces join the gallery, and the library is named again."""
-    from animevid.characters import name_cluster
+    from animevid.characters import Naming, name_cluster
     from animevid.pipeline import resolve_library
 
     cfg = load_config(config)
-    data = name_cluster(resolve_library(library, cfg), cluster, name, max_distance=cfg.characters.unknown_distance)
+    data = name_cluster(resolve_library(library, cfg), cluster, name, naming=Naming.of(cfg.characters))
     if json_output:
         _emit_json(data)
         return

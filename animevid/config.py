@@ -246,31 +246,30 @@ class CharactersConfig:
     embedder_crop_scale: float = 1.6
     """The onnx embedder's crop: the face box widened this many times around its centre (head and hair)."""
     detail_width: int = 640
-    """Width of the keyframes faces are looked for in (the video's own when narrower); decoded in the same pass."""
+    """Width of the keyframes faces are embedded from (the video's own when narrower); decoded in the same pass."""
+    detect_width: int = 480
+    """Width the keyframes are scaled to for the detector (and 2/3 of it when it finds nothing there)."""
     min_face: float = 0.06
     """Smallest face kept, as a fraction of the frame's height (smaller ones are background people or noise)."""
     min_score: float = 0.5
     """Detector score below which a face is dropped."""
     unknown_distance: float = 0.1
-    """Cosine distance to the nearest enrolled face above which a face is unknown. bench/characters.py: on the
-    generator's cast any value in 0.1-0.4 separates characters; on real faces the colour embedder's own and
-    other characters overlap (0.25 named 10 of 12 never-enrolled faces, 0.1 three): a wrong name is worse
-    than none."""
+    """Cosine distance to the nearest enrolled face within which a face is named after it. bench/characters.py:
+    on real faces the colour embedder's own and other characters overlap (0.25 named 10 of 12 never-enrolled
+    faces, 0.1 three): a wrong name is worse than none."""
+    distinct_distance: float = 0.3
+    """A face up to this far from its nearest character is named too when every other is distinct_margin farther."""
+    distinct_margin: float = 0.15
+    """How much farther every other enrolled character must be for a face within distinct_distance to be named."""
     cluster_distance: float = 0.2
     """Average cosine distance under which unknown faces are grouped into one cluster (characters discover)."""
 
     def __post_init__(self) -> None:
-        _check_positive(self, "detail_width", "embedder_crop_scale")
-        for name in (
-            "detector_min_score",
-            "detector_iou",
-            "min_face",
-            "min_score",
-            "unknown_distance",
-            "cluster_distance",
-        ):
+        _check_positive(self, "detail_width", "detect_width", "embedder_crop_scale")
+        distances = ("unknown_distance", "distinct_distance", "distinct_margin", "cluster_distance")
+        for name in ("detector_min_score", "detector_iou", "min_face", "min_score", *distances):
             value = getattr(self, name)
-            if not 0.0 <= value <= 2.0 or (name not in ("unknown_distance", "cluster_distance") and value > 1.0):
+            if not 0.0 <= value <= 2.0 or (name not in distances and value > 1.0):
                 raise ConfigError(f"characters.{name} must be within 0..1 (distances 0..2), got {value!r}")
         if self.detail_width % 2 or self.detail_width < 64:
             raise ConfigError(f"characters.detail_width must be even and >= 64, got {self.detail_width}")

@@ -395,10 +395,13 @@ def test_discovery_groups_each_character_into_one_cluster(series: dict[str, Any]
                 counts = clusters_of.setdefault(people[j][1], {})
                 key = -1 if cluster is None or str(cluster) == "<NA>" else int(cluster)
                 counts[key] = counts.get(key, 0) + 1
-    majority = {name: max(counts, key=lambda c: counts[c]) for name, counts in clusters_of.items()}
-    assert len(set(majority.values())) == len(majority) >= 5  # one cluster per character, none shared
-    for name, counts in clusters_of.items():
-        assert counts[majority[name]] >= 0.9 * sum(counts.values()), (name, counts)
+    # each character's clustered faces in one cluster of its own; a few stray faces may stay alone (no cluster)
+    clustered = {name: {c: n for c, n in counts.items() if c >= 0} for name, counts in clusters_of.items()}
+    frequent = {name: counts for name, counts in clustered.items() if sum(clusters_of[name].values()) >= 4}
+    assert len(frequent) >= 5 and all(len(counts) == 1 for counts in frequent.values()), clusters_of
+    assert len({next(iter(counts)) for counts in frequent.values()}) == len(frequent), clusters_of
+    for name, counts in frequent.items():
+        assert sum(counts.values()) >= 0.8 * sum(clusters_of[name].values()), (name, clusters_of[name])
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from animevid.characters._api import FaceReader, enroll, identify, list_characte
 from animevid.characters._detect import DETECTORS, AnimeFaceDetector, CascadeDetector, FaceBox, FaceDetector
 from animevid.characters._discover import Discovery, discover, name_cluster
 from animevid.characters._embed import EMBEDDERS, ColourEmbedder, Embedder, OnnxEmbedder
-from animevid.characters._gallery import Gallery, Match, name_faces, rename_library
+from animevid.characters._gallery import Gallery, Match, Naming, name_faces, rename_library
 from animevid.characters._keyframes import MEMORY_FRAMES, KeyframePicker
 from animevid.characters._stage import FACES_STORE, CharacterStage, EpisodeFaces, FaceRow, FoundFace, Keyframe
 
@@ -53,6 +53,7 @@ __all__ = [
     "Keyframe",
     "KeyframePicker",
     "Match",
+    "Naming",
     "discover",
     "enroll",
     "identify",

@@ -13,15 +13,15 @@ import numpy as np
 from animevid.catalog import CATALOG_FILENAME, Catalog
 from animevid.characters._detect import FaceBox, FaceDetector, create_detector, detect_at_widths
 from animevid.characters._embed import Embedder, create_embedder
-from animevid.characters._gallery import Gallery, rename_library
-from animevid.characters._stage import thumbnail
+from animevid.characters._gallery import Gallery, Naming, rename_library
+from animevid.characters._stage import BORDER, thumbnail
 from animevid.config import CharactersConfig
 from animevid.errors import CharacterError
 from animevid.library import Library
 
 MAX_PICTURE_PIXELS = 64_000_000
 """Largest picture read (checked from the decoded size; 8K UHD is 33 megapixels)."""
-PICTURE_WIDTHS = (800, 640, 560, 480, 400, 320, 240)
+PICTURE_WIDTHS = (800, 640, 560, 480, 400, 320, 240, 200)
 """Widths a picture is tried at, in turn, when no face is found at its own size (:func:`detect_at_widths`)."""
 WHOLE_FACE = (0.18, 0.3, 0.64, 0.6)
 """Where the face is taken to be, as fractions (x, y, w, h) of a picture in which no face is found: a head
@@ -48,16 +48,24 @@ class FaceReader:
         self.embedder: Embedder = create_embedder(config)
 
     def read(self, image: np.ndarray, *, whole_if_none: bool) -> list[PictureFace]:
-        """The faces of ``image`` (big enough and confident enough), or the whole picture as one face."""
+        """The faces of ``image`` (confident enough), or the whole picture as one face; boxes in its own pixels.
+
+        A picture wider than the keyframes is first scaled to their width (``detail_width``), so
+        that its faces are embedded at the scale the library's faces were.
+        """
         h, w = image.shape[:2]
-        found = detect_at_widths(self.detector, image, PICTURE_WIDTHS)
+        scale = min(1.0, self.config.detail_width / w)
+        if scale < 1.0:
+            size = (self.config.detail_width, max(2, round(h * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        found = detect_at_widths(self.detector, image, PICTURE_WIDTHS, border=BORDER)
         boxes = [f for f in found if f.score >= self.config.min_score]
         whole = not boxes and whole_if_none
         if whole:
             x, y, bw, bh = WHOLE_FACE
-            boxes = [FaceBox(x * w, y * h, bw * w, bh * h, 0.0)]
+            boxes = [FaceBox(x * image.shape[1], y * image.shape[0], bw * image.shape[1], bh * image.shape[0], 0.0)]
         vectors = self.embedder.embed(image, boxes)
-        return [PictureFace(b, vectors[i], thumbnail(image, b), whole) for i, b in enumerate(boxes)]
+        return [PictureFace(b.scaled(1 / scale), vectors[i], thumbnail(image, b), whole) for i, b in enumerate(boxes)]
 
 
 def load_picture(path: str | Path) -> np.ndarray:
@@ -124,7 +132,7 @@ def enroll(library: str | Path, name: str, pictures: Sequence[str | Path], confi
     crops = np.stack([f.crop for f in chosen])
     folder = Path(library)
     result.faces = Gallery(folder).enroll(Library(folder), name, vectors, crops, reader.embedder.signature)
-    result.named = rename_library(folder, max_distance=config.unknown_distance)
+    result.named = rename_library(folder, naming=Naming.of(config))
     return result
 
 
@@ -151,7 +159,7 @@ def identify(library: str | Path, picture: str | Path, config: CharactersConfig)
             f"{reader.embedder.signature}; use the embedder the gallery was made with"
         )
     vectors = np.stack([f.vector for f in faces]) if faces else np.zeros((0, 1), np.float32)
-    matches = gallery.match(vectors, max_distance=config.unknown_distance)
+    matches = gallery.match(vectors, naming=Naming.of(config))
     return {
         "faces": [
             {

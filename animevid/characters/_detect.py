@@ -165,22 +165,39 @@ class CascadeDetector(FaceDetector):
         return sorted(faces, key=lambda face: -face.w * face.h)
 
 
-def detect_at_widths(detector: FaceDetector, image: np.ndarray, widths: tuple[int, ...]) -> list[FaceBox]:
+def detect_at_widths(
+    detector: FaceDetector, image: np.ndarray, widths: tuple[int, ...], *, border: float = 0.0
+) -> list[FaceBox]:
     """Faces in ``image``, trying it scaled to each other width in turn (up to twice its own) until some are found.
 
     AnimeFace is fickle about scale: a close-up face that fills half a 1280-px frame is found at
-    800 or 560 px and not at 640 (measured on the generator's close-ups). Boxes are in ``image``'s
-    own pixels.
+    800 or 560 px and not at 640 (measured on the generator's close-ups). With ``border`` (a
+    fraction of the width), the picture is first extended by its own edge pixels on every side:
+    a face cut by the frame's edge is then found (the detector looks for whole faces). Boxes are
+    in ``image``'s own pixels, clipped to it.
     """
-    found = detector.detect(image)
     h, w = image.shape[:2]
+    pad = round(border * w)
+    if pad:
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    found = detector.detect(image)
+    full = image.shape[1]
     for width in widths:
         if found or width == w or width > 2 * w:
             continue
-        height = max(2, round(h * width / w))
-        small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        found = [face.scaled(w / width) for face in detector.detect(small)]
-    return found
+        scaled = round(width * full / w)
+        small = cv2.resize(image, (scaled, max(2, round(image.shape[0] * scaled / full))), interpolation=cv2.INTER_AREA)
+        found = [face.scaled(full / scaled) for face in detector.detect(small)]
+    return [clipped for face in found if (clipped := _clip(face, pad, w, h)) is not None]
+
+
+def _clip(face: FaceBox, pad: int, width: int, height: int) -> FaceBox | None:
+    """A box found in a picture bordered by ``pad`` pixels, in the picture's own pixels, clipped to it."""
+    x0, y0 = max(0.0, face.x - pad), max(0.0, face.y - pad)
+    x1, y1 = min(float(width), face.x + face.w - pad), min(float(height), face.y + face.h - pad)
+    if x1 - x0 < 0.5 * face.w or y1 - y0 < 0.5 * face.h:
+        return None  # mostly in the border: nothing of it is in the picture
+    return FaceBox(x0, y0, x1 - x0, y1 - y0, face.score, face.colours)
 
 
 def create_detector(config: CharactersConfig) -> FaceDetector:

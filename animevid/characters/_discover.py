@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from animevid.catalog import Catalog
-from animevid.characters._gallery import Gallery, _episode_vectors, rename_library
+from animevid.characters._gallery import Gallery, Naming, _episode_vectors, rename_library
 from animevid.errors import CharacterError
 from animevid.library import INDEX_DIRNAME, Library
 
@@ -148,7 +148,7 @@ def _cluster(faces: _Faces, max_distance: float) -> tuple[list[int], int]:
     return labels, len(tracks)
 
 
-def name_cluster(library: str | Path, cluster: int, name: str, *, max_distance: float) -> dict[str, Any]:
+def name_cluster(library: str | Path, cluster: int, name: str, *, naming: Naming) -> dict[str, Any]:
     """Enroll a cluster's faces under ``name`` and name the library again: every face of the cluster at once.
 
     Raises:
@@ -175,7 +175,7 @@ def name_cluster(library: str | Path, cluster: int, name: str, *, max_distance: 
     total = Gallery(folder).enroll(
         Library(folder), name, np.stack([vectors[i] for i in keep]), np.stack([crops[i] for i in keep]), signature
     )
-    named = rename_library(folder, max_distance=max_distance)
+    named = rename_library(folder, naming=naming)
     return {"name": name, "cluster": cluster, "cluster_faces": len(members), "enrolled_faces": total, "named": named}
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from animevid.catalog import Catalog
 from animevid.characters._stage import FACES_STORE, EpisodeFaces, FaceRow
+from animevid.config import CharactersConfig
 from animevid.errors import CharacterError
 from animevid.library import INDEX_DIRNAME, Library, write_atomically
 from animevid.model import Character
@@ -40,6 +41,36 @@ class Match:
     """The character, None when unknown."""
     distance: float
     """Cosine distance to the nearest enrolled vector (2.0 when the gallery is empty)."""
+    runner_up: float = 2.0
+    """Cosine distance to the nearest vector of any other enrolled character (2.0: none)."""
+
+
+@dataclass(frozen=True)
+class Naming:
+    """When a face gets the name of its nearest enrolled character (cosine distances).
+
+    Named when the nearest enrolled face is within :attr:`near`; or within :attr:`distinct` when
+    every other enrolled character is at least :attr:`margin` farther (the nearest-neighbour
+    margin test: a face far from everyone but one character is that character, a face about as
+    near to two is neither).
+    """
+
+    near: float = 0.1
+    distinct: float = 0.3
+    margin: float = 0.15
+
+    @classmethod
+    def of(cls, config: CharactersConfig) -> Naming:
+        """The rule of ``characters.unknown_distance``, ``distinct_distance`` and ``distinct_margin``."""
+        return cls(config.unknown_distance, config.distinct_distance, config.distinct_margin)
+
+    def names(self, distance: float, runner_up: float) -> bool:
+        """Whether a face this near its nearest character (and this near the next) is named after it."""
+        return distance <= self.near or (distance <= self.distinct and runner_up - distance >= self.margin)
+
+
+NEAREST = Naming(near=2.0)
+"""Names every face after its nearest character, however far (for measuring distances)."""
 
 
 class Gallery:
@@ -86,17 +117,21 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.names)
 
-    def match(self, vectors: np.ndarray, *, max_distance: float) -> list[Match]:
-        """The nearest enrolled character of each (unit) vector, or unknown beyond ``max_distance``."""
+    def match(self, vectors: np.ndarray, *, naming: Naming) -> list[Match]:
+        """The nearest enrolled character of each (unit) vector, or unknown where ``naming`` says so."""
         if not len(self.vectors) or not len(vectors):
             return [Match(None, 2.0) for _ in range(len(vectors))]
         index = faiss.IndexFlatIP(self.vectors.shape[1])
         index.add(np.ascontiguousarray(self.vectors))
-        similarity, nearest = index.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)
+        similarity, nearest = index.search(np.ascontiguousarray(vectors, dtype=np.float32), len(self.vectors))
         out = []
-        for sim, j in zip(similarity[:, 0], nearest[:, 0], strict=True):
-            distance = float(1.0 - sim)
-            out.append(Match(self.names[self._owner[j]] if distance <= max_distance else None, distance))
+        for sims, rows in zip(similarity, nearest, strict=True):
+            owners = [self._owner[j] for j in rows]
+            distance = float(1.0 - sims[0])
+            others = [float(1.0 - s) for s, o in zip(sims, owners, strict=True) if o != owners[0]]
+            runner_up = others[0] if others else 2.0
+            named = naming.names(distance, runner_up)
+            out.append(Match(self.names[owners[0]] if named else None, distance, runner_up))
         return out
 
     def enroll(self, library: Library, name: str, vectors: np.ndarray, crops: np.ndarray, signature: str) -> int:
@@ -138,9 +173,7 @@ def _save(path: Path, *, vectors: np.ndarray, crops: np.ndarray, signature: str)
         np.savez(handle, vectors=vectors, crops=crops, signature=np.array(signature))
 
 
-def track_matches(
-    rows: Sequence[FaceRow], vectors: np.ndarray, gallery: Gallery, *, max_distance: float
-) -> list[Match]:
+def track_matches(rows: Sequence[FaceRow], vectors: np.ndarray, gallery: Gallery, *, naming: Naming) -> list[Match]:
     """Each face's match, decided once per track from the mean of the track's vectors."""
     tracks: dict[int, list[int]] = {}
     for i, row in enumerate(rows):
@@ -148,7 +181,7 @@ def track_matches(
     order = list(tracks)
     means = np.stack([vectors[tracks[t]].mean(axis=0) for t in order]) if order else np.zeros((0, 1), np.float32)
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-6)
-    found = gallery.match(means, max_distance=max_distance)
+    found = gallery.match(means, naming=naming)
     out: list[Match] = [Match(None, 2.0)] * len(rows)
     for track, match in zip(order, found, strict=True):
         for i in tracks[track]:
@@ -156,11 +189,11 @@ def track_matches(
     return out
 
 
-def name_faces(faces: EpisodeFaces, gallery: Gallery, *, max_distance: float) -> EpisodeFaces:
+def name_faces(faces: EpisodeFaces, gallery: Gallery, *, naming: Naming) -> EpisodeFaces:
     """``faces`` with each row named after the gallery (unchanged when the embedders differ)."""
     if not len(gallery) or gallery.signature != faces.signature:
         return faces
-    matches = track_matches(faces.rows, faces.embeddings, gallery, max_distance=max_distance)
+    matches = track_matches(faces.rows, faces.embeddings, gallery, naming=naming)
     rows = [
         FaceRow(**{**row.__dict__, "character": m.name, "distance": round(m.distance, 6) if m.name else None})
         for row, m in zip(faces.rows, matches, strict=True)
@@ -168,7 +201,7 @@ def name_faces(faces: EpisodeFaces, gallery: Gallery, *, max_distance: float) ->
     return EpisodeFaces(faces.keyframes, rows, faces.embeddings, faces.crops, faces.signature)
 
 
-def rename_library(library: str | Path, *, max_distance: float) -> dict[str, int]:
+def rename_library(library: str | Path, *, naming: Naming) -> dict[str, int]:
     """Name every indexed face of the library after the gallery as it is now; faces per name (``None``: unknown)."""
     folder = Path(library)
     gallery = Gallery(folder)
@@ -181,9 +214,7 @@ def rename_library(library: str | Path, *, max_distance: float) -> dict[str, int
             if stored is None or stored[1] != gallery.signature or len(stored[0]) != len(rows):
                 continue
             face_rows = [_face_row(r) for r in rows.to_dict("records")]
-            for row, m in zip(
-                face_rows, track_matches(face_rows, stored[0], gallery, max_distance=max_distance), strict=True
-            ):
+            for row, m in zip(face_rows, track_matches(face_rows, stored[0], gallery, naming=naming), strict=True):
                 names.append((int(episode_id), row.face_index, m.name, round(m.distance, 6) if m.name else None))
                 counts[str(m.name)] = counts.get(str(m.name), 0) + 1
         catalog.set_face_names(names)

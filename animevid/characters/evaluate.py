@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from animevid.shots.evaluate import Score
+
 Box = tuple[float, float, float, float]
 
 MATCH_IOU = 0.3
@@ -71,16 +73,19 @@ class Counts:
         return pairs
 
     @property
+    def score(self) -> Score:
+        """The counts so far, with their precision, recall and F1 (the shot benches' own :class:`Score`)."""
+        return Score(self.true_positives, self.false_positives, self.false_negatives)
+
+    @property
     def precision(self) -> float:
         """Found faces that are faces (1.0 when none was found)."""
-        found = self.true_positives + self.false_positives
-        return self.true_positives / found if found else 1.0
+        return self.score.precision
 
     @property
     def recall(self) -> float:
         """True faces found (1.0 when there were none)."""
-        true = self.true_positives + self.false_negatives
-        return self.true_positives / true if true else 1.0
+        return self.score.recall
 
 
 TrueFace = tuple[Box, str]

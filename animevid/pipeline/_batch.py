@@ -21,7 +21,7 @@ from typing import Any, Literal
 from animevid import __version__
 from animevid.analysis import AnimationStage
 from animevid.catalog import Catalog, StoredEpisode
-from animevid.characters import CharacterStage, Gallery, name_faces
+from animevid.characters import CharacterStage, Gallery, Naming, name_faces
 from animevid.config import Config, ScenesConfig, ShotsConfig, config_as_dict
 from animevid.decode import DECODERS, FrameGap, probe
 from animevid.decode._probe import VIDEO_SUFFIXES
@@ -141,7 +141,7 @@ def config_fingerprint(config: Config) -> str:
         "characters": {
             k: v
             for k, v in config_as_dict(config.characters).items()
-            if k not in ("unknown_distance", "cluster_distance")
+            if k not in ("unknown_distance", "distinct_distance", "distinct_margin", "cluster_distance")
         },
     }
     search = config.search  # what the descriptor stage keeps changes the index
@@ -447,7 +447,7 @@ class _EpisodeRun:
                 output = found.outputs[id(stage)]
                 if isinstance(stage, CharacterStage):  # named after the gallery as it is now; enroll renames
                     gallery = Gallery(self.batch.library.folder)
-                    output = name_faces(output, gallery, max_distance=self.config.characters.unknown_distance)
+                    output = name_faces(output, gallery, naming=Naming.of(self.config.characters))
                 stored = stage.stored(output)
                 rows |= stored.rows
                 arrays |= stored.arrays
