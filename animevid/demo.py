@@ -41,6 +41,7 @@ def run_demo(out_dir: Path, *, config: Config, progress: ProgressFactory | None 
         row = catalog.episodes().set_index("episode_id").loc[result.episode_id]
         stored = _stored(catalog, int(result.episode_id or 0))
     checks = _checks(truth, row, probe(episode)) + _content_checks(truth, stored)
+    checks.append(_faces_check(truth, library, int(result.episode_id or 0), config))
     checks.append(_search_check(episode, truth, library, config))
     report = {
         "checks": checks,
@@ -102,6 +103,29 @@ def _content_checks(truth: dict[str, Any], stored: dict[str, Any]) -> list[dict[
             "measured": len(stored["lines"]),
         },
     ]
+
+
+def _faces_check(truth: dict[str, Any], library: Path, episode_id: int, config: Config) -> dict[str, Any]:
+    """The faces found on the keyframes the characters stage looked at, against the generator's boxes."""
+    from animevid.characters import FACES_STORE
+    from animevid.characters.evaluate import recognition
+    from animevid.library import INDEX_DIRNAME
+
+    store = library / INDEX_DIRNAME / FACES_STORE / f"{episode_id}.npz"
+    if not store.is_file():  # characters.enabled: false
+        return {"name": "faces on the keyframes", "truth": "-", "measured": "stage off"}
+    import numpy as np
+
+    with np.load(store) as data:
+        keyframes = data["keyframes"]
+    with Catalog.in_library(library) as catalog:
+        faces = catalog.faces(episode_id).to_dict("records")
+    found = recognition(faces, keyframes, truth, set(), min_face=config.characters.min_face).detection
+    return {
+        "name": f"faces on the {len(keyframes)} keyframes (right + false)",
+        "truth": found.true_positives + found.false_negatives,
+        "measured": f"{found.true_positives} + {found.false_positives}",
+    }
 
 
 def _search_check(episode: Path, truth: dict[str, Any], library: Path, config: Config) -> dict[str, Any]:
