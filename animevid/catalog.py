@@ -629,6 +629,11 @@ class Catalog:
                 [(cluster, episode, face) for episode, face, cluster in clusters],
             )
 
+    def face_counts(self) -> dict[int, int]:
+        """Faces stored per episode (episodes with none are left out)."""
+        rows = self._conn.execute("SELECT episode_id, COUNT(*) FROM faces GROUP BY episode_id").fetchall()
+        return {int(episode): int(count) for episode, count in rows}
+
     def character_shots(self, name: str) -> list[dict[str, Any]]:
         """The indexed shots where ``name`` was recognised, by episode and time: path, shot, times, faces."""
         sql = (

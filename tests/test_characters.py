@@ -487,3 +487,20 @@ def test_animeface_on_real_frames_labelled_by_eye_holds_its_measured_floor() -> 
 REAL_FLOOR = {"precision": 0.8, "recall": 0.25}
 """bench/characters.py measured P 0.829, R 0.269 at each picture's own size (29 of 108 faces, 6 false): a guard,
 not a goal."""
+
+
+def test_check_finds_an_episode_whose_face_file_is_lost_and_repair_marks_it(tmp_path: Path) -> None:
+    from animevid.integrity import check_library
+
+    sample = Path(__file__).resolve().parents[1] / "data_samples" / "ep1.mkv"
+    library = tmp_path / "lib"
+    [result] = index_episodes([sample], library=library, config=Config(device="cpu"))
+    with Catalog.in_library(library) as catalog:
+        assert catalog.face_counts()[result.episode_id] >= 10  # the sample's characters, 320x180
+    assert check_library(library).findings == []
+    (library / "index" / "faces" / f"{result.episode_id}.npz").unlink()
+    [problem, *_] = check_library(library).findings
+    assert "face file faces/" in problem.problem and "index it again" in problem.action
+    check_library(library, repair=True)
+    with Catalog.in_library(library) as catalog:
+        assert catalog.stored_episodes()[0].state == "damaged"
