@@ -38,6 +38,7 @@ app = typer.Typer(
         "  animevid info ep01.mkv --json          # streams, fps, frames\n\n"
         "  animevid shots ep01.mkv --json         # cuts, fades, dissolves\n\n"
         "  animevid analyze ep01.mkv              # drawings, cadence, loops, camera per shot\n\n"
+        "  animevid characters enroll Luffy a.png # then: animevid search --character Luffy\n\n"
         "  animevid synth out/ --seed 3 --seconds 60"
     ),
     no_args_is_help=True,
