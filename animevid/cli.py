@@ -434,6 +434,7 @@ def _library_info(folder: Path) -> dict[str, Any]:
     with Catalog.in_library(folder) as catalog:
         episodes = catalog.episodes()
         failures = catalog.failures()
+        faces = catalog.face_counts()
     rows = [
         {
             "episode_id": int(e.episode_id),
@@ -442,6 +443,7 @@ def _library_info(folder: Path) -> dict[str, Any]:
             "frames": int(e.frames),
             "duration_seconds": round(float(e.duration_seconds), 3),
             "search_vectors": int(e.search_vectors),
+            "faces": faces.get(int(e.episode_id), 0),
             "indexed_at": e.indexed_at.isoformat(),
             "warnings": list(e.extra.get("warnings", [])),
         }
@@ -462,13 +464,14 @@ def _print_library_info(data: dict[str, Any]) -> None:
     table = Table(
         title=escape(f"library {data['library']}: " + ", ".join(f"{n} {s}" for s, n in data["counts"].items()))
     )
-    for column in ("id", "episode", "state", "frames", "seconds", "warnings"):
-        table.add_column(column, justify="right" if column in ("id", "frames", "seconds") else "left")
+    for column in ("id", "episode", "state", "frames", "seconds", "faces", "warnings"):
+        table.add_column(column, justify="right" if column in ("id", "frames", "seconds", "faces") else "left")
     for e in data["episodes"]:
         state = e["state"] if e["state"] == "indexed" else f"[red]{e['state']}[/]"
         name = escape(display_name(e["path"]))
         warned = escape("; ".join(e["warnings"]))
-        table.add_row(str(e["episode_id"]), name, state, str(e["frames"]), f"{e['duration_seconds']:.1f}", warned)
+        seconds = f"{e['duration_seconds']:.1f}"
+        table.add_row(str(e["episode_id"]), name, state, str(e["frames"]), seconds, str(e["faces"]), warned)
     out.print(table)
     for f in data["failures"]:
         out.print(f"[red]failed[/] ({f['attempts']}x, {escape(f['error_type'])}): {escape(f['error'])}", soft_wrap=True)

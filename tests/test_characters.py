@@ -434,6 +434,9 @@ def test_the_characters_commands_as_a_user_runs_them(series: dict[str, Any], tmp
     naming = run("characters", "name", str(biggest["cluster"]), "Lead", "--library", library, "--json")
     named = json.loads(naming.stdout)
     assert named["named"]["Lead"] >= biggest["faces"] and named["cluster_faces"] == biggest["faces"]
+    info = json.loads(run("info", "--library", library, "--json").stdout)
+    with Catalog.in_library(library) as catalog:
+        assert [e["faces"] for e in info["episodes"]] == [len(catalog.faces(e["episode_id"])) for e in info["episodes"]]
     bad = run("characters", "name", "999", "X", "--library", library)
     assert bad.returncode == 1 and "no face is in cluster 999" in bad.stderr and "Traceback" not in bad.stderr
 
