@@ -18,9 +18,8 @@ from animevid.characters._stage import BORDER, thumbnail
 from animevid.config import CharactersConfig
 from animevid.errors import CharacterError
 from animevid.library import Library
+from animevid.pictures import read_picture
 
-MAX_PICTURE_PIXELS = 64_000_000
-"""Largest picture read (checked from the decoded size; 8K UHD is 33 megapixels)."""
 PICTURE_WIDTHS = (800, 640, 560, 480, 400, 320, 240, 200)
 """Widths a picture is tried at, in turn, when no face is found at its own size (:func:`detect_at_widths`)."""
 WHOLE_FACE = (0.18, 0.3, 0.64, 0.6)
@@ -69,26 +68,13 @@ class FaceReader:
 
 
 def load_picture(path: str | Path) -> np.ndarray:
-    """A picture file as (h, w, 3) uint8 RGB.
+    """A picture file as (h, w, 3) uint8 RGB (refused from its header when over 64 megapixels).
 
     Raises:
         CharacterError: The file is missing, not a picture, or too large.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise CharacterError(f"{path}: no such file; pass a PNG, JPEG, WebP or BMP picture")
-    try:
-        data = np.fromfile(str(file), np.uint8)
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    except (OSError, cv2.error, MemoryError) as exc:
-        raise CharacterError(
-            f"{path}: the picture cannot be decoded ({type(exc).__name__}); pass another file"
-        ) from None
-    if image is None:
-        raise CharacterError(f"{path}: not a readable picture; pass a PNG, JPEG, WebP or BMP file")
-    if image.shape[0] * image.shape[1] > MAX_PICTURE_PIXELS:
-        raise CharacterError(f"{path}: the picture is over {MAX_PICTURE_PIXELS // 1_000_000} megapixels; scale it down")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    kinds = "a PNG, JPEG, WebP or BMP file"
+    return read_picture(path, CharacterError, kinds=kinds, wanted=kinds.replace("file", "picture"))
 
 
 @dataclass

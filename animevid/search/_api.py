@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from animevid.catalog import CATALOG_FILENAME, Catalog
@@ -15,6 +12,7 @@ from animevid.config import DecodeConfig, SearchConfig
 from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.errors import CatalogError, SearchError
 from animevid.library import Library
+from animevid.pictures import MAX_PICTURE_PIXELS, read_picture
 from animevid.search._query import SearchHit, SearchResult, merge_hits, rank_picture
 from animevid.search._store import INDEX_DIRNAME, SearchIndex
 
@@ -50,7 +48,7 @@ def _indexed_episodes(folder: Path) -> dict[int, int]:
         raise SearchError(f"{exc}; `animevid check --library {folder}` tells what else is wrong") from None
 
 
-MAX_QUERY_PIXELS = 64_000_000
+MAX_QUERY_PIXELS = MAX_PICTURE_PIXELS
 """Largest query picture read (8K UHD is 33 megapixels); larger ones are refused from their header,
 before any pixel is decoded: a 1 MB PNG can claim 32000x32000 pixels and take 6 GB to decode."""
 
@@ -62,47 +60,12 @@ def load_image(path: str | Path) -> np.ndarray:
         SearchError: The file is missing, not a picture, or larger than :data:`MAX_QUERY_PIXELS`
             (checked from its header, before decoding).
     """
-    file = Path(path)
-    if not file.is_file():
-        raise SearchError(f"{path}: no such file; pass a PNG, JPEG, WebP or BMP screenshot (or a video/GIF)")
-    pixels, size = _picture_size(file)
-    if pixels > MAX_QUERY_PIXELS:
-        raise SearchError(
-            f"{path}: the picture is {size} ({pixels / 1e6:.0f} megapixels); at most "
-            f"{MAX_QUERY_PIXELS / 1e6:.0f} are read; scale it down (a screenshot needs no more than 1920x1080)"
-        )
-    try:
-        data = np.fromfile(str(file), np.uint8)
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    except (OSError, cv2.error, MemoryError) as exc:
-        raise SearchError(f"{path}: the picture cannot be decoded ({type(exc).__name__}); pass another file") from None
-    if image is None:
-        raise SearchError(f"{path}: not a readable picture; pass a PNG, JPEG, WebP or BMP file (or a video/GIF)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def _picture_size(file: Path) -> tuple[int, str]:
-    """Pixels, and the size in words, from the file's header alone (Pillow reads no pixel until asked)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with _PILLOW_UNLIMITED, warnings.catch_warnings():
-            # Pillow's own bomb check would refuse far-too-large pictures without saying their size
-            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-            try:
-                with Image.open(file) as picture:
-                    width, height = picture.size
-            finally:
-                Image.MAX_IMAGE_PIXELS = limit
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise SearchError(
-            f"{file}: not a readable picture; pass a PNG, JPEG, WebP or BMP file (or a video/GIF)"
-        ) from None
-    return width * height, f"{width}x{height} pixels"
-
-
-_PILLOW_UNLIMITED = threading.Lock()
-"""Held while Pillow's global pixel limit is lifted to read a header (a server reads from many threads)."""
+    return read_picture(
+        path,
+        SearchError,
+        kinds="a PNG, JPEG, WebP or BMP file (or a video/GIF)",
+        wanted="a PNG, JPEG, WebP or BMP screenshot (or a video/GIF)",
+    )
 
 
 def _hits(index: SearchIndex, library: Path, ranked: list[tuple[int, float]]) -> tuple[SearchHit, ...]:
