@@ -107,17 +107,13 @@ def _content_checks(truth: dict[str, Any], stored: dict[str, Any]) -> list[dict[
 
 def _faces_check(truth: dict[str, Any], library: Path, episode_id: int, config: Config) -> dict[str, Any]:
     """The faces found on the keyframes the characters stage looked at, against the generator's boxes."""
-    from animevid.characters import FACES_STORE
+    from animevid.characters import episode_faces
     from animevid.characters.evaluate import recognition
-    from animevid.library import INDEX_DIRNAME
 
-    store = library / INDEX_DIRNAME / FACES_STORE / f"{episode_id}.npz"
-    if not store.is_file():  # characters.enabled: false
+    stored = episode_faces(library, episode_id)
+    if stored is None:  # characters.enabled: false
         return {"name": "faces on the keyframes", "truth": "-", "measured": "stage off"}
-    import numpy as np
-
-    with np.load(store) as data:
-        keyframes = data["keyframes"]
+    keyframes = stored["keyframes"]
     with Catalog.in_library(library) as catalog:
         faces = catalog.faces(episode_id).to_dict("records")
     found = recognition(faces, keyframes, truth, set(), min_face=config.characters.min_face).detection

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from animevid.catalog import CATALOG_FILENAME, Catalog, StoredEpisode
-from animevid.characters import FACES_STORE
+from animevid.characters import FACES_STORE, faces_file
 from animevid.config import SearchConfig
 from animevid.errors import SearchError
 from animevid.library import Library, WaitCallback, episode_array_files, remove_episode_arrays
@@ -121,7 +121,7 @@ def _check(
     report.episodes = len(stored)
     report.failures = len(catalog.failures())
     lost = _lost_episodes(library, catalog, index, stored, thorough)
-    lost += _lost_faces(index, catalog, stored, {e.episode_id for e, _ in lost})
+    lost += _lost_faces(library, catalog, stored, {e.episode_id for e, _ in lost})
     for episode, problem in lost:
         report.findings.append(_lost_finding(library, episode, problem, repair))
     if repair and lost:
@@ -152,7 +152,7 @@ def _lost_episodes(
 
 
 def _lost_faces(
-    index: SearchIndex, catalog: Catalog, stored: list[StoredEpisode], already: set[int]
+    library: Library, catalog: Catalog, stored: list[StoredEpisode], already: set[int]
 ) -> list[tuple[StoredEpisode, str]]:
     """Indexed episodes with faces in the catalog whose vectors file (``index/faces/<id>.npz``) is gone."""
     counts = catalog.face_counts()
@@ -160,7 +160,7 @@ def _lost_faces(
     for episode in stored:
         if episode.state != "indexed" or episode.episode_id in already or not counts.get(episode.episode_id):
             continue
-        if not (index.folder / FACES_STORE / f"{episode.episode_id}.npz").is_file():
+        if not faces_file(library.folder, episode.episode_id).is_file():
             problem = f"its face file {FACES_STORE}/{episode.episode_id}.npz is missing"
             lost.append((episode, problem))
     return lost

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from animevid.catalog import Catalog  # noqa: E402
-from animevid.characters import DETECTORS, EMBEDDERS, Gallery, discover, enroll  # noqa: E402
+from animevid.characters import DETECTORS, EMBEDDERS, Gallery, discover, enroll, episode_faces  # noqa: E402
 from animevid.characters._api import FaceReader  # noqa: E402
 from animevid.characters._embed import head_crop  # noqa: E402
 from animevid.characters._gallery import NEAREST, Naming  # noqa: E402
@@ -131,7 +131,7 @@ def _synthetic_scores(library: Path, episodes: list[Any], results: list[Any]) ->
     totals = {"tp": 0, "fp": 0, "fn": 0, "named_right": 0, "named_wrong": 0, "rejected": 0, "misnamed": 0}
     keyframes = shots = 0
     for episode, result in zip(episodes, results, strict=True):
-        frames = np.load(library / "index" / "faces" / f"{result.episode_id}.npz")["keyframes"]
+        frames = episode_faces(library, result.episode_id)["keyframes"]
         rows = faces[faces["episode_id"] == result.episode_id].to_dict("records")
         found = recognition(rows, frames, episode.truth, set(ENROLLED), min_face=CharactersConfig.min_face)
         d = found.detection
@@ -152,8 +152,7 @@ def _distances(library: Path, episodes: list[Any], results: list[Any]) -> dict[s
     own: list[float] = []
     other: list[float] = []
     for episode, result in zip(episodes, results, strict=True):
-        with np.load(library / "index" / "faces" / f"{result.episode_id}.npz") as data:
-            vectors = data["embeddings"]
+        vectors = episode_faces(library, result.episode_id)["embeddings"]
         rows = faces[faces["episode_id"] == result.episode_id].reset_index(drop=True)
         true = truth_faces(episode.truth)
         for frame, group in rows.groupby("frame"):

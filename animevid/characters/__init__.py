@@ -20,7 +20,16 @@ from animevid.characters._discover import Discovery, discover, name_cluster
 from animevid.characters._embed import EMBEDDERS, ColourEmbedder, Embedder, OnnxEmbedder
 from animevid.characters._gallery import Gallery, Match, Naming, name_faces, rename_library
 from animevid.characters._keyframes import MEMORY_FRAMES, KeyframePicker
-from animevid.characters._stage import FACES_STORE, CharacterStage, EpisodeFaces, FaceRow, FoundFace, Keyframe
+from animevid.characters._stage import (
+    FACES_STORE,
+    CharacterStage,
+    EpisodeFaces,
+    FaceRow,
+    FoundFace,
+    Keyframe,
+    episode_faces,
+    faces_file,
+)
 
 if importlib.util.find_spec("onnxruntime") is None:  # not imported here: it takes a while, and few runs use it
     _why = "install the 'onnx' extra (pip install 'animevid[onnx]'; onnxruntime-gpu for CUDA)"
@@ -56,6 +65,8 @@ __all__ = [
     "Naming",
     "discover",
     "enroll",
+    "episode_faces",
+    "faces_file",
     "identify",
     "list_characters",
     "load_picture",

@@ -18,10 +18,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from animevid.catalog import Catalog
-from animevid.characters._gallery import Gallery, Naming, _episode_vectors, rename_library
+from animevid.catalog import CATALOG_FILENAME, Catalog
+from animevid.characters._gallery import Gallery, Naming, rename_library
+from animevid.characters._stage import episode_faces
 from animevid.errors import CharacterError
-from animevid.library import INDEX_DIRNAME, Library
+from animevid.library import Library
 
 MAX_TRACKS = 6000
 """Most tracks clustered at once (their distance matrix is about 290 MB)."""
@@ -72,16 +73,13 @@ def _unknown_faces(folder: Path, signature: str | None) -> _Faces:
         faces = catalog.faces()
     faces = faces[faces["character"].isna()]
     for episode_id, rows in faces.groupby("episode_id"):
-        path = folder / INDEX_DIRNAME / "faces" / f"{int(episode_id)}.npz"
-        stored = _episode_vectors(folder, int(episode_id))
-        if stored is None or (signature is not None and stored[1] != signature):
+        stored = episode_faces(folder, int(episode_id))
+        if stored is None or (signature is not None and stored["signature"] != signature):
             continue
-        with np.load(path) as data:
-            crops = data["crops"]
         for row in rows.itertuples():
             out.keys.append((int(episode_id), int(row.face_index), int(row.track)))
-            out.vectors.append(stored[0][row.face_index])
-            out.crops.append(crops[row.face_index])
+            out.vectors.append(stored["embeddings"][row.face_index])
+            out.crops.append(stored["crops"][row.face_index])
     return out
 
 
@@ -92,7 +90,7 @@ def discover(library: str | Path, *, max_distance: float, page: str | Path | Non
         CharacterError: The folder is not a library.
     """
     folder = Path(library)
-    if not (folder / "catalog.sqlite").is_file():
+    if not (folder / CATALOG_FILENAME).is_file():
         raise CharacterError(f"{folder} is not an animevid library; run animevid index first")
     gallery = Gallery(folder)
     faces = _unknown_faces(folder, gallery.signature or None)
@@ -165,12 +163,15 @@ def name_cluster(library: str | Path, cluster: int, name: str, *, naming: Naming
         )
     vectors, crops, signature = [], [], ""
     for episode_id, rows in members.groupby("episode_id"):
-        path = folder / INDEX_DIRNAME / "faces" / f"{int(episode_id)}.npz"
-        with np.load(path) as data:
-            signature = str(data["signature"])
-            picks = _spread(list(rows["face_index"]), ENROLLED_PER_CLUSTER)
-            vectors += [data["embeddings"][i] for i in picks]
-            crops += [data["crops"][i] for i in picks]
+        stored = episode_faces(folder, int(episode_id))
+        if stored is None:  # its face file is lost (`animevid check` says so): nothing of it to enroll
+            continue
+        signature = stored["signature"]
+        picks = _spread(list(rows["face_index"]), ENROLLED_PER_CLUSTER)
+        vectors += [stored["embeddings"][i] for i in picks]
+        crops += [stored["crops"][i] for i in picks]
+    if not vectors:
+        raise CharacterError(f"cluster {cluster} of {folder}: its episodes' face files are lost; run animevid check")
     keep = _spread(list(range(len(vectors))), ENROLLED_PER_CLUSTER)
     total = Gallery(folder).enroll(
         Library(folder), name, np.stack([vectors[i] for i in keep]), np.stack([crops[i] for i in keep]), signature

@@ -20,11 +20,11 @@ from typing import Any
 import faiss
 import numpy as np
 
-from animevid.catalog import Catalog
-from animevid.characters._stage import FACES_STORE, EpisodeFaces, FaceRow
+from animevid.catalog import CATALOG_FILENAME, Catalog
+from animevid.characters._stage import EpisodeFaces, FaceRow, episode_faces
 from animevid.config import CharactersConfig
 from animevid.errors import CharacterError
-from animevid.library import INDEX_DIRNAME, Library, write_atomically
+from animevid.library import Library, write_atomically
 from animevid.model import Character
 
 GALLERY_DIRNAME = "gallery"
@@ -86,10 +86,11 @@ class Gallery:
         self.vectors = np.zeros((0, 0), np.float32)
         self.signature = ""
         self._owner: list[int] = []
+        self._index: faiss.IndexFlatIP | None = None
         self._load(Path(library))
 
     def _load(self, library: Path) -> None:
-        if not (library / "catalog.sqlite").is_file():
+        if not (library / CATALOG_FILENAME).is_file():
             return
         with Catalog.in_library(library) as catalog:
             enrolled = catalog.characters()
@@ -121,9 +122,10 @@ class Gallery:
         """The nearest enrolled character of each (unit) vector, or unknown where ``naming`` says so."""
         if not len(self.vectors) or not len(vectors):
             return [Match(None, 2.0) for _ in range(len(vectors))]
-        index = faiss.IndexFlatIP(self.vectors.shape[1])
-        index.add(np.ascontiguousarray(self.vectors))
-        similarity, nearest = index.search(np.ascontiguousarray(vectors, dtype=np.float32), len(self.vectors))
+        if self._index is None:  # built once: a library is renamed episode by episode against one gallery
+            self._index = faiss.IndexFlatIP(self.vectors.shape[1])
+            self._index.add(np.ascontiguousarray(self.vectors))
+        similarity, nearest = self._index.search(np.ascontiguousarray(vectors, dtype=np.float32), len(self.vectors))
         out = []
         for sims, rows in zip(similarity, nearest, strict=True):
             owners = [self._owner[j] for j in rows]
@@ -210,11 +212,12 @@ def rename_library(library: str | Path, *, naming: Naming) -> dict[str, int]:
         faces = catalog.faces()
         names: list[tuple[int, int, str | None, float | None]] = []
         for episode_id, rows in faces.groupby("episode_id"):
-            stored = _episode_vectors(folder, int(episode_id))
-            if stored is None or stored[1] != gallery.signature or len(stored[0]) != len(rows):
+            stored = episode_faces(folder, int(episode_id))
+            if stored is None or stored["signature"] != gallery.signature or len(stored["embeddings"]) != len(rows):
                 continue
             face_rows = [_face_row(r) for r in rows.to_dict("records")]
-            for row, m in zip(face_rows, track_matches(face_rows, stored[0], gallery, naming=naming), strict=True):
+            matches = track_matches(face_rows, stored["embeddings"], gallery, naming=naming)
+            for row, m in zip(face_rows, matches, strict=True):
                 names.append((int(episode_id), row.face_index, m.name, round(m.distance, 6) if m.name else None))
                 counts[str(m.name)] = counts.get(str(m.name), 0) + 1
         catalog.set_face_names(names)
@@ -232,11 +235,3 @@ def _missing(value: object) -> bool:
         return bool(value is None or value != value)  # NaN, pandas NA
     except TypeError:  # pandas.NA refuses a truth value
         return True
-
-
-def _episode_vectors(library: Path, episode_id: int) -> tuple[np.ndarray, str] | None:
-    path = library / INDEX_DIRNAME / FACES_STORE / f"{episode_id}.npz"
-    if not path.is_file():
-        return None
-    with np.load(path) as data:
-        return data["embeddings"], str(data["signature"])

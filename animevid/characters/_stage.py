@@ -7,6 +7,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -19,6 +20,7 @@ from animevid.characters._keyframes import MEMORY_FRAMES, KeyframePicker
 from animevid.config import CharactersConfig
 from animevid.decode import DetailRequest, FrameBatch
 from animevid.engine import STAGES, EpisodeContext, SegmentRun, SplittableStage, Stored
+from animevid.library import INDEX_DIRNAME
 from animevid.model import Shot
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,21 @@ BORDER = 0.05
 edge are found then: 3 of the 3 faces missed on held-out synthetic episodes were cut so)."""
 FACES_STORE = "faces"
 """Name of the per-episode array store (``index/faces/<episode_id>.npz``)."""
+
+
+def faces_file(library: Path, episode_id: int) -> Path:
+    """Where an episode's face vectors, thumbnails and keyframes are kept in a library."""
+    return library / INDEX_DIRNAME / FACES_STORE / f"{episode_id}.npz"
+
+
+def episode_faces(library: Path, episode_id: int) -> dict[str, Any] | None:
+    """An episode's stored ``embeddings``, ``crops``, ``keyframes`` and ``signature`` (None: no file)."""
+    path = faces_file(library, episode_id)
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        return {"embeddings": data["embeddings"], "crops": data["crops"], "keyframes": data["keyframes"],
+                "signature": str(data["signature"])}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -172,12 +189,11 @@ class CharacterStage(SplittableStage[Keyframe, EpisodeFaces]):
 
     def process(self, batch: FrameBatch) -> Sequence[Keyframe]:
         """The batch's keyframes with their faces."""
+        first = batch.start_frame
         images = dict(batch.details)
         if self._picks_itself:
             frames = batch.frames.cpu().numpy()
-            first = batch.start_frame
             images = {first + i: frame for i, frame in enumerate(frames) if self.picker.wants(first + i, frame)}
-        first = batch.start_frame
         return [
             Keyframe(number, float(batch.pts_seconds[number - first]), self.faces(image))
             for number, image in sorted(images.items())
