@@ -39,6 +39,7 @@ app = typer.Typer(
         "  animevid shots ep01.mkv --json         # cuts, fades, dissolves\n\n"
         "  animevid analyze ep01.mkv              # drawings, cadence, loops, camera per shot\n\n"
         "  animevid characters enroll Luffy a.png # then: animevid search --character Luffy\n\n"
+        "  animevid serve                         # trace.moe-compatible API + page on 127.0.0.1:8765\n\n"
         "  animevid synth out/ --seed 3 --seconds 60"
     ),
     no_args_is_help=True,
@@ -749,6 +750,42 @@ def synth(
         for name, path in files.items():
             out.print(f"{name:>6}: {escape(str(path))}")
         out.print(f"{episode.truth['frames']} frames, {len(episode.truth['shots'])} shots")
+
+
+@app.command()
+@_handles_errors
+def serve(
+    library: Annotated[
+        Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: the config's serve.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: the config's serve.port, 8765).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the library over HTTP: trace.moe's search API, preview clips and a search page.
+
+    Existing trace.moe clients (bots, extensions, aiotracemoeapi, PicImageSearch) work unchanged
+    once their base URL points here. Open http://127.0.0.1:8765/ for the page: drop or paste a
+    screenshot, find dialogue or a character. Limits (upload size, rate, quota, keys, workers) are
+    the serve section of the config. Ctrl+C stops it.
+
+    Example: animevid serve --library ~/anime-lib --port 8765
+    """
+    from animevid.pipeline import resolve_library
+    from animevid.serve import exposure_warning, run_server
+
+    cfg = load_config(config, overrides={"serve": {"host": host, "port": port}})
+    folder = resolve_library(library, cfg)
+    if not folder.is_dir():
+        _fail(f"{folder}: no such library; index episodes first (animevid index EPISODE... --library {folder})")
+    warning = exposure_warning(cfg.serve.host, cfg)
+    if warning:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    shown = f"[{cfg.serve.host}]" if ":" in cfg.serve.host else cfg.serve.host
+    err.print(f"serving {escape(str(folder))} at http://{shown}:{cfg.serve.port}/ (Ctrl+C stops)")
+    run_server(folder, cfg, host=cfg.serve.host, port=cfg.serve.port)
 
 
 @app.command()

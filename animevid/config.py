@@ -276,6 +276,68 @@ class CharactersConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """The trace.moe-compatible search server (``animevid serve``): where it listens and what it allows."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on; anything but loopback without keys is warned about (anyone who reaches it can search)."""
+    port: int = 8765
+    """Port to listen on."""
+    keys: str = ""
+    """API keys accepted (comma-separated), sent as ?key= or the x-trace-key header; a wrong key gets 403."""
+    require_key: bool = False
+    """Refuse searches without a key (403); otherwise keyless clients are counted by their address."""
+    max_upload_mb: float = 25.0
+    """Largest upload (image or video, raw body or multipart) in MB; larger ones get 413 before they are read."""
+    max_video_seconds: float = 60.0
+    """Longest video or GIF accepted as a query."""
+    body_timeout_seconds: float = 30.0
+    """An upload that has not arrived whole within this many seconds is dropped (408)."""
+    search_timeout_seconds: float = 30.0
+    """A search still running after this many seconds is answered 504 (its worker finishes and is reused)."""
+    workers: int = 2
+    """Searches run at once (threads; FAISS and OpenCV use the cores themselves)."""
+    queue: int = 16
+    """Searches that may wait for a worker; more get 503 (queue full)."""
+    concurrency: int = 4
+    """Searches one client (key or address) may have running or waiting at once; more get 402."""
+    rate_limit: int = 60
+    """Requests per minute per client on every endpoint; more get 429 with Retry-After. 0: no limit."""
+    quota: int = 10000
+    """Searches per client per 24 hours (reported by /me); more get 402. 0: no quota."""
+    fetch_urls: bool = False
+    """Allow ?url= queries (http/https only, fetch_max_mb and fetch_timeout_seconds apply): off, since the
+    server would then fetch any address a client names."""
+    fetch_timeout_seconds: float = 10.0
+    """Longest a ?url= fetch may take."""
+    preview_seconds: float = 10.0
+    """Longest preview video: the hit's shot, cut to this many seconds around the hit when longer."""
+    merge_seconds: float = 5.0
+    """Hits of one file closer than this are one hit (trace.moe merges within 5 s)."""
+
+    def __post_init__(self) -> None:
+        _check_positive(
+            self,
+            "max_upload_mb",
+            "max_video_seconds",
+            "body_timeout_seconds",
+            "search_timeout_seconds",
+            "workers",
+            "concurrency",
+            "fetch_timeout_seconds",
+            "preview_seconds",
+        )
+        _check_non_negative(self, "queue", "rate_limit", "quota", "merge_seconds")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"serve.port must be within 1..65535, got {self.port}")
+
+    @property
+    def key_set(self) -> frozenset[str]:
+        """The accepted API keys."""
+        return frozenset(k.strip() for k in self.keys.split(",") if k.strip())
+
+
+@dataclass(frozen=True)
 class SubsConfig:
     """How subtitles are aligned to an episode's cuts (``animevid subs align``).
 
@@ -359,6 +421,8 @@ class Config:
     """Scene segmentation options."""
     characters: CharactersConfig = field(default_factory=CharactersConfig)
     """Face detection and character recognition options."""
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    """Search server options (``animevid serve``)."""
 
 
 def _check_positive(obj: object, *names: str) -> None:
