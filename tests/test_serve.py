@@ -175,6 +175,8 @@ def test_raw_bodies_filters_and_trace_moe_errors(base: str, screenshot: Path, sy
     no_url = httpx.get(f"{base}/search?url=http://127.0.0.1:1/x.png", timeout=30)
     assert no_url.status_code == 400 and no_url.json()["error"].startswith("Invalid image url")
     assert httpx.put(f"{base}/search", content=data, timeout=30).status_code == 405
+    vector = httpx.post(f"{base}/search", json={"vector": [0] * 33}, timeout=30)
+    assert vector.status_code == 400 and vector.json()["error"].startswith("Invalid vector format")
     garbage = httpx.post(f"{base}/search", content=b"\x00not a picture" * 50, timeout=30)
     assert garbage.status_code == 400 and garbage.json()["error"].startswith("Failed to process image")
     assert httpx.get(f"{base}/me", timeout=30).status_code == 200, "a bad upload leaves the server up"

@@ -67,6 +67,8 @@ def _search(server: Server) -> Work:
             data = await asyncio.to_thread(fetch_url, url, limit, cfg.fetch_timeout_seconds)
         elif request.method == "GET":
             raise HttpError(400, "Invalid image url: GET /search needs ?url=; or POST the image")
+        elif request.headers.get("content-type", "").startswith("application/json"):
+            raise HttpError(400, "Invalid vector format: this server searches pictures, not colour-layout vectors")
         else:
             data = await upload_bytes(request, await read_body(request, limit, cfg.body_timeout_seconds), limit)
         anilist_id = _int_param(request, "anilistID")
