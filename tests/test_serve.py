@@ -196,6 +196,37 @@ def test_a_short_clip_is_searched_frame_by_frame(base: str, episode: Path, tmp_p
     assert hit["filename"] == EPISODE_NAME and abs(hit["at"] - synth_episode.truth["pts_seconds"][240]) <= 1.5
 
 
+def test_urls_are_fetched_only_when_enabled_and_only_over_http(library: Path, screenshot: Path) -> None:
+    import functools
+    import http.server
+
+    from aiotracemoeapi import InvalidImageUrl, TraceMoe
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(screenshot.parent))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    picture = f"http://127.0.0.1:{files.server_address[1]}/{screenshot.name}"
+
+    async def ask(url: str, source: str) -> Any:
+        async with TraceMoe(base_url=url) as api:
+            return await api.search(source, is_url=True)
+
+    try:
+        with running(library, fetch_urls=True, fetch_timeout_seconds=5.0) as url:
+            assert asyncio.run(ask(url, picture)).best_result.filename == EPISODE_NAME
+            for bad in ("file:///etc/passwd", "ftp://127.0.0.1/x.png"):
+                reply = httpx.get(f"{url}/search", params={"url": bad}, timeout=30)
+                assert reply.status_code == 400 and reply.json()["error"].startswith("Invalid image url")
+            missing = httpx.get(f"{url}/search", params={"url": picture + ".nope"}, timeout=30)
+            assert missing.status_code == 400 and missing.json()["error"].startswith("Failed to fetch image")
+        with running(library) as url, pytest.raises(InvalidImageUrl):
+            asyncio.run(ask(url, picture))
+    finally:
+        files.shutdown()
+        files.server_close()
+
+
 # -- safety -------------------------------------------------------------------------------------------
 
 

@@ -102,6 +102,9 @@ def fetch_url(url: str, limit: int, timeout: float) -> bytes:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data = response.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the answer's socket
+        raise HttpError(400, f"Failed to fetch image {url}: the server answered {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise HttpError(400, f"Failed to fetch image {url}: {exc}") from None
     if len(data) > limit:
