@@ -193,7 +193,24 @@ _V5 = (
     "ALTER TABLE characters ADD COLUMN embedder TEXT NOT NULL DEFAULT ''",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: footage that recurs across a season's episodes (OP, ED, eyecatch, recap, preview,
+# reused), found by animevid.season after indexing; an episode's rows go when it is re-indexed.
+_V6 = (
+    """CREATE TABLE segments (
+        episode_id INTEGER NOT NULL REFERENCES episodes (episode_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('op', 'ed', 'eyecatch', 'recap', 'preview', 'reused')),
+        start_frame INTEGER NOT NULL,
+        end_frame INTEGER NOT NULL,
+        start_seconds REAL NOT NULL,
+        end_seconds REAL NOT NULL,
+        family INTEGER NOT NULL,
+        episodes INTEGER NOT NULL,
+        CHECK (start_frame < end_frame)
+    )""",
+    "CREATE INDEX segments_by_episode ON segments (episode_id, start_frame)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """``MIGRATIONS[k]`` holds the SQL statements that take a catalog from version k to k + 1."""
 
 
@@ -628,6 +645,33 @@ class Catalog:
                 "UPDATE faces SET cluster = ? WHERE episode_id = ? AND face_index = ?",
                 [(cluster, episode, face) for episode, face, cluster in clusters],
             )
+
+    def set_segments(self, episode_ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the recurring-footage segments of these episodes with ``rows`` (one transaction)."""
+        columns = [
+            "episode_id",
+            "kind",
+            "start_frame",
+            "end_frame",
+            "start_seconds",
+            "end_seconds",
+            "family",
+            "episodes",
+        ]
+        with self._writing("could not store the season's segments; nothing was changed"):
+            self._conn.executemany("DELETE FROM segments WHERE episode_id = ?", [(e,) for e in episode_ids])
+            self._insert("segments", columns, [{c: row[c] for c in columns} for row in rows])
+
+    def segments(self, episode_id: int | None = None) -> pd.DataFrame:
+        """Recurring footage (OP, ED, eyecatch, recap, preview, reused) by episode and start, with its path."""
+        import pandas as pd
+
+        sql = (
+            "SELECT s.*, e.path FROM segments s JOIN episodes e ON e.episode_id = s.episode_id "
+            + ("WHERE s.episode_id = ? " if episode_id is not None else "")
+            + "ORDER BY e.path, s.start_frame"
+        )
+        return pd.read_sql_query(sql, self._conn, params=(episode_id,) if episode_id is not None else ())
 
     def face_counts(self) -> dict[int, int]:
         """Faces stored per episode (episodes with none are left out)."""

@@ -40,6 +40,7 @@ app = typer.Typer(
         "  animevid analyze ep01.mkv              # drawings, cadence, loops, camera per shot\n\n"
         "  animevid characters enroll Luffy a.png # then: animevid search --character Luffy\n\n"
         "  animevid serve                         # trace.moe-compatible API + page on 127.0.0.1:8765\n\n"
+        "  animevid segments --json               # OP, ED, recaps, reused footage of each season\n\n"
         "  animevid synth out/ --seed 3 --seconds 60"
     ),
     no_args_is_help=True,
@@ -750,6 +751,52 @@ def synth(
         for name, path in files.items():
             out.print(f"{name:>6}: {escape(str(path))}")
         out.print(f"{episode.truth['frames']} frames, {len(episode.truth['shots'])} shots")
+
+
+@app.command()
+@_handles_errors
+def segments(
+    library: Annotated[
+        Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
+    ] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Find footage that recurs across each season's episodes: OP, ED, eyecatch, recap, preview, reused.
+
+    A season is the indexed episodes of one folder, in episode order. Every pair of episodes is
+    compared through the frames the search index keeps (no decoding), and the ranges found are
+    stored in the catalog's segments table (search, exports and digests can leave them out).
+    `animevid index` runs this for the seasons it adds episodes to; run it to see the ranges.
+
+    Example: animevid segments --library ~/anime-lib --json
+    """
+    from animevid.catalog import CATALOG_FILENAME
+    from animevid.pipeline import resolve_library
+    from animevid.season import find_segments
+
+    folder = resolve_library(library, load_config(config))
+    if not (folder / CATALOG_FILENAME).is_file():
+        _fail(f"{folder}: no such library; index episodes first (animevid index SEASON/ --library {folder})")
+    found = find_segments(folder)
+    paths = {e["episode_id"]: e["path"] for e in _library_info(folder)["episodes"]}
+    rows = [{**s.as_dict(), "episode": paths.get(s.episode_id, "")} for s in found]
+    if json_output:
+        _emit_json({"library": str(folder), "segments": rows})
+        return
+    table = Table(title=f"{len(rows)} stretch(es) of recurring footage")
+    for column in ("episode", "kind", "from", "to", "frames", "shown in"):
+        table.add_column(column, justify="left" if column in ("episode", "kind") else "right")
+    for r in rows:
+        table.add_row(
+            escape(Path(r["episode"]).name),
+            r["kind"],
+            f"{r['start_seconds']:.2f}",
+            f"{r['end_seconds']:.2f}",
+            f"{r['start_frame']}-{r['end_frame']}",
+            f"{r['episodes']} episodes",
+        )
+    out.print(table)
 
 
 @app.command()

@@ -13,6 +13,8 @@ from typing import Literal, get_args
 
 Transition = Literal["start", "cut", "fade", "dissolve"]
 SubtitleKind = Literal["dialogue", "sign", "song", "comment"]
+SegmentKind = Literal["op", "ed", "eyecatch", "recap", "preview", "reused"]
+"""What a stretch of footage that recurs across a season's episodes is (animevid.season)."""
 Cadence = Literal["ones", "twos", "threes", "mixed", "still"]
 """How often a shot's drawings change: every 1, 2 or 3 frames (in this order: a hold's length is its index plus 1),
 in holds of varying length, or never (one drawing). Defined by :func:`animevid.drawings.cadence_of`."""

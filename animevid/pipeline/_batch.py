@@ -247,7 +247,26 @@ def index_episodes(
     with batch.library.writing(on_wait=batch.note):  # two first runs on a new library do not race to create it
         opened = Catalog.in_library(library)
     with opened as catalog:
-        return batch.all(items, catalog, on_result or (lambda result: None))
+        results = batch.all(items, catalog, on_result or (lambda result: None))
+    _mark_recurring(library, batch, results)
+    return results
+
+
+def _mark_recurring(library: Path, batch: _Batch, results: list[IndexResult]) -> None:
+    """Find OP, ED, recaps and reused footage again in the seasons the batch added episodes to."""
+    from animevid.season import find_segments
+
+    added = {r.episode_id for r in results if r.status == "indexed" and r.episode_id is not None}
+    if not added:
+        return
+    try:
+        found = find_segments(library, episodes=added)
+    except AnimevidError as exc:  # the episodes are indexed; only the season's marks are stale
+        batch.note(f"recurring footage (OP/ED/recap) not updated: {exc}; run `animevid segments` again")
+        return
+    if found:
+        kinds = sorted({s.kind for s in found})
+        batch.note(f"marked {len(found)} stretch(es) of recurring footage ({', '.join(kinds)}): animevid segments")
 
 
 def _check_subs(subs: str | Path | None, paths: list[str | Path | Unreadable]) -> Path | None:

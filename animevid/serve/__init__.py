@@ -13,9 +13,10 @@ import ipaddress
 from pathlib import Path
 
 from animevid.config import Config
+from animevid.releases import episode_number
 from animevid.serve._app import Server, create_app
 from animevid.serve._limits import ClientLimits, Gate, Preview, Tokens
-from animevid.serve._view import anilist_of, episode_number
+from animevid.serve._view import anilist_of
 
 __all__ = [
     "ClientLimits",

@@ -21,6 +21,7 @@ from animevid.catalog import CATALOG_FILENAME, Catalog
 from animevid.config import SearchConfig
 from animevid.errors import CatalogError, SearchError
 from animevid.library import Library, display_name
+from animevid.releases import episode_number, series_title
 from animevid.search import SearchIndex, open_search_index
 
 ANILIST_SIDECAR = "anilist.json"
@@ -135,36 +136,6 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def episode_number(path: str) -> int | float | str | None:
-    """The episode number in a release's file name (``[Group] Show - 03 [1080p].mkv`` -> 3), None without one."""
-    import anitopy
-
-    try:
-        number = anitopy.parse(Path(path).name).get("episode_number")
-    except Exception:
-        return None
-    if isinstance(number, list):
-        number = number[0] if number else None
-    if not isinstance(number, str):
-        return None
-    try:
-        value = float(number)
-    except ValueError:
-        return number
-    return int(value) if value.is_integer() else value
-
-
-def series_title(path: str) -> str:
-    """The anime's title read from a release's file name (anitopy), else the file's stem."""
-    import anitopy
-
-    try:
-        title = anitopy.parse(Path(path).name).get("anime_title")
-    except Exception:
-        title = None
-    return title if isinstance(title, str) and title else Path(path).stem
 
 
 def anilist_of(episode: Path) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""Recurring footage across a season: OP, ED, recap and reused ranges against exact truth.
+
+Truth comes from construction, never from our detector: the synthetic season's cut-and-joined
+generated episodes (animevid/synth/_season.py), and episodes spliced from real clips with one
+real OP excerpt placed at different offsets and encoded with different sizes and qualities.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from animevid.catalog import Catalog
+from animevid.config import Config
+from animevid.decode._probe import VIDEO_SUFFIXES
+from animevid.pipeline import index_episodes
+from animevid.season import find_segments
+from animevid.synth._season import Cut, generate_season, splice
+from tests.helpers import run_cli
+
+TOLERANCE = 2
+"""Frames a range's start and end may be off."""
+
+
+def _by_file(library: Path) -> dict[str, list[tuple[str, int, int]]]:
+    with Catalog.in_library(library) as catalog:
+        rows = catalog.segments()
+    found: dict[str, list[tuple[str, int, int]]] = {}
+    for row in rows.itertuples():
+        found.setdefault(Path(row.path).name, []).append((row.kind, int(row.start_frame), int(row.end_frame)))
+    return found
+
+
+def _matches(found: list[tuple[str, int, int]], wanted: list[tuple[str, int, int]]) -> bool:
+    return len(found) == len(wanted) and all(
+        f[0] == w[0] and abs(f[1] - w[1]) <= TOLERANCE and abs(f[2] - w[2]) <= TOLERANCE
+        for f, w in zip(sorted(found, key=lambda s: s[1]), sorted(wanted, key=lambda s: s[1]), strict=True)
+    )
+
+
+@pytest.fixture(scope="module")
+def season(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    """The six-episode synthetic season, indexed (indexing marks the segments)."""
+    root = tmp_path_factory.mktemp("season")
+    episodes = generate_season(root / "Synthetic Season")
+    library = root / "library"
+    results = index_episodes([e.path for e in episodes], library=library, config=Config(device="cpu"))
+    assert [r.status for r in results] == ["indexed"] * len(episodes)
+    return library, episodes
+
+
+def test_every_op_ed_recap_and_reused_range_within_two_frames(season) -> None:
+    library, episodes = season
+    found = _by_file(library)
+    for episode in episodes:
+        wanted = [(s["kind"], s["start_frame"], s["end_frame"]) for s in episode.segments]
+        got = found.get(episode.path.name, [])
+        assert _matches(got, wanted), (episode.number, got, wanted)
+    kinds = {kind for rows in found.values() for kind, _, _ in rows}
+    assert kinds == {"op", "ed", "recap", "reused"}
+
+
+def test_the_truth_holds_the_hard_cases(season) -> None:
+    """The season really has a cold open, a short OP, a second OP and reused footage (the generator's truth)."""
+    _, episodes = season
+    op = {e.number: next(s for s in e.segments if s["kind"] == "op") for e in episodes}
+    assert op[2]["start_frame"] == 48 and op[4]["start_frame"] == 48, "cold opens before the OP"
+    assert op[3]["end_frame"] - op[3]["start_frame"] < op[1]["end_frame"] - op[1]["start_frame"], "a short OP"
+    assert sum(any(s["kind"] == "reused" for s in e.segments) for e in episodes) == 2
+    truth = json.loads((episodes[0].path.parent / "season.truth.json").read_text())
+    assert [t["episode"] for t in truth] == [1, 2, 3, 4, 5, 6]
+
+
+def test_segments_command_and_reindexing(season, tmp_path: Path) -> None:
+    library, episodes = season
+    done = run_cli("segments", "--library", library, "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["segments"]
+    assert {r["kind"] for r in rows} == {"op", "ed", "recap", "reused"}
+    assert all(r["episodes"] >= 2 and r["start_frame"] < r["end_frame"] for r in rows)
+    copy = tmp_path / "library"
+    shutil.copytree(library, copy)
+    index_episodes([episodes[0].path], library=copy, config=Config(device="cpu"), force=True)
+    assert _by_file(copy) == _by_file(library), "re-indexing one episode marks the season the same way again"
+    missing = run_cli("segments", "--library", tmp_path / "none")
+    assert missing.returncode == 1 and "no such library" in missing.stderr
+
+
+def test_one_episode_alone_has_no_segments(tmp_path: Path, synth_episode) -> None:
+    library = tmp_path / "library"
+    index_episodes([synth_episode.mp4], library=library, config=Config(device="cpu"))
+    assert find_segments(library) == []
+
+
+@pytest.mark.real
+def test_a_real_op_at_different_offsets_and_encodes_is_found(real_dir: Path, tmp_path: Path) -> None:
+    video = real_dir / "video"
+    ops = {}
+    for crf, (w, h) in ((18, (1280, 720)), (30, (854, 480)), (24, (640, 360))):
+        ops[crf] = tmp_path / f"op{crf}.mp4"
+        splice(ops[crf], [Cut(video / "digimon_kizuna_clip_720p.mp4", 10.0, 25.0)], width=w, height=h, crf=crf)
+    plans = [
+        ([Cut(video / "video2x_sample_output_sakurasou.mp4", 0, 6), Cut(ops[18], 0, 1e9),
+          Cut(video / "naruto_shippuden_forest_fight_720p25.mp4", 0, 12)], (640, 360), 20, 1),
+        ([Cut(ops[30], 0, 1e9), Cut(video / "onepiece_gear5_action_engsubs.mp4", 0, 14),
+          Cut(video / "devil_parttimer_fades.mp4", 0, 6)], (640, 360), 26, 0),
+        ([Cut(video / "onepiece_gear5_action_engsubs.mp4", 15, 25), Cut(ops[24], 0, 1e9),
+          Cut(video / "video2x_sample_output_sakurasou.mp4", 7, 15)], (480, 270), 23, 1),
+        ([Cut(video / "moviepy_big_buck_bunny_0_30.webm", 0, 4), Cut(ops[18], 0, 1e9),
+          Cut(video / "moviepy_big_buck_bunny_0_30.webm", 10, 20)], (960, 540), 28, 1),
+    ]  # fmt: skip
+    folder = tmp_path / "Real Mix"
+    folder.mkdir()
+    wanted = {}
+    for number, (cuts, (w, h), crf, op) in enumerate(plans, 1):
+        path = folder / f"Real Mix - {number:02d}.mp4"
+        counts = splice(path, cuts, width=w, height=h, crf=crf)
+        wanted[path.name] = [("op", sum(counts[:op]), sum(counts[: op + 1]))]
+    library = tmp_path / "library"
+    index_episodes(sorted(folder.glob("*.mp4")), library=library, config=Config(device="cpu"))
+    found = _by_file(library)
+    assert all(_matches(found.get(name, []), rows) for name, rows in wanted.items()), (found, wanted)
+
+
+@pytest.mark.real
+def test_no_range_among_unrelated_real_clips(real_dir: Path, tmp_path: Path) -> None:
+    """Thirteen clips of different anime (two of them One Piece) in one folder share no footage."""
+    videos = sorted(p for p in (real_dir / "video").glob("*") if p.suffix in VIDEO_SUFFIXES)
+    library = tmp_path / "library"
+    index_episodes(videos, library=library, config=Config(device="cpu"))
+    assert find_segments(library) == []
