@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS ?= dev,decord,onnx
+EXTRAS ?= dev,decord,onnx,cluster
 
 .PHONY: demo test lint bench clean device-check
 

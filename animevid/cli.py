@@ -247,6 +247,19 @@ def index(
     subs: IndexSubsOption = None,
     subs_encoding: SubsEncodingOption = None,
     workers: WorkersOption = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", min=1, help="Episodes indexed at once, each in its own process (within 1 GB of memory each)."
+        ),
+    ] = 1,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or ray: each episode's pass is a Ray task (a local Ray, or the cluster at $RAY_ADDRESS; "
+            "install the cluster extra). Commits stay in this process either way."
+        ),
+    ] = "local",
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -258,13 +271,16 @@ def index(
     kill loses nothing: re-running the same command resumes the batch and repairs what
     was half-written. A bad file is recorded as failed and the batch goes on; episodes
     already indexed with the same options are skipped (--force after adding subtitles).
-    Two processes may index into one library at once.
+    Two processes may index into one library at once. --jobs N runs N episodes' passes at
+    once (this process writes the library); --engine ray runs them on a Ray cluster.
 
-    Example: animevid index season1/ --library ~/anime-lib
+    Example: animevid index season1/ --library ~/anime-lib --jobs 2
     """
     from animevid.pipeline import find_episodes, index_episodes, resolve_library
 
     cfg = _with_workers(load_config(config, overrides={"device": device, "decode": {"backend": backend}}), workers)
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"--engine {engine!r}: use local or ray")
     folder = resolve_library(library, cfg)
     paths = find_episodes(episodes)
     _stop_on_sigterm()
@@ -274,6 +290,7 @@ def index(
                 paths, library=folder, config=cfg, force=force, progress=_frame_bar(progress),
                 on_result=_batch_reporter(progress, len(paths), json_output), subs=subs, subs_encoding=subs_encoding,
                 on_note=lambda note: progress.console.print(f"[yellow]note:[/] {escape(note)}", highlight=False),
+                jobs=jobs, engine=engine,  # type: ignore[arg-type]
             )  # fmt: skip
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] episodes finished so far are kept; run the same command again to resume")

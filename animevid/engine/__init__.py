@@ -11,7 +11,7 @@ search) build on this module; the wiring of stages into commands lives above the
 from __future__ import annotations
 
 from animevid.engine._pass import PassResult, ProgressCallback, RecordSink, run_pass
-from animevid.engine._split import SplitStats, can_split, workers_for
+from animevid.engine._split import SplitStats, can_split, process_pool, workers_for
 from animevid.engine._stage import (
     COMMANDS,
     STAGES,
@@ -41,6 +41,7 @@ __all__ = [
     "StageSpec",
     "Stored",
     "can_split",
+    "process_pool",
     "run_pass",
     "workers_for",
 ]

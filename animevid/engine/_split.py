@@ -180,7 +180,7 @@ def run_split(
     joiner = _Joiner(splittable, plan, seconds, sinks or {}, progress)
     processes = min(workers, len(jobs))
     stats = SplitStats(workers=processes, segments=len(jobs))
-    with _pool(processes, threads=_threads_each(source, processes)) as pool:
+    with process_pool(processes, threads=_threads_each(source, processes)) as pool:
         for job, part in zip(jobs, _in_order(pool, jobs, ahead=AHEAD_PER_WORKER * processes), strict=True):
             joiner.take(pool, job, part, stats)
         joiner.close()
@@ -326,7 +326,11 @@ _PRELOAD = [
 
 
 @contextmanager
-def _pool(processes: int, *, threads: int) -> Iterator[ProcessPoolExecutor]:
+def process_pool(processes: int, *, threads: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``processes`` worker processes, each with ``threads`` torch/OpenCV/decoder threads.
+
+    Workers end soon after the main process ends, however it ends.
+    """
     # not a plain fork: the parent may hold torch's and OpenCV's thread pools, which do not survive
     # one. A fork server (a clean process with the modules imported) forks the processes at once.
     # An executor, not multiprocessing.Pool: a process that dies (killed for memory) breaks the

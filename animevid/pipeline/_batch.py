@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from animevid import __version__
 from animevid.analysis import AnimationStage
 from animevid.catalog import Catalog, StoredEpisode
@@ -205,6 +207,8 @@ def index_episodes(
     subs: str | Path | None = None,
     subs_encoding: str | None = None,
     on_note: Callable[[str], None] | None = None,
+    jobs: int = 1,
+    engine: Literal["local", "ray"] = "local",
 ) -> list[IndexResult]:
     """Index episodes into a library; whatever goes wrong with one episode is recorded and the batch goes on.
 
@@ -225,6 +229,10 @@ def index_episodes(
         subs: A subtitle file for the one episode given (not for a batch).
         subs_encoding: Text encoding of the subtitle files (None: detected).
         on_note: Told what the batch did to the library beside indexing (repairs, waits).
+        jobs: Episodes indexed at once, each pass in its own worker process (lowered to what the
+            memory available allows, 1 GB each); this process commits them one at a time.
+        engine: ``ray`` runs each episode's pass as a Ray task (a local Ray, or the cluster at
+            ``RAY_ADDRESS``); commits stay here. Both give the catalog one process gives.
 
     Returns:
         One result per path, in order.
@@ -242,6 +250,13 @@ def index_episodes(
     SHOT_DETECTORS.get(config.shots.detector)
     batch = _Batch(Library(library), config, resolve_device(config.device), force, progress, on_note)
     batch.subs, batch.subs_encoding = subs_path, subs_encoding
+    batch.engine = engine
+    if jobs > 1:
+        from animevid.pipeline._jobs import jobs_within_memory
+
+        batch.jobs = jobs_within_memory(jobs)
+        if batch.jobs < jobs:
+            batch.note(f"--jobs {jobs} lowered to {batch.jobs}: each running episode needs up to 1 GB of memory")
     for note in repair_before_batch(library, config=config.search, on_wait=batch.note):
         batch.note(f"repaired: {note}")
     with batch.library.writing(on_wait=batch.note):  # two first runs on a new library do not race to create it
@@ -296,6 +311,16 @@ def _check_encoding(encoding: str | None) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An episode claimed for this batch, its pass not run yet."""
+
+    path: Path
+    digest: str
+    claim: Any
+    """The :class:`~animevid.library.Claim`; released once the episode is committed or failed."""
+
+
 class _Batch:
     """What every episode of one :func:`index_episodes` call shares."""
 
@@ -315,11 +340,18 @@ class _Batch:
         self._on_note = on_note
         self._index: SearchIndex | None = None
         self._logged = False
+        self.jobs = 1
+        """Episodes whose passes run at once (worker processes); the commits stay in this process."""
+        self.engine: Literal["local", "ray"] = "local"
 
     def all(
         self, items: list[Path | str | Unreadable], catalog: Catalog, on_result: Callable[[IndexResult], None]
     ) -> list[IndexResult]:
         """Index every item in order; those another process has claimed are waited for at the end."""
+        if self.jobs > 1 or self.engine == "ray":
+            from animevid.pipeline._jobs import run_parallel
+
+            return run_parallel(self, items, catalog, on_result)
         results: dict[int, IndexResult] = {}
         waiting: list[int] = []
         for number, item in enumerate(items):
@@ -375,6 +407,14 @@ class _Batch:
         return IndexResult(path=path, status="failed", error=error, error_type=kind)
 
     def _index_one(self, path: Path, catalog: Catalog, *, wait: bool) -> IndexResult | None:
+        prepared = self.prepare(path, catalog, wait=wait)
+        if not isinstance(prepared, Prepared):
+            return prepared
+        with prepared.claim:
+            return _EpisodeRun(self, path, prepared.digest).run(catalog)
+
+    def prepare(self, path: Path, catalog: Catalog, *, wait: bool) -> IndexResult | Prepared | None:
+        """Before an episode's pass: probe and hash it, skip it when indexed, claim it. None: claimed elsewhere."""
         probe(path).analysis_size(self.config.decode.analysis_width)  # bad files fail here, before hashing
         digest = content_hash(path)
         done = self._already_indexed(path, digest, catalog)
@@ -383,12 +423,19 @@ class _Batch:
         claim = self.library.wait_for_claim(digest, on_wait=self.note) if wait else self.library.claim(digest)
         if claim is None:
             return None
-        with claim:
-            if wait:  # the other process may have indexed it meanwhile
-                done = self._already_indexed(path, digest, catalog)
-                if done is not None:
-                    return done
-            return _EpisodeRun(self, path, digest).run(catalog)
+        if wait:  # the other process may have indexed it meanwhile
+            done = self._already_indexed(path, digest, catalog)
+            if done is not None:
+                claim.release()
+                return done
+        return Prepared(path, digest, claim)
+
+    def failed(self, path: Path, catalog: Catalog, exc: Exception, *, bug: bool) -> IndexResult:
+        """An episode's failure, recorded in the catalog (and, for a bug, its traceback in the error log)."""
+        result = self._failed(path, catalog, exc)
+        if bug:
+            result.log = self.library.log_error(path_text(path), exc)
+        return result
 
     def _already_indexed(self, path: Path, digest: str, catalog: Catalog) -> IndexResult | None:
         stored = catalog.stored(digest)
@@ -415,6 +462,30 @@ def _describe_error(path: Path, exc: Exception) -> str:
     return f"{path_text(path)}: unexpected {type(exc).__name__}: {text} (a bug in animevid: please report it)"
 
 
+@dataclass
+class Computed:
+    """One episode's pass, ready to commit; it crosses process and Ray boundaries (see :meth:`portable`)."""
+
+    episode: Episode
+    stored: Stored
+    extra: dict[str, Any]
+    frames: EpisodeFrames
+    thumbnails: Path
+    """The kept frames' thumbnails, written under the library's ``tmp/`` (moved into the index on commit)."""
+    warnings: list[str]
+
+    def portable(self) -> Computed:
+        """Without the thumbnails in memory (they stay in their file, which the committer reads)."""
+        light = replace(self.frames, thumbnails=np.zeros((0, *self.frames.thumbnails.shape[1:]), np.uint8))
+        return replace(self, frames=light)
+
+    def restored(self) -> Computed:
+        """The thumbnails read back from their file (after :meth:`portable`)."""
+        rows = len(self.frames)
+        thumbnails = np.load(self.thumbnails, mmap_mode="r") if rows else self.frames.thumbnails
+        return replace(self, frames=replace(self.frames, thumbnails=thumbnails))
+
+
 class _EpisodeRun:
     """One episode's pass and commit (see :func:`index_episodes`)."""
 
@@ -423,17 +494,31 @@ class _EpisodeRun:
         self.config = batch.config
 
     def run(self, catalog: Catalog) -> IndexResult:
+        return self.commit(catalog, self.compute())
+
+    def compute(self) -> Computed:
+        """The episode's pass and what each stage stores; nothing in the library changes but a temporary file."""
         writer = FrameWriter(self.batch.library.tmp, name=self.digest)
         try:
             found, messages = self._pass(writer)
             episode = _episode_record(self.path, self.digest, found)
             frames = writer.finish(episode.duration_seconds)
             stored, notes, extra = self._stored(found)
-            extra["warnings"] = messages + notes
-            episode_id, replaced = self._commit(catalog, episode, stored, extra, frames, writer.path)
+        except BaseException:
+            writer.discard()
+            raise
+        extra["warnings"] = messages + notes
+        return Computed(episode, stored, extra, frames, writer.path, messages + notes)
+
+    def commit(self, catalog: Catalog, computed: Computed) -> IndexResult:
+        """Write what :meth:`compute` produced (here, or in another process or machine) into the library."""
+        try:
+            episode_id, replaced = self._commit(
+                catalog, computed.episode, computed.stored, computed.extra, computed.frames, computed.thumbnails
+            )
         finally:
-            writer.discard()  # the file was moved into the index, or is not wanted
-        result = IndexResult(self.path, "indexed", episode_id, episode.frames, warnings=messages + notes)
+            computed.thumbnails.unlink(missing_ok=True)  # moved into the index, or not wanted
+        result = IndexResult(self.path, "indexed", episode_id, computed.episode.frames, warnings=computed.warnings)
         result.notes += [f"replaced episode {old.episode_id}: the file at its path changed" for old in replaced]
         return result
 
