@@ -231,6 +231,19 @@ IndexSubsOption = Annotated[
         show_default=False,
     ),
 ]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        "--jobs", min=1, help="Episodes indexed at once, each in its own process (within 1 GB of memory each)."
+    ),
+]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="local, or ray: each episode's pass is a Ray task (a local Ray, or the cluster at $RAY_ADDRESS; "
+        "install the cluster extra). Commits stay in this process either way."
+    ),
+]
 LibraryOption = Annotated[
     Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
 ]
@@ -247,19 +260,8 @@ def index(
     subs: IndexSubsOption = None,
     subs_encoding: SubsEncodingOption = None,
     workers: WorkersOption = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", min=1, help="Episodes indexed at once, each in its own process (within 1 GB of memory each)."
-        ),
-    ] = 1,
-    engine: Annotated[
-        str,
-        typer.Option(
-            help="local, or ray: each episode's pass is a Ray task (a local Ray, or the cluster at $RAY_ADDRESS; "
-            "install the cluster extra). Commits stay in this process either way."
-        ),
-    ] = "local",
+    jobs: JobsOption = 1,
+    engine: EngineOption = "local",
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:

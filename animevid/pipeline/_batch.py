@@ -212,12 +212,10 @@ def index_episodes(
 ) -> list[IndexResult]:
     """Index episodes into a library; whatever goes wrong with one episode is recorded and the batch goes on.
 
-    Each episode's subtitles (``subs``, else a same-named file beside it, else its own text
-    track) are aligned to its cuts and stored with its scenes. An episode counts as indexed only
-    once every store it owns is written (:mod:`animevid.library`); before the batch, what an
-    interrupted batch left half-done is repaired (:func:`animevid.integrity.repair_before_batch`).
-    Another process indexing into the same library at the same time takes the episodes it claims;
-    those are left to it and waited for at the end.
+    Subtitles (``subs``, a same-named file, or the episode's own track) are aligned and stored with
+    the scenes. An episode counts as indexed once every store it owns is written (:mod:`animevid.library`);
+    what an interrupted batch left half-done is repaired first; episodes another process claims are
+    left to it and waited for at the end; the seasons touched get their recurring footage marked.
 
     Args:
         paths: Episode files (or :class:`Unreadable` entries from :func:`find_episodes`), in order.
@@ -229,10 +227,8 @@ def index_episodes(
         subs: A subtitle file for the one episode given (not for a batch).
         subs_encoding: Text encoding of the subtitle files (None: detected).
         on_note: Told what the batch did to the library beside indexing (repairs, waits).
-        jobs: Episodes indexed at once, each pass in its own worker process (lowered to what the
-            memory available allows, 1 GB each); this process commits them one at a time.
-        engine: ``ray`` runs each episode's pass as a Ray task (a local Ray, or the cluster at
-            ``RAY_ADDRESS``); commits stay here. Both give the catalog one process gives.
+        jobs: Episodes whose passes run at once in worker processes (1 GB of memory each).
+        engine: ``ray``: each pass is a Ray task (``RAY_ADDRESS``); commits stay here either way.
 
     Returns:
         One result per path, in order.
@@ -250,13 +246,7 @@ def index_episodes(
     SHOT_DETECTORS.get(config.shots.detector)
     batch = _Batch(Library(library), config, resolve_device(config.device), force, progress, on_note)
     batch.subs, batch.subs_encoding = subs_path, subs_encoding
-    batch.engine = engine
-    if jobs > 1:
-        from animevid.pipeline._jobs import jobs_within_memory
-
-        batch.jobs = jobs_within_memory(jobs)
-        if batch.jobs < jobs:
-            batch.note(f"--jobs {jobs} lowered to {batch.jobs}: each running episode needs up to 1 GB of memory")
+    batch.parallel(jobs, engine)
     for note in repair_before_batch(library, config=config.search, on_wait=batch.note):
         batch.note(f"repaired: {note}")
     with batch.library.writing(on_wait=batch.note):  # two first runs on a new library do not race to create it
@@ -365,6 +355,16 @@ class _Batch:
             results[number] = self.one(items[number], catalog, wait=True) or IndexResult(Path(), "failed")
             on_result(results[number])
         return [results[number] for number in range(len(items))]
+
+    def parallel(self, jobs: int, engine: Literal["local", "ray"]) -> None:
+        """Run ``jobs`` episodes' passes at once (as many as the memory allows), or Ray tasks."""
+        self.engine = engine
+        if jobs > 1:
+            from animevid.pipeline._jobs import jobs_within_memory
+
+            self.jobs = jobs_within_memory(jobs)
+            if self.jobs < jobs:
+                self.note(f"--jobs {jobs} lowered to {self.jobs}: each running episode needs up to 1 GB of memory")
 
     def note(self, message: str) -> None:
         """Pass a note on the batch to the caller (or the log)."""

@@ -4,12 +4,19 @@ Files::
 
     index/episodes/<episode_id>.npz   what each episode keeps (frames, times, descriptors)
     index/episodes/<episode_id>.npy   its grey thumbnails (read memory-mapped: only checked ones load)
-    index/vectors.faiss               the FAISS index over every episode's descriptors
-    index/vectors.json                its kind (exact or ivfpq), size and descriptor version
+    index/vectors.faiss               the FAISS index over the episodes' descriptors (the base)
+    index/vectors.json                its kind (exact or ivfpq), size and descriptor version, and
+                                      the episodes added or removed since it was written
 
 The per-episode files are the truth; ``vectors.faiss`` is derived from them and rebuilt when it
-is missing, stale, or when the library grows past ``exact_max_vectors`` (exact search becomes
-IVF-PQ). A vector's id is ``episode_id << 24 | row``: removing an episode removes one id range.
+is missing or stale. Adding an episode writes its own files and ``vectors.json`` only: the episode
+is *pending*, searched from its own descriptors (an exact index built in memory) beside the base.
+Removing or replacing one marks its base vectors *dropped* (left out of every answer). When the
+pending vectors pass a quarter of the base (at least :data:`FOLD_MIN_VECTORS`), they are folded
+into ``vectors.faiss`` and the dropped ones taken out: each vector is rewritten a bounded number of
+times on average however large the library, so adding an episode costs what the episode costs.
+Past ``exact_max_vectors`` the base becomes IVF-PQ, trained once and re-trained only when the
+library has grown :data:`RETRAIN_GROWTH` times since. A vector's id is ``episode_id << 24 | row``.
 
 Every file is written under a temporary name, flushed to disk and renamed
 (:func:`animevid.library.write_atomically`), so a reader sees a whole file or none. Which
@@ -43,6 +50,14 @@ DESCRIPTOR_VERSION = 1
 """Bumped when descriptors change meaning; a mismatch asks for re-indexing."""
 ROW_BITS = 24
 """Low bits of a vector id that hold the row within its episode."""
+FOLD_MIN_VECTORS = 100_000
+"""Pending vectors below which they are never folded into the base (searching them exactly costs ~2 ms)."""
+FOLD_RATIO = 0.25
+"""Pending vectors, as a share of the base, past which they are folded in."""
+FOLD_MAX_EPISODES = 256
+"""Pending episodes past which they are folded in (each is read from its file when the index opens)."""
+RETRAIN_GROWTH = 8.0
+"""An IVF-PQ base is trained again when the library has grown this many times since it was trained."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +112,17 @@ class SearchIndex:
         """Reader mode: the episodes to search (id -> vectors it owns, -1 unknown); other vectors are
         dropped, and a damaged ``vectors.faiss`` is an error instead of being rebuilt. None: writer."""
         self._index: faiss.Index | None = None
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: tuple[object, ...] | None = None
         self._foreign = 0
         """Vectors of episodes outside :attr:`indexed` (a reader drops them from every search)."""
         self._searchable: faiss.Index | None = None
         self._episodes: dict[int, EpisodeFrames] = {}
+        self._pending: dict[int, int] = {}
+        """Episode id -> vectors, for episodes searched from their own files (added since the last fold)."""
+        self._dropped: set[int] = set()
+        """Episodes whose vectors in the base no longer count (removed or replaced since the last fold)."""
+        self._pending_index: faiss.Index | None = None
+        self._base_counts: dict[int, int] = {}
 
     @classmethod
     def in_library(
@@ -168,18 +189,19 @@ class SearchIndex:
         """
         if len(frames) >= 1 << ROW_BITS:
             raise SearchError(f"episode {episode_id} keeps {len(frames)} frames; at most {(1 << ROW_BITS) - 1}")
-        index = self._load_index()
+        self._load_index()
         try:
             self._writing(lambda: self._write_episode(episode_id, frames, thumbnails_file))
             fault_point("search-episode-files")
             self._episodes.pop(episode_id, None)
-            index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
-            if self._kind_for(index.ntotal + len(frames)) != self._meta().get("kind", "exact"):
-                self.rebuild()
-                return
-            if len(frames):
-                index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
-            self._save_index(index)
+            if self._base_counts.get(episode_id):
+                self._dropped.add(episode_id)
+            self._pending[episode_id] = len(frames)
+            self._pending_index = None
+            if self._fold_due():
+                self._fold()
+            else:
+                self._save_meta()
         except BaseException:
             self._index = self._searchable = self._stamp = None  # changed in memory, not on disk: read again
             raise
@@ -190,16 +212,20 @@ class SearchIndex:
         Returns:
             The ids that had vectors or files.
         """
-        index = self._load_index()
+        self._load_index()
         removed = []
         for episode_id in episode_ids:
-            gone = index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
+            had = self._pending.pop(episode_id, None) is not None
+            if self._base_counts.get(episode_id) and episode_id not in self._dropped:
+                self._dropped.add(episode_id)
+                had = True
             path = self._episode_path(episode_id)
-            if gone or path.exists() or path.with_suffix(".npy").exists():
+            if had or path.exists() or path.with_suffix(".npy").exists():
                 removed.append(episode_id)
             self._episodes.pop(episode_id, None)
         if removed:
-            self._save_index(index)
+            self._pending_index = None
+            self._save_meta()
             for episode_id in removed:  # after the index stopped pointing at them
                 path = self._episode_path(episode_id)
                 path.unlink(missing_ok=True)
@@ -215,8 +241,14 @@ class SearchIndex:
         return bool(self.remove_episodes([episode_id]))
 
     def vector_counts(self) -> dict[int, int]:
-        """Vectors per episode id as the FAISS index holds them (what ``animevid check`` compares)."""
-        return _id_counts(self._load_index())
+        """Vectors per episode id as the index holds them, base and pending (what ``animevid check`` compares)."""
+        self._load_index()
+        return self._counts()
+
+    def _counts(self) -> dict[int, int]:
+        counts = {e: n for e, n in self._base_counts.items() if e not in self._dropped}
+        counts.update({e: n for e, n in self._pending.items() if n})
+        return counts
 
     def missing_files(self, episode_id: int) -> list[str]:
         """Names of the episode's search files that are not there (empty: both are)."""
@@ -249,8 +281,9 @@ class SearchIndex:
 
     @property
     def count(self) -> int:
-        """Vectors in the index."""
-        return int(self._load_index().ntotal)
+        """Vectors in the index (base and pending, without dropped ones)."""
+        self._load_index()
+        return sum(self._counts().values())
 
     @property
     def kind(self) -> IndexKind:
@@ -276,7 +309,8 @@ class SearchIndex:
         index = self.build(vectors, kind or self._kind_for(len(vectors)))
         if all_ids is not None and len(vectors):
             index.add_with_ids(vectors, all_ids)
-        self._save_index(index)
+        self._pending, self._dropped, self._pending_index = {}, set(), None
+        self._save_index(index, trained_on=len(vectors))
 
     def build(self, vectors: np.ndarray, kind: IndexKind) -> faiss.Index:
         """An empty index of ``kind``, trained on ``vectors`` when it is IVF-PQ."""
@@ -301,14 +335,34 @@ class SearchIndex:
         if self._searchable is None:
             self._searchable = self.backend.searchable(self._load_index(), nprobe=self.config.nprobe)
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        foreign = self._foreign
-        scores, ids = self._searchable.search(queries, k + foreign)
-        if foreign:  # vectors of episodes the catalog does not count as indexed: dropped
-            keep = np.isin(ids >> ROW_BITS, np.fromiter(self.indexed or (), np.int64)) & (ids >= 0)
-            order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
-            scores = np.where(np.take_along_axis(keep, order, 1), np.take_along_axis(scores, order, 1), -np.inf)
-            ids = np.where(np.take_along_axis(keep, order, 1), np.take_along_axis(ids, order, 1), -1)
+        skipped = self._foreign + sum(self._base_counts.get(e, 0) for e in self._dropped)
+        scores, ids = self._searchable.search(queries, k + skipped)
+        if self._pending:
+            more_scores, more_ids = self._pending_searchable().search(queries, k)
+            scores, ids = np.hstack([scores, more_scores]), np.hstack([ids, more_ids])
+        episodes = ids >> ROW_BITS
+        keep = ids >= 0
+        if self._dropped:  # their base vectors: a pending vector of the same episode is at a column >= k + skipped
+            base = np.arange(ids.shape[1]) < k + skipped
+            keep &= ~(np.isin(episodes, np.fromiter(self._dropped, np.int64)) & base)
+        if self.indexed is not None and self._foreign:  # episodes the catalog does not count as indexed
+            keep &= np.isin(episodes, np.fromiter(self.indexed, np.int64))
+        order = np.argsort(np.where(keep, -scores, np.inf), axis=1, kind="stable")[:, :k]
+        found = np.take_along_axis(keep, order, 1)
+        scores = np.where(found, np.take_along_axis(scores, order, 1), -np.inf)
+        ids = np.where(found, np.take_along_axis(ids, order, 1), -1)
         return scores, ids
+
+    def _pending_searchable(self) -> faiss.Index:
+        """The pending episodes' vectors, exact, in memory."""
+        if self._pending_index is None:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(DESCRIPTOR_DIM))
+            for episode_id, rows in sorted(self._pending.items()):
+                if rows:
+                    frames = self.episode(episode_id)
+                    index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
+            self._pending_index = index
+        return self._pending_index
 
     def ref(self, vector_id: int) -> FrameRef:
         """The episode and frame a vector id stands for."""
@@ -332,13 +386,14 @@ class SearchIndex:
         return meta if isinstance(meta, dict) else {"damaged": True}
 
     def _load_index(self) -> faiss.Index:
-        if self._index is not None and self._stamp == _stamp(self.folder / "vectors.faiss"):
+        if self._index is not None and self._stamp == self._version():
             return self._index
         path, meta = self.folder / "vectors.faiss", self._meta()
         problem = _index_problem(path, meta)
         if problem is None:
             try:
-                self._index, self._stamp = faiss.read_index(str(path)), _stamp(path)
+                self._stamp = self._version()
+                self._index = faiss.read_index(str(path))
             except RuntimeError:  # FAISS reports a truncated or garbage file this way (with C++ internals)
                 problem = f"{path.name} cannot be read: it is truncated or damaged ({path.stat().st_size} bytes)"
             else:
@@ -347,22 +402,37 @@ class SearchIndex:
                     problem = f"{path.name} holds {self._index.ntotal} vectors but vectors.json says {said}"
         if problem is not None:
             self._recover(problem)
+        else:
+            self._read_changes(meta)
         self._check_counts()
         assert self._index is not None
         self._searchable = None
         return self._index
+
+    def _version(self) -> tuple[object, ...]:
+        """Identity of the base and the changes since (another process replacing either changes it)."""
+        return (_stamp(self.folder / "vectors.faiss"), _stamp(self.folder / "vectors.json"))
+
+    def _read_changes(self, meta: Mapping[str, object]) -> None:
+        pending, dropped = meta.get("pending", []), meta.get("dropped", [])
+        self._pending = {int(e): int(n) for e, n in pending} if isinstance(pending, list) else {}
+        self._dropped = {int(e) for e in dropped} if isinstance(dropped, list) else set()
+        self._pending_index = None
+        self._base_counts = _id_counts(self._index) if self._index is not None else {}
 
     def _recover(self, problem: str) -> None:
         """A writer rebuilds a missing, stale or damaged FAISS index from the episode files; a reader may not."""
         if self.indexed is not None:
             if problem == "missing" and not self.indexed:
                 self._index = self.build(np.zeros((0, DESCRIPTOR_DIM), np.float32), "exact")
+                self._read_changes({})
                 return
             raise self._damaged(f"vectors.faiss is {problem}" if problem == "missing" else problem)
         if self.episode_ids():
             self.rebuild()  # stale or lost: derived from the episode files
         else:
             self._index = self.build(np.zeros((0, DESCRIPTOR_DIM), np.float32), "exact")
+            self._read_changes({})
             self._stamp = None
 
     def _check_counts(self) -> None:
@@ -372,7 +442,7 @@ class SearchIndex:
         for episode_id in self.indexed:
             if self.missing_files(episode_id):
                 raise self._damaged(f"the search files of episode {episode_id} are missing")
-        counts = _id_counts(self._index)
+        counts = self._counts()
         self._foreign = sum(n for e, n in counts.items() if e not in self.indexed)
         short = [e for e, n in self.indexed.items() if n >= 0 and counts.get(e, 0) != n]
         if short:
@@ -381,16 +451,66 @@ class SearchIndex:
                 f"{counts.get(short[0], 0)} vectors, the catalog says {self.indexed[short[0]]})"
             )
 
-    def _save_index(self, index: faiss.Index) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+    def _meta_for(self, index: faiss.Index, trained_on: int) -> dict[str, object]:
         kind = "exact" if isinstance(index, faiss.IndexIDMap2) else "ivfpq"
-        meta = {"kind": kind, "vectors": int(index.ntotal), "descriptor_version": DESCRIPTOR_VERSION}
+        return {
+            "kind": kind,
+            "vectors": int(index.ntotal),
+            "descriptor_version": DESCRIPTOR_VERSION,
+            "trained_on": trained_on,
+            "pending": [[e, n] for e, n in sorted(self._pending.items())],
+            "dropped": sorted(self._dropped),
+        }
+
+    def _save_meta(self) -> None:
+        """Record the pending and dropped episodes (the base is unchanged): the cost of adding one episode."""
+        assert self._index is not None
+        if not (self.folder / "vectors.faiss").is_file():  # a new library: its (empty) base is written once
+            self._save_index(self._index, trained_on=self._trained_on())
+            return
+        meta = self._meta_for(self._index, self._trained_on())
+        self._writing(lambda: write_atomically(self.folder / "vectors.json", lambda p: _write_text(p, meta)))
+        fault_point("search-vectors")
+        self._stamp, self._searchable = self._version(), None
+
+    def _save_index(self, index: faiss.Index, *, trained_on: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        meta = self._meta_for(index, trained_on)
         path = self.folder / "vectors.faiss"
         # the meta first: a kill between the two leaves a stale-looking index, which a writer rebuilds
         self._writing(lambda: write_atomically(self.folder / "vectors.json", lambda p: _write_text(p, meta)))
         self._writing(lambda: write_atomically(path, lambda p: faiss.write_index(index, str(p))))
         fault_point("search-vectors")
-        self._index, self._searchable, self._stamp = index, None, _stamp(path)
+        self._index, self._searchable = index, None
+        self._base_counts = _id_counts(index)
+        self._stamp = self._version()
+
+    def _trained_on(self) -> int:
+        trained = self._meta().get("trained_on", 0)
+        return trained if isinstance(trained, int) else 0
+
+    def _fold_due(self) -> bool:
+        pending = sum(self._pending.values())
+        base = self._index.ntotal if self._index is not None else 0
+        return pending > max(FOLD_MIN_VECTORS, FOLD_RATIO * base) or len(self._pending) > FOLD_MAX_EPISODES
+
+    def _fold(self) -> None:
+        """Fold the pending episodes into the base and take the dropped ones out (no re-training unless due)."""
+        assert self._index is not None
+        index, trained_on = self._index, self._trained_on()
+        total = sum(self._counts().values())
+        kind = "exact" if isinstance(index, faiss.IndexIDMap2) else "ivfpq"
+        if self._kind_for(total) != kind or (kind == "ivfpq" and total > RETRAIN_GROWTH * max(1, trained_on)):
+            self.rebuild(episode_ids=sorted(self._counts()))
+            return
+        for episode_id in self._dropped | set(self._pending):
+            index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
+        for episode_id, rows in sorted(self._pending.items()):
+            if rows:
+                frames = self.episode(episode_id)
+                index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
+        self._pending, self._dropped, self._pending_index = {}, set(), None
+        self._save_index(index, trained_on=trained_on)
 
 
 def _readable(index: SearchIndex, episode_id: int) -> bool:

@@ -47,7 +47,7 @@ class LibraryState:
     """One consistent state of the library: its index and the catalog facts hits need."""
 
     indexed: dict[int, int]
-    stamp: tuple[int, int, int] | None
+    stamp: tuple[object, ...]
     index: SearchIndex | None
     """None while the library has no indexed episode (searches then find nothing)."""
     episodes: dict[int, EpisodeInfo] = field(default_factory=dict)
@@ -89,14 +89,14 @@ class LibraryView:
         """Hold the library's shared lock and yield its current state (reopened when it changed)."""
         with Library(self.folder).reading():
             indexed = _indexed(self.folder)
-            stamp = _stamp(self.folder / "index" / "vectors.faiss")
+            stamp = (_stamp(self.folder / "index" / "vectors.faiss"), _stamp(self.folder / "index" / "vectors.json"))
             with self._lock:
                 state = self._state
                 if state is None or state.indexed != indexed or state.stamp != stamp:
                     state = self._state = self._open(indexed, stamp)
             yield state
 
-    def _open(self, indexed: dict[int, int], stamp: tuple[int, int, int] | None) -> LibraryState:
+    def _open(self, indexed: dict[int, int], stamp: tuple[object, ...]) -> LibraryState:
         if not indexed:
             return LibraryState(indexed, stamp, None)
         index = open_search_index(self.folder, config=self.config)
