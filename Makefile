@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scenes.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/season.py
 
 # On a machine with a CUDA GPU (lent for minutes, no downloads): its own Python, this checkout on the
 # path, every GPU check and benchmark row in one run of under 8 minutes, one summary file.

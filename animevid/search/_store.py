@@ -54,6 +54,8 @@ FOLD_MIN_VECTORS = 100_000
 """Pending vectors below which they are never folded into the base (searching them exactly costs ~2 ms)."""
 FOLD_RATIO = 0.25
 """Pending vectors, as a share of the base, past which they are folded in."""
+FOLD_MAX_PENDING = 1_000_000
+"""Pending vectors past which they are folded in whatever the base (searching them exactly stays ~10 ms)."""
 FOLD_MAX_EPISODES = 256
 """Pending episodes past which they are folded in (each is read from its file when the index opens)."""
 RETRAIN_GROWTH = 8.0
@@ -492,7 +494,8 @@ class SearchIndex:
     def _fold_due(self) -> bool:
         pending = sum(self._pending.values())
         base = self._index.ntotal if self._index is not None else 0
-        return pending > max(FOLD_MIN_VECTORS, FOLD_RATIO * base) or len(self._pending) > FOLD_MAX_EPISODES
+        limit = min(FOLD_MAX_PENDING, max(FOLD_MIN_VECTORS, FOLD_RATIO * base))
+        return pending > limit or len(self._pending) > FOLD_MAX_EPISODES
 
     def _fold(self) -> None:
         """Fold the pending episodes into the base and take the dropped ones out (no re-training unless due)."""

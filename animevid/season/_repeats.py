@@ -59,10 +59,18 @@ class Run:
     b: int
     b_start: int
     b_end: int
+    anchors: int = 1
+    """Detailed pictures the run holds (a held still matches at any offset within its hold; motion pins it)."""
+    diff: float = 0.0
+    """Mean thumbnail difference over the run's pictures (a slow pan also matches a few frames off, less well)."""
+
+
+def _diff(x: Kept, i: int, y: Kept, j: int) -> float:
+    return float(np.abs(np.asarray(x.thumbnails[i], np.int16) - np.asarray(y.thumbnails[j], np.int16)).mean())
 
 
 def _same(x: Kept, i: int, y: Kept, j: int) -> bool:
-    diff = np.abs(np.asarray(x.thumbnails[i], np.int16) - np.asarray(y.thumbnails[j], np.int16)).mean()
+    diff = _diff(x, i, y, j)
     # two frames nearly faded out differ little in absolute terms even when they show different things
     return bool(diff < (THUMB_DIFF if x.detail[i] or y.detail[j] else THUMB_DIFF_FLAT))
 
@@ -119,9 +127,45 @@ def pair_runs(x: Kept, y: Kept) -> list[Run]:
             if length >= MIN_SECONDS * x.fps:
                 covered[lo_i : hi_i + 1] = True
                 a0, b0 = int(x.frames[lo_i]), int(y.frames[lo_j])
-                runs.append(Run(x.episode_id, a0, a0 + length, y.episode_id, b0, b0 + length))
+                anchors = int(x.detail[lo_i : hi_i + 1].sum())
+                diff = _run_diff(x, lo_i, hi_i, y, int(y.frames[lo_j]) - a0)
+                runs.append(Run(x.episode_id, a0, a0 + length, y.episode_id, b0, b0 + length, anchors, diff))
                 break
-    return runs
+    return _untangled(runs)
+
+
+def _run_diff(x: Kept, lo: int, hi: int, y: Kept, offset: int) -> float:
+    """Mean thumbnail difference of x's kept frames lo..hi and what y shows ``offset`` frames later."""
+    diffs = []
+    for i in range(lo, hi + 1):
+        j = int(np.searchsorted(y.frames, int(x.frames[i]) + offset, side="right")) - 1
+        if j >= 0:
+            diffs.append(_diff(x, i, y, j))
+    return float(np.mean(diffs)) if diffs else 0.0
+
+
+def _untangled(runs: list[Run]) -> list[Run]:
+    """Of runs that claim the same frames of either episode, keep the one with the most pictures, most alike.
+
+    Footage that starts inside a held still matches that still at every offset within the hold, and a
+    slow pan matches a few frames off; the run whose pictures line up holds more of them, more alike.
+    """
+    kept: list[Run] = []
+
+    def score(run: Run) -> tuple[float, int]:  # more pictures, shown more alike
+        return -run.anchors * max(0.0, 1.0 - run.diff / THUMB_DIFF), run.a_start
+
+    for run in sorted(runs, key=score):
+        if not any(
+            _overlap(run.a_start, run.a_end, k.a_start, k.a_end) or _overlap(run.b_start, run.b_end, k.b_start, k.b_end)
+            for k in kept
+        ):
+            kept.append(run)
+    return sorted(kept, key=lambda r: r.a_start)
+
+
+def _overlap(s1: int, e1: int, s2: int, e2: int) -> bool:
+    return min(e1, e2) - max(s1, s2) > 0.5 * min(e1 - s1, e2 - s2)
 
 
 @dataclass
