@@ -778,6 +778,12 @@ def segments(
     library: Annotated[
         Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
     ] = None,
+    html_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", help="Also write the season page: timelines, screen time, sakuga highlights.", show_default=False
+        ),
+    ] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -787,22 +793,27 @@ def segments(
     compared through the frames the search index keeps (no decoding), and the ranges found are
     stored in the catalog's segments table (search, exports and digests can leave them out).
     `animevid index` runs this for the seasons it adds episodes to; run it to see the ranges.
+    --html writes the season page: each season's timelines, screen time and sakuga highlights.
 
-    Example: animevid segments --library ~/anime-lib --json
+    Example: animevid segments --library ~/anime-lib --html seasons.html
     """
     from animevid.catalog import CATALOG_FILENAME
     from animevid.pipeline import resolve_library
-    from animevid.season import find_segments
+    from animevid.season import find_segments, write_season_page
 
     folder = resolve_library(library, load_config(config))
     if not (folder / CATALOG_FILENAME).is_file():
         _fail(f"{folder}: no such library; index episodes first (animevid index SEASON/ --library {folder})")
+    _check_output_file(html_out, "--html")
     found = find_segments(folder)
+    page = write_season_page(folder, html_out) if html_out is not None else None
     paths = {e["episode_id"]: e["path"] for e in _library_info(folder)["episodes"]}
     rows = [{**s.as_dict(), "episode": paths.get(s.episode_id, "")} for s in found]
     if json_output:
-        _emit_json({"library": str(folder), "segments": rows})
+        _emit_json({"library": str(folder), "segments": rows, **({"html": str(page)} if page else {})})
         return
+    if page is not None:
+        err.print(f"season page written: {escape(str(page))}")
     table = Table(title=f"{len(rows)} stretch(es) of recurring footage")
     for column in ("episode", "kind", "from", "to", "frames", "shown in"):
         table.add_column(column, justify="left" if column in ("episode", "kind") else "right")

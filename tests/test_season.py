@@ -7,6 +7,7 @@ real OP excerpt placed at different offsets and encoded with different sizes and
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -132,3 +133,39 @@ def test_no_range_among_unrelated_real_clips(real_dir: Path, tmp_path: Path) -> 
     library = tmp_path / "library"
     index_episodes(videos, library=library, config=Config(device="cpu"))
     assert find_segments(library) == []
+
+
+def test_the_season_page_shows_ranges_cast_and_highlights(season, tmp_path: Path) -> None:
+    import cv2
+
+    from animevid.characters import enroll
+    from animevid.config import CharactersConfig
+    from animevid.season import season_report, write_season_page
+    from tests.helpers import frame_of
+
+    library, episodes = season
+    copy = tmp_path / "library"
+    shutil.copytree(library, copy)
+    first = episodes[0]  # the season's first episode is its generated episode unchanged: the truth's faces hold
+    truth = json.loads((first.path.parent / "bases" / "ep1.truth.json").read_text())
+    frame, name, x, y, w, h = max((f for f in truth["faces"] if f[0] > 150), key=lambda f: f[4] * f[5])
+    top, left = max(0, int(y - h * 0.3)), max(0, int(x - w * 0.2))
+    picture = frame_of(first.path, frame)[top : int(y + h * 1.2), left : int(x + w * 1.2)]
+    crop = tmp_path / "face.png"
+    cv2.imwrite(str(crop), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    enroll(copy, name, [crop], CharactersConfig())
+    [report] = season_report(copy)
+    assert [e["name"] for e in report["episodes"]] == [e.path.name for e in episodes]
+    assert report["screen_time"].get(name, {}).get(report["episodes"][0]["episode_id"], 0) > 0
+    ops = {e["name"]: [s for s in e["segments"] if s["kind"] == "op"] for e in report["episodes"]}
+    assert all(len(found) == 1 for found in ops.values())
+    for highlight in report["highlights"]:  # never inside the OP, ED or a recap
+        episode = next(e for e in report["episodes"] if e["name"] == highlight["episode"])
+        middle = (highlight["start_seconds"] + highlight["end_seconds"]) / 2
+        assert not any(
+            s["start_seconds"] <= middle < s["end_seconds"] for s in episode["segments"] if s["kind"] != "reused"
+        )
+    assert len(report["highlights"]) == 10
+    page = write_season_page(copy, tmp_path / "season.html").read_text(encoding="utf-8")
+    assert page.count('class="seg"') == sum(len(e["segments"]) for e in report["episodes"])
+    assert html.escape(name) in page and "http" not in page, "offline: no address to fetch"
