@@ -44,7 +44,10 @@ input when the scorer was refitted with the synthetic case clips (the fingerprin
 six real clips when a faint change got a camera estimate up to 1.65x the held levels (dialogue's push-ins); and
 every input when the scorer was refitted after the blended case changed (the fingerprint; one more false cut in
 dialogue); and every input when the characters stage joined ``index`` (its options are in the fingerprint; the
-faces it stores are recorded too), and again when it came to look for faces at 480 px."""
+faces it stores are recorded too), and again when it came to look for faces at 480 px; and
+devil_parttimer_fades.mp4 when a colour change that stays (a re-grade, a light dimmed) became the same drawing:
+frames 122-127 after a fade-in, and 248-252, are one re-lit drawing (12 more held frames; shot 57-120 counts 13
+drawings, was 14; fewer new-drawing events in three shots). Its eye-label count is unchanged (bench/drawings.py)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")

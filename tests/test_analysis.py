@@ -121,6 +121,26 @@ def test_drawn_motion_and_editing_effects_are_one_shot_counted_right(tmp_path: P
     assert "sakuga-candidate" not in found.tags or case == "drawn_pan"
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_tinted_hit_then_the_same_drawing_regraded_is_one_drawing_and_a_flash(tmp_path: Path, seed: int) -> None:
+    """A held drawing, a tinted impact frame, then the same drawing darker and bluer to the shot's end: colours
+    change everywhere at once, as at a cut, but it is one shot, one drawing, and the tinted frame is a flash."""
+    from animevid.shots.evaluate import cuts_of, score_shots, truth_from_synth
+    from animevid.synth import generate_case
+
+    clip = generate_case(tmp_path, "regrade", seed=seed)
+    result = analyze_episode(clip.mp4, device="cpu")
+    assert score_shots(result.shots, truth_from_synth(clip.truth))[0].f1 == 1.0, cuts_of(result.shots)
+    truth = clip.truth["shots"][1]
+    [found] = [a for a in result.analyses if a.start_frame == truth["start_frame"]]
+    assert (
+        (found.drawings, found.cadence, found.camera)
+        == (1, "still", "static")
+        == (len(truth["drawings"]), truth["cadence"], truth["camera"])
+    )
+    assert list(found.flash_frames) == truth["flash_frames"] == [truth["start_frame"] + 24]
+
+
 def test_grain_and_a_larger_frame_keep_cycles_and_camera(tmp_path: Path) -> None:
     config = SynthConfig(width=640, height=360, grain=4.0)
     ep = generate_episode(tmp_path, seed=103, seconds=24.0, config=config)

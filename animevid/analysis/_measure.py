@@ -7,7 +7,10 @@ flash hides the drawing; the frame after it is compared with the picture before 
    white, or fits ``frame = a * reference + b`` with ``a`` far from 1 (inverted, white, black or
    tinted), is *altered* (:func:`animevid.signals.altered`); so is a frame whose palette jumps and
    comes back within 3 frames (:func:`animevid.signals.palette_flash`): a flash when the run is
-   short, a fade when it is long (decided per shot, see :mod:`animevid.analysis._shots`).
+   short, a fade when it is long (decided per shot, see :mod:`animevid.analysis._shots`). An altered
+   frame that keeps every shape and stays so for the next frames is the same drawing *re-graded*
+   (a scene darkened after a hit, a light switched on): held, the reference follows it, and the
+   frames of the run before it that only go from the old colours to the new are held too.
 2. **Held or new, static camera.** The luma difference to the reference, averaged over 4x4-pixel
    blocks: a held drawing keeps every block under ``held_levels`` (:func:`animevid.signals.held`,
    whose module holds every shared test and threshold). Changes that are not drawn
@@ -57,6 +60,14 @@ REGIONS = (2, 3)
 """Rows and columns of screen regions whose cadence is measured apart."""
 LOOKAHEAD = 3
 """Frames looked at beyond the one measured: an impact frame is followed by the picture it hid."""
+REGRADE_AHEAD = 2
+"""Frames after an altered one that must show the same picture for it to be a re-grade, not a flash."""
+REGRADE_STEADY = 1.5
+"""Mean luma-grid difference (levels) under which those frames show the same picture."""
+REGRADE_PATH_LEVELS = 3.0
+"""Mean colour distance (levels, 16x9) under which a frame lies on the way from the old colours to the re-grade."""
+REGRADE_FIT = 0.97
+"""Share of the grid's variance that ``a * reference + b`` must explain: the same shapes, other colours."""
 BRIGHTNESS_STEP = 0.05
 """Gain change (``|a - 1|``) of the whole picture from which a moving camera's frame is compared at the
 reference's brightness (smaller steps stay inside the envelope)."""
@@ -210,6 +221,8 @@ class AnimationMeter:
         self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
         self._ref_rgb = np.zeros((36, 64, 3), np.uint8)
         self._altered_run = 0
+        self._run_rgb: list[np.ndarray] = []
+        """16x9 colours of the current altered run's frames (a hit or a dimming, before a re-grade)."""
 
     def add(self, rgb: np.ndarray) -> None:
         """Take the next frame, (h, w, 3) uint8 RGB; it is measured once LOOKAHEAD more have come."""
@@ -241,7 +254,18 @@ class AnimationMeter:
                 signals.palette(self._ref_rgb), signals.palette(rgb), [signals.palette(p) for _, _, p in self._pending]
             )
         )
+        if flash and self._regraded(grid):
+            # the same drawing in other colours from here on (a re-grade after an impact, a light switched on)
+            self._settle_run(rgb)
+            self._ref_rgb, self._altered_run = rgb, 0
+            self._accept(luma, grid, new=False, motion=STILL, share=0.0, level=0.0, regions=0)
+            m.quiet[-1] = False  # it does not repeat the frame before
+            self._remember_view(len(m.new) - 1, luma)  # the drawing, as it now looks, is recognised when it comes back
+            return
         if flash and not signals.fade_run(self._altered_run + 1):  # an impact frame hides the reference
+            if self._altered_run == 0:
+                self._run_rgb.clear()
+            self._run_rgb.append(_small(rgb))
             self._altered_run += 1
             m.altered.append(True)
             m.new.append(False)
@@ -262,6 +286,37 @@ class AnimationMeter:
         after_flash = self._altered_run > 0 and not signals.fade_run(self._altered_run)  # an impact, not a fade
         self._altered_run = 0
         self._compare(luma, grid, self.held_levels * (signals.AFTER_FLASH_FACTOR if after_flash else 1.0))
+
+    def _settle_run(self, rgb: np.ndarray) -> None:
+        """Before a re-grade: the altered frames just before it that only go from the old colours to the new
+        (a light dimming over two frames) show the drawing too; a frame off that path (a tinted hit) stays a flash."""
+        m, run = self.measures, self._altered_run
+        if not run or len(self._run_rgb) < run:
+            return
+        old, new = _small(self._ref_rgb), _small(rgb)
+        step = new - old
+        size = float((step * step).sum())
+        for k, frame in enumerate(self._run_rgb[-run:]):
+            w = float(np.clip(((frame - old) * step).sum() / size, 0.0, 1.0)) if size else 0.0
+            off = float(np.abs(frame - (old + w * step)).mean())
+            if off < max(REGRADE_PATH_LEVELS, 0.25 * float(np.abs(step).mean())):
+                at = len(m.altered) - run + k
+                m.altered[at], m.label[at] = False, self._label
+
+    def _regraded(self, grid: np.ndarray) -> bool:
+        """The frame is the reference's picture in other colours, and stays so (not a flash, not a fade).
+
+        Its grid fits ``a * reference + b`` closely (every shape where it was), it is not blank, and the
+        frames ahead show the same grid again: a fade changes every frame, a flash comes back.
+        """
+        assert self._ref_grid is not None
+        ahead = [g for _, g, _ in list(self._pending)[:REGRADE_AHEAD]]
+        if len(ahead) < REGRADE_AHEAD or signals.blank(float(grid.std()), float(grid.mean())):
+            return False
+        if any(float(np.abs(g - grid).mean()) > REGRADE_STEADY for g in ahead):
+            return False
+        _, fit = signals.affine_fit(self._ref_grid.ravel().astype(np.float64), grid.ravel().astype(np.float64))
+        return fit >= REGRADE_FIT
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -384,10 +439,7 @@ class AnimationMeter:
         if new:
             self._label = self._new_drawing(frame, luma)
         elif motion != (0.0, 0.0, 1.0):
-            if self.memory is not None:
-                self.memory.remember_view(luma)
-            else:  # only the last such view before the next drawing counts
-                self._view = (frame, luma.astype(np.uint8))
+            self._remember_view(frame, luma)
         m.altered.append(False)
         m.new.append(new)
         m.label.append(self._label)
@@ -398,6 +450,13 @@ class AnimationMeter:
         m.quiet.append(not keep_ref and motion == (0.0, 0.0, 1.0) and self._altered_run == 0)
         if not keep_ref:
             self._ref, self._ref_grid = luma, grid
+
+    def _remember_view(self, frame: int, luma: np.ndarray) -> None:
+        """The drawing on screen as it looks now (the camera moved, or it was re-graded), to recognise it by."""
+        if self.memory is not None:
+            self.memory.remember_view(luma)
+        else:  # only the last such view before the next drawing counts
+            self._view = (frame, luma.astype(np.uint8))
 
     def _new_drawing(self, frame: int, luma: np.ndarray) -> int:
         if self.memory is not None:
@@ -818,3 +877,8 @@ def _region_bits(changed: np.ndarray) -> int:
             if changed[r * h // rows : (r + 1) * h // rows, c * w // cols : (c + 1) * w // cols].any():
                 bits |= 1 << (r * cols + c)
     return bits
+
+
+def _small(rgb: np.ndarray) -> np.ndarray:
+    """A 16x9 float32 colour thumbnail (for comparing whole-picture colour changes)."""
+    return cv2.resize(rgb, (16, 9), interpolation=cv2.INTER_AREA).astype(np.float32)

@@ -85,6 +85,11 @@ CASES: dict[str, Case] = {
         "zoom pulses washed with a glow every 8 frames over a held drawing (one shot, one drawing, glow flashes)",
         _one(S.zoom_pulse, 72),
     ),
+    "regrade": Case(
+        "a held drawing hit by a tinted impact frame, then re-graded darker and bluer to the end (one shot, one "
+        "drawing, the tint a flash)",
+        _one(S.regrade, 48),
+    ),
     "strobe": Case("a strobe edit: eight shots of 1 and 2 frames, two characters in turn (every one a cut)", _strobe),
     "blended_cut": Case(
         "two 10-frame shots on ones; every cut lands on a frame blended from both shots, as 24->25 fps "

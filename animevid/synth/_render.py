@@ -45,6 +45,8 @@ class Renderer:
     def render(self, r: Recipe) -> np.ndarray:
         """One frame as an (H, W, 3) uint8 RGB array (a fresh, writable array)."""
         image = self.view(r.layer)
+        if r.grade is not None:
+            image = _grade(image, r.grade)
         if r.other is not None:
             image = cv2.addWeighted(image, 1.0 - r.mix, self.view(r.other), r.mix, 0.0)
         if r.fade > 0:
@@ -84,6 +86,14 @@ class Renderer:
         tile = self._tiles[int(pick[0]) % len(self._tiles)]
         noise = tile[pick[1] : pick[1] + self.height, pick[2] : pick[2] + self.width]
         return np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+DUSK = np.array([0.55, 0.62, 0.95], np.float32)
+"""Channel gains of the ``dusk`` grade: the same picture, darker and bluer (a scene re-graded after a hit)."""
+
+
+def _grade(image: np.ndarray, grade: str) -> np.ndarray:
+    return np.clip(image.astype(np.float32) * DUSK + 12, 0, 255).astype(np.uint8)
 
 
 def _flash(image: np.ndarray, kind: str) -> np.ndarray:

@@ -73,6 +73,8 @@ class ShotPlan:
     """Layer per local frame (may run past the shot end for a dissolve)."""
     flashes: dict[int, str] = field(default_factory=dict)
     """Local frame -> flash kind (white, black, inverted, tint)."""
+    grades: dict[int, str] = field(default_factory=dict)
+    """Local frame -> colour grade over the same drawing (``dusk``): a re-grade, not a new drawing."""
     speech: list[tuple[int, int, int]] = field(default_factory=list)
     """(start, end, speaker) local frame ranges of speech; end may equal the shot length."""
     loop: tuple[int, int] | None = None
@@ -434,6 +436,21 @@ def zoom_pulse(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tupl
         if pulse:
             flashes[j] = "glow"
     return ShotPlan("zoom_pulse", "static", loc, chars[:1], layers, flashes=flashes)
+
+
+def regrade(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """A held drawing hit by a tinted impact frame, then the same drawing re-graded (dusk blue) to the shot's end.
+
+    One shot, one drawing; the tinted frame is a flash. Colours change everywhere at once after it, as at a
+    cut, but every line and shape stays where it was."""
+    cam = Camera.of(setup, ctx)
+    fig = _bust(ctx, cam, chars[0], rng.uniform(0.35, 0.65), r=rng.uniform(0.18, 0.24), arm=int(rng.integers(0, 60)))
+    layer = Layer(_spec(ctx, loc, (fig,)), cam.crop())
+    hit = n // 2
+    return ShotPlan(
+        "regrade", "static", loc, chars[:1], [layer] * n, flashes={hit: "tint"},
+        grades=dict.fromkeys(range(hit + 1, n), "dusk"),
+    )  # fmt: skip
 
 
 def flicker(

@@ -103,6 +103,8 @@ class Recipe:
     """0 black, 255 white."""
     origin: tuple[int, int] = (0, 0)
     """(namespace, index): where the frame first came from; keys the grain."""
+    grade: str | None = None
+    """A colour grade over the whole frame (the same drawing, re-graded), or None."""
 
     @property
     def pure(self) -> bool:
@@ -349,7 +351,12 @@ def assemble(entries: list[Entry], *, fade_in: bool, fade_out: bool) -> tuple[li
     """
     offset = entries[0].start
     recipes = [
-        Recipe(e.plan.layer(j), flash=e.plan.flashes.get(j), origin=(e.origin_ns, e.origin_base + j))
+        Recipe(
+            e.plan.layer(j),
+            flash=e.plan.flashes.get(j),
+            origin=(e.origin_ns, e.origin_base + j),
+            grade=e.plan.grades.get(j),
+        )
         for e in entries
         for j in range(e.frames)
     ]
@@ -407,7 +414,7 @@ def _dissolve(recipes: list[Recipe], prev: Entry, cur: Entry, offset: int) -> di
 
 
 def _with(r: Recipe, *, fade: float, fade_colour: int) -> Recipe:
-    return Recipe(r.layer, r.flash, r.other, r.mix, fade=fade, fade_colour=fade_colour, origin=r.origin)
+    return Recipe(r.layer, r.flash, r.other, r.mix, fade=fade, fade_colour=fade_colour, origin=r.origin, grade=r.grade)
 
 
 def content_frames(cfg: SynthConfig, seed: int, total: int) -> int:

@@ -26,7 +26,7 @@ def same_as_previous(recipes: list[Recipe], grain: float) -> list[bool]:
     """Whether each frame renders pixel-identical to the previous one (never with grain)."""
     out = [False]
     for prev, cur in itertools.pairwise(recipes):
-        out.append(grain == 0 and prev.pure and cur.pure and prev.layer == cur.layer)
+        out.append(grain == 0 and prev.pure and cur.pure and prev.layer == cur.layer and prev.grade == cur.grade)
     return out
 
 
