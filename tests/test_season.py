@@ -169,3 +169,25 @@ def test_the_season_page_shows_ranges_cast_and_highlights(season, tmp_path: Path
     page = write_season_page(copy, tmp_path / "season.html").read_text(encoding="utf-8")
     assert page.count('class="seg"') == sum(len(e["segments"]) for e in report["episodes"])
     assert html.escape(name) in page and "http" not in page, "offline: no address to fetch"
+
+
+def test_compared_pairs_are_kept_so_a_new_episode_costs_only_its_own_pairs(
+    season, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import animevid.season._segments as segments
+
+    library, episodes = season
+    copy = tmp_path / "library"
+    shutil.copytree(library, copy)
+    calls: list[tuple[int, int]] = []
+    real = segments.pair_runs
+
+    def counted(x, y):  # type: ignore[no-untyped-def]
+        calls.append((x.episode_id, y.episode_id))
+        return real(x, y)
+
+    monkeypatch.setattr(segments, "pair_runs", counted)
+    before = find_segments(copy)
+    assert calls == [], "every pair of the indexed season was compared once already"
+    shutil.rmtree(copy / "index" / segments.PAIRS_DIRNAME)
+    assert find_segments(copy) == before and len(calls) == len(episodes) * (len(episodes) - 1) // 2

@@ -13,9 +13,11 @@ else the file name). Rules, from a family's episodes and where it sits in each:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from animevid.catalog import Catalog
-from animevid.library import Library
+from animevid.library import Library, write_atomically
 from animevid.model import SegmentKind
 from animevid.releases import episode_number
 from animevid.search import SearchIndex
-from animevid.season._repeats import Family, Kept, families, pair_runs
+from animevid.season._repeats import Family, Kept, Run, families, pair_runs
 
 EARLY = 0.4
 """A family starting within this share of an episode is early (OP, recap)."""
@@ -63,6 +65,8 @@ class EpisodeFacts:
     path: str
     frames: int
     fps: float
+    key: str = ""
+    """Content hash and settings fingerprint: what a pair's cached runs depend on."""
 
 
 def _order_key(path: str) -> tuple[float, str]:
@@ -159,7 +163,8 @@ def seasons(library: str | Path) -> list[list[EpisodeFacts]]:
     with Catalog.in_library(library) as catalog:
         for stored in catalog.stored_episodes("indexed"):
             episode = catalog.get_episode(stored.episode_id)
-            facts = EpisodeFacts(stored.episode_id, episode.path, episode.frames, episode.fps or 24.0)
+            key = f"{stored.content_hash}:{stored.config_fingerprint}"
+            facts = EpisodeFacts(stored.episode_id, episode.path, episode.frames, episode.fps or 24.0, key)
             grouped.setdefault(str(Path(episode.path).parent), []).append(facts)
     return [sorted(group, key=lambda e: _order_key(e.path)) for _, group in sorted(grouped.items())]
 
@@ -190,16 +195,57 @@ def find_segments(library: str | Path, *, store: bool = True, episodes: Collecti
         for season in groups:
             if len(season) < 2:
                 continue
-            kept = {e.episode_id: _kept(index, e) for e in season}
-            runs = [
-                run for a, b in combinations(season, 2) for run in pair_runs(kept[a.episode_id], kept[b.episode_id])
-            ]
+            runs = _PairCache(folder, index).runs(season)
             offset = len({s.family for s in found})
             found += [_renumbered(s, offset) for s in classify(families(runs), season)]
     if store:
         with Library(folder).writing(), Catalog.in_library(folder) as catalog:
             catalog.set_segments([e.episode_id for g in groups for e in g], [s.as_dict() for s in found])
     return found
+
+
+PAIRS_DIRNAME = "season-pairs"
+"""``<library>/index/season-pairs/``: each compared pair's runs, so adding an episode compares only its pairs."""
+RUNS_VERSION = 1
+"""Bumped when what a pair's runs are changes (thresholds, rules); older cached runs are then recomputed."""
+
+
+class _PairCache:
+    """Runs of every pair of a season, read from the cache when both episodes are unchanged."""
+
+    def __init__(self, folder: Path, index: SearchIndex) -> None:
+        self.folder = folder / "index" / PAIRS_DIRNAME
+        self.index = index
+        self._kept: dict[int, Kept] = {}
+
+    def runs(self, season: list[EpisodeFacts]) -> list[Run]:
+        return [run for a, b in combinations(season, 2) for run in self._pair(a, b)]
+
+    def _pair(self, a: EpisodeFacts, b: EpisodeFacts) -> list[Run]:
+        name = hashlib.sha256(f"{RUNS_VERSION}|{a.key}|{b.key}".encode()).hexdigest()[:32] + ".json"
+        path = self.folder / name
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            return [Run(**{**r, "a": a.episode_id, "b": b.episode_id}) for r in cached]
+        except (OSError, ValueError, TypeError):
+            pass  # not compared yet (or unreadable): compare again
+        found = pair_runs(self._of(a), self._of(b))
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps([asdict(r) for r in found])
+
+            def write(temporary: Path) -> None:
+                temporary.write_text(text, encoding="utf-8")
+
+            write_atomically(path, write)
+        except OSError:
+            pass  # a read-only library: the runs are simply not kept
+        return found
+
+    def _of(self, facts: EpisodeFacts) -> Kept:
+        if facts.episode_id not in self._kept:
+            self._kept[facts.episode_id] = _kept(self.index, facts)
+        return self._kept[facts.episode_id]
 
 
 def _renumbered(segment: Segment, offset: int) -> Segment:
