@@ -38,6 +38,7 @@ the animation analysis.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from importlib import resources
@@ -74,6 +75,16 @@ every row the kernel one product over the whole episode on one thread gives it, 
 number of cores."""
 
 
+CUTOUT_FRAMES = 8
+"""Most frames between a cut-out appearing (the cut) and its own background coming in behind it."""
+CUTOUT_CELLS = 12
+"""9x16 grid cells the cut-out must cover, unchanged across the background's arrival (of 144)."""
+CUTOUT_ROWS = 3
+"""Grid rows those cells must span (a figure, not a strip of text)."""
+CUTOUT_NEW = 20.0
+"""Change (0..255, any YCC channel) from which a cell came in with the first cut."""
+CUTOUT_SAME = 3.0
+"""Change under which a cell stayed the same across the second."""
 TRAIN_CADENCES = (2, 3)
 """Spacings (frames) of a train of cuts that are drawings of one move: on twos or threes (see :func:`_drawn_trains`)."""
 TRAIN_CANDIDATE = 0.2
@@ -387,6 +398,8 @@ class ClassicShotStage(ShotStage, SplittableStage):
                     found[i] = Boundary(i, "cut", float(p))
         for frame in _drawn_trains(weak, self._grid16) & set(found):
             del found[frame]
+        for frame in _cutout_backgrounds(sorted(found), self._grid16):
+            del found[frame]
         for b in _fades(blank, std, dist, frames):
             found = {f: v for f, v in found.items() if abs(f - b.frame) > 2 or b.transition == "cut"}
             found.setdefault(b.frame, b)
@@ -434,6 +447,29 @@ def _drawn_trains(cuts: list[int], grid: Spill | np.ndarray) -> set[int]:
                 last += 1
                 dropped.add(cuts[last])
         first = max(last, first + 1)
+    return dropped
+
+
+def _cutout_backgrounds(cuts: list[int], grid: Spill | np.ndarray) -> list[int]:
+    """Cuts that are only a shot's own background appearing behind its cut-out.
+
+    A shot may open as a cut-out: its character laid over the previous shot's picture (the cut),
+    its own background drawn in a few frames later. That second change replaces most of the frame
+    but keeps the cut-out where it was, unchanged. A cut up to :data:`CUTOUT_FRAMES` after another
+    is dropped when cells that the first one changed stay the same across it (at least
+    :data:`CUTOUT_CELLS` of the 9x16 grid, over :data:`CUTOUT_ROWS` rows, the top row and the bottom
+    two left out: burned-in text that appears with a cut and stays is not a cut-out).
+    """
+    dropped = []
+    for first, second in itertools.pairwise(cuts):
+        if not 1 <= second - first <= CUTOUT_FRAMES:
+            continue
+        rows = np.asarray(grid[[first - 1, first, second - 1, second]], dtype=np.float32).reshape(4, 9, 16, 3)
+        came = np.abs(rows[1] - rows[0]).max(-1) > CUTOUT_NEW
+        stayed = np.abs(rows[3] - rows[2]).max(-1) < CUTOUT_SAME
+        held = (came & stayed)[1:7]
+        if held.sum() >= CUTOUT_CELLS and held.any(1).sum() >= CUTOUT_ROWS:
+            dropped.append(second)
     return dropped
 
 

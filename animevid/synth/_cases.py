@@ -56,6 +56,11 @@ def _strobe(rng: np.random.Generator, ctx: Ctx, loc: int, who: int, setup: Calla
     ]
 
 
+def _cutout(rng: np.random.Generator, ctx: Ctx, loc: int, who: int, setup: Callable[[], Setup]) -> list[ShotPlan]:
+    first = S.still(rng, ctx, loc, 24, (who,), setup())
+    return [first, S.cutout(rng, ctx, loc, 36, ((who + 1) % ctx.cast,), setup(), over=first.layers[-1], lead=4)]
+
+
 def _two_motions(rng: np.random.Generator, ctx: Ctx, loc: int, who: int, setup: Callable[[], Setup]) -> list[ShotPlan]:
     return [
         S.motion(rng, ctx, loc, 10, (who,), setup(), every=1),
@@ -89,6 +94,11 @@ CASES: dict[str, Case] = {
         "a held drawing hit by a tinted impact frame, then re-graded darker and bluer to the end (one shot, one "
         "drawing, the tint a flash)",
         _one(S.regrade, 48),
+    ),
+    "cutout": Case(
+        "a shot that opens as a cut-out: another character laid over the last picture of the shot before for 4 "
+        "frames, then its own background appears (the cut is where the cut-out appears)",
+        _cutout,
     ),
     "strobe": Case("a strobe edit: eight shots of 1 and 2 frames, two characters in turn (every one a cut)", _strobe),
     "blended_cut": Case(

@@ -453,6 +453,28 @@ def regrade(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[i
     )  # fmt: skip
 
 
+def cutout(
+    rng: np.random.Generator,
+    ctx: Ctx,
+    loc: int,
+    n: int,
+    chars: tuple[int, ...],
+    setup: Setup,
+    *,
+    over: Layer,
+    lead: int,
+) -> ShotPlan:
+    """A shot that opens as a cut-out: its character laid over the previous shot's last picture for ``lead``
+    frames, then over its own background. The shot (a cut) starts where the cut-out appears."""
+    whole = Camera(0.0, 0.0, float(ctx.width), float(ctx.height))
+    x, r = rng.uniform(0.55, 0.7), rng.uniform(0.24, 0.28)
+    fig = _bust(ctx, whole, chars[0], x, r=r, arm=int(rng.integers(0, 60)))
+    cam = Camera.of(setup, ctx)
+    own = Layer(_spec(ctx, loc, ()), cam.crop(), cels=(fig,))
+    laid = Layer(over.drawing, over.crop, cels=(*over.cels, fig))
+    return ShotPlan("cutout", "static", loc, chars[:1], [laid] * lead + [own] * (n - lead))
+
+
 def flicker(
     rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup, *, who: int
 ) -> ShotPlan:
