@@ -10,7 +10,7 @@ then checks the best candidates against their thumbnails; :func:`search_text` se
 
 from __future__ import annotations
 
-from animevid.search._api import load_image, open_search_index, search_image, search_video
+from animevid.search._api import indexed_episodes, load_image, open_search_index, search_image, search_video
 from animevid.search._colorlayout import color_layout
 from animevid.search._describe import DESCRIPTOR_DIM, THUMB_SIZE
 from animevid.search._faiss import INDEX_BACKENDS
@@ -33,6 +33,7 @@ __all__ = [
     "TextHit",
     "color_layout",
     "fold_text",
+    "indexed_episodes",
     "load_image",
     "open_search_index",
     "search_image",

@@ -26,7 +26,7 @@ def open_search_index(library: str | Path, *, config: SearchConfig | None = None
     """
     folder = Path(library)
     with Library(folder).reading():
-        indexed = _indexed_episodes(folder)
+        indexed = indexed_episodes(folder)
         index = SearchIndex.in_library(folder, config=config, device=device, indexed=indexed)
         if not indexed:
             raise SearchError(
@@ -37,8 +37,12 @@ def open_search_index(library: str | Path, *, config: SearchConfig | None = None
     return index
 
 
-def _indexed_episodes(folder: Path) -> dict[int, int]:
-    """Episode id -> search vectors (-1: unknown) of the catalog's indexed episodes."""
+def indexed_episodes(folder: Path) -> dict[int, int]:
+    """Episode id -> search vectors (-1: unknown) of the catalog's indexed episodes (empty: no catalog yet).
+
+    Raises:
+        SearchError: The catalog cannot be read (says how to check the library).
+    """
     if not (folder / CATALOG_FILENAME).is_file():
         return {}
     try:

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from animevid.catalog import CATALOG_FILENAME, Catalog
+from animevid.catalog import Catalog
 from animevid.config import SearchConfig
-from animevid.errors import CatalogError, SearchError
 from animevid.library import Library, display_name
 from animevid.releases import episode_number, series_title
-from animevid.search import SearchIndex, open_search_index
+from animevid.search import SearchIndex, indexed_episodes, open_search_index
 
 ANILIST_SIDECAR = "anilist.json"
 """A folder's AniList sidecar: applies to every episode in it (``<episode file>.anilist.json`` wins)."""
@@ -88,7 +87,7 @@ class LibraryView:
     def reading(self) -> Iterator[LibraryState]:
         """Hold the library's shared lock and yield its current state (reopened when it changed)."""
         with Library(self.folder).reading():
-            indexed = _indexed(self.folder)
+            indexed = indexed_episodes(self.folder)
             stamp = (_stamp(self.folder / "index" / "vectors.faiss"), _stamp(self.folder / "index" / "vectors.json"))
             with self._lock:
                 state = self._state
@@ -118,16 +117,6 @@ class LibraryView:
         """Display names of the indexed episodes (for the page)."""
         with self.reading() as state:
             return sorted(display_name(e.path) for e in state.episodes.values())
-
-
-def _indexed(folder: Path) -> dict[int, int]:
-    if not (folder / CATALOG_FILENAME).is_file():
-        return {}
-    try:
-        with Catalog.in_library(folder) as catalog:
-            return {e.episode_id: e.search_vectors for e in catalog.stored_episodes("indexed")}
-    except CatalogError as exc:
-        raise SearchError(f"{exc}; `animevid check --library {folder}` tells what else is wrong") from None
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
