@@ -103,10 +103,11 @@ def test_a_walk_cycle_over_a_sliding_background_keeps_its_cadence_and_pan(tmp_pa
     assert "sakuga-candidate" not in found.tags
 
 
-@pytest.mark.parametrize("case", ["long_hair", "zoom_pulse", "drawn_pan"])
+@pytest.mark.parametrize("case", ["long_hair", "zoom_pulse", "drawn_pan", "parallax"])
 def test_drawn_motion_and_editing_effects_are_one_shot_counted_right(tmp_path: Path, case: str) -> None:
-    """Long hair redrawn on threes over a third of the frame, zoom-and-glow pulses over a held drawing and a
-    camera move drawn by hand on threes: no cut inside, no glow frame a cut, drawings and cadence exact.
+    """Long hair redrawn on threes over a third of the frame, zoom-and-glow pulses over a held drawing, a
+    camera move drawn by hand on threes, and a held character followed past two background layers sliding
+    at different rates (parallax): no cut inside, no glow frame a cut, drawings and cadence exact.
     (The drawn move's camera reads ``static``: each step is a new drawing, measured as such.)"""
     from animevid.shots.evaluate import cuts_of, score_shots, truth_from_synth
     from animevid.synth import generate_case

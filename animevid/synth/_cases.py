@@ -90,6 +90,11 @@ CASES: dict[str, Case] = {
         "zoom pulses washed with a glow every 8 frames over a held drawing (one shot, one drawing, glow flashes)",
         _one(S.zoom_pulse, 72),
     ),
+    "parallax": Case(
+        "the camera follows a held character past two background layers, the near one (lower 40 %) sliding 2.5 "
+        "times as fast as the far one (one drawing, a pan)",
+        _one(S.parallax, 72),
+    ),
     "regrade": Case(
         "a held drawing hit by a tinted impact frame, then re-graded darker and bluer to the end (one shot, one "
         "drawing, the tint a flash)",

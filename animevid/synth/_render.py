@@ -61,6 +61,12 @@ class Renderer:
     def view(self, layer: Layer) -> np.ndarray:
         """The layer's drawing through its camera window, at frame size, with its cel on top."""
         image = self._camera(layer)
+        if layer.near is not None:
+            spec, crop, top = layer.near
+            band = self._camera(Layer(spec, crop))
+            row = round(top * self.height)
+            image = image.copy() if not image.flags.writeable else image
+            image[row:] = band[row:]
         if not layer.cels:
             return image
         colour, alpha = self.painter.cel(layer.cels)

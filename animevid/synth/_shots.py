@@ -38,11 +38,15 @@ class Layer:
     cels: tuple[Figure, ...] = ()
     """Figures on a cel over the camera view, in frame pixels: the camera does not move them (a character the
     camera follows while the background slides behind)."""
+    near: tuple[DrawingSpec, Crop, float] | None = None
+    """A nearer background layer (drawing, its own camera window, top of its band as a share of the frame
+    height): pasted over the frame from that height down, under the cels. Moving its window faster than the
+    main one is parallax."""
 
     @property
-    def picture(self) -> tuple[DrawingSpec, tuple[Figure, ...]]:
+    def picture(self) -> tuple[object, ...]:
         """What is drawn, not where the camera looks: two frames with the same picture show the same drawings."""
-        return self.drawing, self.cels
+        return self.drawing, self.cels, None if self.near is None else self.near[0]
 
 
 @dataclass(frozen=True)
@@ -473,6 +477,32 @@ def cutout(
     own = Layer(_spec(ctx, loc, ()), cam.crop(), cels=(fig,))
     laid = Layer(over.drawing, over.crop, cels=(*over.cels, fig))
     return ShotPlan("cutout", "static", loc, chars[:1], [laid] * lead + [own] * (n - lead))
+
+
+def parallax(rng: np.random.Generator, ctx: Ctx, loc: int, n: int, chars: tuple[int, ...], setup: Setup) -> ShotPlan:
+    """The camera follows a held character past two background layers: the far one slides ``speed`` canvas
+    pixels a frame, the near one (the lower 40 % of the frame) 2.5 times as fast. One drawing, a pan."""
+    speed = max(2, round(0.008 * ctx.height))
+    near_speed = round(2.5 * speed)
+    far = DrawingSpec(
+        location=loc, canvas=(ctx.width + speed * n + 2, ctx.height), detail=int(rng.integers(0, 1 << 20))
+    )
+    near_loc = (loc + 1) % 5
+    near = DrawingSpec(
+        location=near_loc, canvas=(ctx.width + near_speed * n + 2, ctx.height), detail=int(rng.integers(0, 1 << 20))
+    )
+    whole = Camera(0.0, 0.0, float(ctx.width), float(ctx.height))
+    held = (
+        _bust(ctx, whole, chars[0], rng.uniform(0.35, 0.65), r=rng.uniform(0.18, 0.22), arm=int(rng.integers(0, 60))),
+    )
+    layers = [
+        Layer(
+            far, (float(speed * j), 0.0, float(ctx.width), float(ctx.height)), cels=held,
+            near=(near, (float(near_speed * j), 0.0, float(ctx.width), float(ctx.height)), 0.6),
+        )
+        for j in range(n)
+    ]  # fmt: skip
+    return ShotPlan("parallax", "pan", loc, chars[:1], layers)
 
 
 def flicker(
