@@ -183,6 +183,30 @@ def _flash_fit(slope: float | np.ndarray, fit: float | np.ndarray, min_fit: floa
     return (fit >= min_fit) & (abs(slope - 1) > FLASH_GAIN_STEP)  # type: ignore[operator]
 
 
+def tinted(ref_colour: np.ndarray, colour: np.ndarray, min_fit: float = FLASH_MIN_FIT) -> bool:
+    """Each colour channel of ``colour`` is ``a_c * ref_colour + b_c``, and one gain is far from 1: a tint.
+
+    A red-orange impact frame keeps red, halves green and quarters blue: over a picture that is not grey
+    the luma of the result is no longer an affine function of the luma before (:func:`altered` misses it),
+    while every channel still is.
+
+    Args:
+        ref_colour, colour: (9, 16, 3) float32 mean colours of the reference and the frame.
+    """
+    if cv2.norm(colour, ref_colour, cv2.NORM_L1) <= FLASH_MIN_STEP * colour.size:
+        return False
+    gains = []
+    for c in range(3):
+        ref, cur = ref_colour[..., c].ravel().astype(np.float64), colour[..., c].ravel().astype(np.float64)
+        if ref.var() < FLASH_MIN_VARIANCE:
+            continue  # a channel without structure says nothing
+        slope, fit = affine_fit(ref, cur)
+        if fit < min_fit:
+            return False
+        gains.append(slope)
+    return len(gains) >= 2 and max(abs(g - 1) for g in gains) > FLASH_GAIN_STEP
+
+
 def affine_fit(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """Slope of the least-squares line ``cur = a * ref + b`` and the share of variance it explains.
 

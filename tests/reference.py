@@ -47,7 +47,9 @@ dialogue); and every input when the characters stage joined ``index`` (its optio
 faces it stores are recorded too), and again when it came to look for faces at 480 px; and
 devil_parttimer_fades.mp4 when a colour change that stays (a re-grade, a light dimmed) became the same drawing:
 frames 122-127 after a fade-in, and 248-252, are one re-lit drawing (12 more held frames; shot 57-120 counts 13
-drawings, was 14; fewer new-drawing events in three shots). Its eye-label count is unchanged (bench/drawings.py)."""
+drawings, was 14; fewer new-drawing events in three shots). Its eye-label count is unchanged (bench/drawings.py);
+and moviepy_big_buck_bunny_0_30.webm when a tint (each colour channel scaled on its own) became a photometric
+change: its first shot (0-45, a still sky fading in from black, looked at by eye) is 1 drawing, still (was 3)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")

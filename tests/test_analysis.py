@@ -122,10 +122,11 @@ def test_drawn_motion_and_editing_effects_are_one_shot_counted_right(tmp_path: P
     assert "sakuga-candidate" not in found.tags or case == "drawn_pan"
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_a_tinted_hit_then_the_same_drawing_regraded_is_one_drawing_and_a_flash(tmp_path: Path, seed: int) -> None:
     """A held drawing, a tinted impact frame, then the same drawing darker and bluer to the shot's end: colours
-    change everywhere at once, as at a cut, but it is one shot, one drawing, and the tinted frame is a flash."""
+    change everywhere at once, as at a cut, but it is one shot, one drawing, and the tinted frame is a flash.
+    (The re-grade rule was written on seeds 1-3, the per-channel tint test on seed 4.)"""
     from animevid.shots.evaluate import cuts_of, score_shots, truth_from_synth
     from animevid.synth import generate_case
 

@@ -248,10 +248,16 @@ class AnimationMeter:
             self._ref_rgb = rgb
             self._accept(luma, grid, new=True, motion=(0.0, 0.0, 1.0), share=1.0, level=0.0, regions=0)
             return
-        flash = signals.altered(self._ref_grid, grid) or (
-            signals.covers(self._ref_grid, grid)  # rare: only then are palettes worth computing
-            and signals.palette_flash(
-                signals.palette(self._ref_rgb), signals.palette(rgb), [signals.palette(p) for _, _, p in self._pending]
+        flash = (
+            signals.altered(self._ref_grid, grid)
+            or self._tinted(grid, rgb)
+            or (
+                signals.covers(self._ref_grid, grid)  # rare: only then are palettes worth computing
+                and signals.palette_flash(
+                    signals.palette(self._ref_rgb),
+                    signals.palette(rgb),
+                    [signals.palette(p) for _, _, p in self._pending],
+                )
             )
         )
         if flash and self._regraded(grid):
@@ -286,6 +292,18 @@ class AnimationMeter:
         after_flash = self._altered_run > 0 and not signals.fade_run(self._altered_run)  # an impact, not a fade
         self._altered_run = 0
         self._compare(luma, grid, self.held_levels * (signals.AFTER_FLASH_FACTOR if after_flash else 1.0))
+
+    def _tinted(self, grid: np.ndarray, rgb: np.ndarray) -> bool:
+        """The frame is the reference's picture with each colour channel scaled on its own (a tinted hit).
+
+        Only looked at when the luma changed everywhere by a flash's step (a held frame costs nothing more).
+        """
+        assert self._ref_grid is not None
+        if cv2.norm(grid, self._ref_grid, cv2.NORM_L1) <= signals.FLASH_MIN_STEP * grid.size:
+            return False
+        ref = cv2.resize(self._ref_rgb, (GRID[1], GRID[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
+        cur = cv2.resize(rgb, (GRID[1], GRID[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
+        return signals.tinted(ref, cur)
 
     def _settle_run(self, rgb: np.ndarray) -> None:
         """Before a re-grade: the altered frames just before it that only go from the old colours to the new
