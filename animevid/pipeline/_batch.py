@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -301,6 +301,9 @@ def _check_encoding(encoding: str | None) -> None:
         ) from None
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True)
 class Prepared:
     """An episode claimed for this batch, its pass not run yet."""
@@ -383,16 +386,8 @@ class _Batch:
     def one(self, item: Path | str | Unreadable, catalog: Catalog, *, wait: bool) -> IndexResult | None:
         """Index one episode; any error becomes a failed result and a ``failures`` row. None: claimed elsewhere."""
         started = time.perf_counter()
-        path = item.path if isinstance(item, Unreadable) else Path(item)
-        try:
-            if isinstance(item, Unreadable):
-                raise VideoNotFoundError(item.path, item.problem)
-            result = self._index_one(path, catalog, wait=wait)
-        except (AnimevidError, OSError) as exc:
-            result = self._failed(path, catalog, exc)
-        except Exception as exc:  # a bug or an unforeseen input: recorded with its traceback, the batch goes on
-            result = self._failed(path, catalog, exc)
-            result.log = self.library.log_error(path_text(path), exc)
+        path = item_path(item)
+        result = self.attempt(path, catalog, lambda: self._index_one(readable(item), catalog, wait=wait))
         if result is not None:
             result.seconds = time.perf_counter() - started
         return result
@@ -430,6 +425,15 @@ class _Batch:
                 return done
         return Prepared(path, digest, claim)
 
+    def attempt(self, path: Path, catalog: Catalog, work: Callable[[], _T]) -> _T | IndexResult:
+        """``work()``, or the episode's failure when it raises (recorded, a bug's traceback logged)."""
+        try:
+            return work()
+        except (AnimevidError, OSError) as exc:
+            return self.failed(path, catalog, exc, bug=False)
+        except Exception as exc:  # a bug or an unforeseen input: recorded with its traceback
+            return self.failed(path, catalog, exc, bug=True)
+
     def failed(self, path: Path, catalog: Catalog, exc: Exception, *, bug: bool) -> IndexResult:
         """An episode's failure, recorded in the catalog (and, for a bug, its traceback in the error log)."""
         result = self._failed(path, catalog, exc)
@@ -450,6 +454,18 @@ class _Batch:
         else:
             catalog.clear_failure(path)
         return result
+
+
+def item_path(item: Path | str | Unreadable) -> Path:
+    """The path a batch item names (a failure is recorded under it)."""
+    return item.path if isinstance(item, Unreadable) else Path(item)
+
+
+def readable(item: Path | str | Unreadable) -> Path:
+    """The item's path; an :class:`Unreadable` item's problem raised as its failure."""
+    if isinstance(item, Unreadable):
+        raise VideoNotFoundError(item.path, item.problem)
+    return Path(item)
 
 
 def _describe_error(path: Path, exc: Exception) -> str:

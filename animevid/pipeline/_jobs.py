@@ -213,20 +213,11 @@ class _Dispatch:
                 pump.join(5)
 
     def _start(self, number: int, item: Any) -> None:
-        from animevid.pipeline._batch import Prepared, Unreadable
+        from animevid.pipeline._batch import Prepared, item_path, readable
 
         batch = self.batch
-        path = item.path if isinstance(item, Unreadable) else Path(item)
-        try:
-            if isinstance(item, Unreadable):
-                from animevid.errors import VideoNotFoundError
-
-                raise VideoNotFoundError(item.path, item.problem)
-            prepared = batch.prepare(path, self.catalog, wait=False)
-        except (AnimevidError, OSError) as exc:
-            prepared = batch.failed(path, self.catalog, exc, bug=False)
-        except Exception as exc:  # a bug: recorded, the batch goes on
-            prepared = batch.failed(path, self.catalog, exc, bug=True)
+        path = item_path(item)
+        prepared = batch.attempt(path, self.catalog, lambda: batch.prepare(readable(item), self.catalog, wait=False))
         if prepared is None:
             self.waiting.append(number)
         elif not isinstance(prepared, Prepared):
@@ -247,19 +238,21 @@ class _Dispatch:
 
         number, prepared = self.pending.pop(future)
         batch = self.batch
-        try:
+
+        def commit() -> IndexResult:  # future.result() raises for a worker that died (killed for memory)
             outcome = future.result()
-            if isinstance(outcome, JobFailure):  # recorded under the worker's error type and message
-                error = type(outcome.kind, (_WorkerError,), {})(outcome.message)
-                result = batch.failed(prepared.path, self.catalog, error, bug=False)
-                if outcome.bug:
-                    result.log = batch.library.log_error(path_text(prepared.path), _WorkerBug(outcome.trace))
-            else:
-                result = _EpisodeRun(batch, prepared.path, prepared.digest).commit(self.catalog, outcome.restored())
-        except (AnimevidError, OSError) as exc:
-            result = batch.failed(prepared.path, self.catalog, exc, bug=False)
-        except Exception as exc:  # a worker that died (killed for memory), a bug in the commit
-            result = batch.failed(prepared.path, self.catalog, exc, bug=True)
+            if not isinstance(outcome, JobFailure):
+                return _EpisodeRun(batch, prepared.path, prepared.digest).commit(self.catalog, outcome.restored())
+            # recorded under the worker's error type and message
+            result = batch.failed(
+                prepared.path, self.catalog, type(outcome.kind, (_WorkerError,), {})(outcome.message), bug=False
+            )
+            if outcome.bug:
+                result.log = batch.library.log_error(path_text(prepared.path), _WorkerBug(outcome.trace))
+            return result
+
+        try:
+            result = batch.attempt(prepared.path, self.catalog, commit)
         finally:
             prepared.claim.release()
         self._done(number, result)
