@@ -775,9 +775,7 @@ def synth(
 @app.command()
 @_handles_errors
 def segments(
-    library: Annotated[
-        Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
-    ] = None,
+    library: LibraryOption = None,
     html_out: Annotated[
         Path | None,
         typer.Option(
@@ -832,9 +830,7 @@ def segments(
 @app.command()
 @_handles_errors
 def serve(
-    library: Annotated[
-        Path | None, typer.Option(help="Library folder (default: $ANIMEVID_LIBRARY or ./animevid-library).")
-    ] = None,
+    library: LibraryOption = None,
     host: Annotated[
         str | None, typer.Option(help="Address to listen on (default: the config's serve.host, 127.0.0.1).")
     ] = None,

@@ -65,7 +65,7 @@ REGRADE_AHEAD = 2
 REGRADE_STEADY = 1.5
 """Mean luma-grid difference (levels) under which those frames show the same picture."""
 REGRADE_PATH_LEVELS = 3.0
-"""Mean colour distance (levels, 16x9) under which a frame lies on the way from the old colours to the re-grade."""
+"""Mean colour distance (levels, 9x16 grid) under which a frame lies on the way from the old colours to the re-grade."""
 REGRADE_FIT = 0.97
 """Share of the grid's variance that ``a * reference + b`` must explain: the same shapes, other colours."""
 BRIGHTNESS_STEP = 0.05
@@ -222,7 +222,7 @@ class AnimationMeter:
         self._ref_rgb = np.zeros((36, 64, 3), np.uint8)
         self._altered_run = 0
         self._run_rgb: list[np.ndarray] = []
-        """16x9 colours of the current altered run's frames (a hit or a dimming, before a re-grade)."""
+        """9x16 grid colours of the current altered run's frames (a hit or a dimming, before a re-grade)."""
 
     def add(self, rgb: np.ndarray) -> None:
         """Take the next frame, (h, w, 3) uint8 RGB; it is measured once LOOKAHEAD more have come."""
@@ -301,9 +301,7 @@ class AnimationMeter:
         assert self._ref_grid is not None
         if cv2.norm(grid, self._ref_grid, cv2.NORM_L1) <= signals.FLASH_MIN_STEP * grid.size:
             return False
-        ref = cv2.resize(self._ref_rgb, (GRID[1], GRID[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
-        cur = cv2.resize(rgb, (GRID[1], GRID[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
-        return signals.tinted(ref, cur)
+        return signals.tinted(_small(self._ref_rgb), _small(rgb))
 
     def _settle_run(self, rgb: np.ndarray) -> None:
         """Before a re-grade: the altered frames just before it that only go from the old colours to the new
@@ -898,5 +896,5 @@ def _region_bits(changed: np.ndarray) -> int:
 
 
 def _small(rgb: np.ndarray) -> np.ndarray:
-    """A 16x9 float32 colour thumbnail (for comparing whole-picture colour changes)."""
-    return cv2.resize(rgb, (16, 9), interpolation=cv2.INTER_AREA).astype(np.float32)
+    """The frame's mean colours on the 9x16 grid, float32 (for whole-picture colour changes)."""
+    return cv2.resize(rgb, (GRID[1], GRID[0]), interpolation=cv2.INTER_AREA).astype(np.float32)

@@ -16,7 +16,7 @@ from animevid.search._describe import DESCRIPTOR_DIM, THUMB_SIZE
 from animevid.search._faiss import INDEX_BACKENDS
 from animevid.search._query import SearchHit, SearchResult
 from animevid.search._stage import EpisodeFrames, FrameDescriptorStage, IndexedFrame
-from animevid.search._store import FrameRef, SearchIndex
+from animevid.search._store import FrameRef, SearchIndex, index_version
 from animevid.search._text import TextHit, fold_text, search_text
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "TextHit",
     "color_layout",
     "fold_text",
+    "index_version",
     "indexed_episodes",
     "load_image",
     "open_search_index",

@@ -358,13 +358,16 @@ class SearchIndex:
     def _pending_searchable(self) -> faiss.Index:
         """The pending episodes' vectors, exact, in memory."""
         if self._pending_index is None:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(DESCRIPTOR_DIM))
-            for episode_id, rows in sorted(self._pending.items()):
-                if rows:
-                    frames = self.episode(episode_id)
-                    index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
-            self._pending_index = index
+            self._pending_index = faiss.IndexIDMap2(faiss.IndexFlatIP(DESCRIPTOR_DIM))
+            self._add_pending(self._pending_index)
         return self._pending_index
+
+    def _add_pending(self, index: faiss.Index) -> None:
+        """Add the pending episodes' vectors, read from their files, to ``index``."""
+        for episode_id, rows in sorted(self._pending.items()):
+            if rows:
+                frames = self.episode(episode_id)
+                index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
 
     def ref(self, vector_id: int) -> FrameRef:
         """The episode and frame a vector id stands for."""
@@ -412,8 +415,7 @@ class SearchIndex:
         return self._index
 
     def _version(self) -> tuple[object, ...]:
-        """Identity of the base and the changes since (another process replacing either changes it)."""
-        return (_stamp(self.folder / "vectors.faiss"), _stamp(self.folder / "vectors.json"))
+        return index_version(self.folder)
 
     def _read_changes(self, meta: Mapping[str, object]) -> None:
         pending, dropped = meta.get("pending", []), meta.get("dropped", [])
@@ -454,9 +456,8 @@ class SearchIndex:
             )
 
     def _meta_for(self, index: faiss.Index, trained_on: int) -> dict[str, object]:
-        kind = "exact" if isinstance(index, faiss.IndexIDMap2) else "ivfpq"
         return {
-            "kind": kind,
+            "kind": _kind_of(index),
             "vectors": int(index.ntotal),
             "descriptor_version": DESCRIPTOR_VERSION,
             "trained_on": trained_on,
@@ -502,18 +503,24 @@ class SearchIndex:
         assert self._index is not None
         index, trained_on = self._index, self._trained_on()
         total = sum(self._counts().values())
-        kind = "exact" if isinstance(index, faiss.IndexIDMap2) else "ivfpq"
+        kind = _kind_of(index)
         if self._kind_for(total) != kind or (kind == "ivfpq" and total > RETRAIN_GROWTH * max(1, trained_on)):
             self.rebuild(episode_ids=sorted(self._counts()))
             return
         for episode_id in self._dropped | set(self._pending):
             index.remove_ids(faiss.IDSelectorRange(episode_id << ROW_BITS, (episode_id + 1) << ROW_BITS))
-        for episode_id, rows in sorted(self._pending.items()):
-            if rows:
-                frames = self.episode(episode_id)
-                index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
+        self._add_pending(index)
         self._pending, self._dropped, self._pending_index = {}, set(), None
         self._save_index(index, trained_on=trained_on)
+
+
+def index_version(folder: Path) -> tuple[object, ...]:
+    """Identity of an ``index/`` folder's base and the changes since: another process writing either changes it."""
+    return (_stamp(folder / "vectors.faiss"), _stamp(folder / "vectors.json"))
+
+
+def _kind_of(index: faiss.Index) -> IndexKind:
+    return "exact" if isinstance(index, faiss.IndexIDMap2) else "ivfpq"
 
 
 def _readable(index: SearchIndex, episode_id: int) -> bool:

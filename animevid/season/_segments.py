@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -142,15 +142,11 @@ def _joined(segments: list[Segment]) -> list[Segment]:
             and last.kind == segment.kind
             and segment.start_frame <= last.end_frame + 2
         ):
-            out[-1] = Segment(
-                last.episode_id,
-                last.kind,
-                last.start_frame,
-                max(last.end_frame, segment.end_frame),
-                last.start_seconds,
-                max(last.end_seconds, segment.end_seconds),
-                last.family,
-                max(last.episodes, segment.episodes),
+            out[-1] = replace(
+                last,
+                end_frame=max(last.end_frame, segment.end_frame),
+                end_seconds=max(last.end_seconds, segment.end_seconds),
+                episodes=max(last.episodes, segment.episodes),
             )
         else:
             out.append(segment)
@@ -197,7 +193,7 @@ def find_segments(library: str | Path, *, store: bool = True, episodes: Collecti
                 continue
             runs = _PairCache(folder, index).runs(season)
             offset = len({s.family for s in found})
-            found += [_renumbered(s, offset) for s in classify(families(runs), season)]
+            found += [replace(s, family=s.family + offset) for s in classify(families(runs), season)]
     if store:
         with Library(folder).writing(), Catalog.in_library(folder) as catalog:
             catalog.set_segments([e.episode_id for g in groups for e in g], [s.as_dict() for s in found])
@@ -246,7 +242,3 @@ class _PairCache:
         if facts.episode_id not in self._kept:
             self._kept[facts.episode_id] = _kept(self.index, facts)
         return self._kept[facts.episode_id]
-
-
-def _renumbered(segment: Segment, offset: int) -> Segment:
-    return Segment(**{**segment.__dict__, "family": segment.family + offset})

@@ -19,9 +19,9 @@ from typing import Any
 
 from animevid.catalog import Catalog
 from animevid.config import SearchConfig
-from animevid.library import Library, display_name
+from animevid.library import INDEX_DIRNAME, Library, display_name
 from animevid.releases import episode_number, series_title
-from animevid.search import SearchIndex, indexed_episodes, open_search_index
+from animevid.search import SearchIndex, index_version, indexed_episodes, open_search_index
 
 ANILIST_SIDECAR = "anilist.json"
 """A folder's AniList sidecar: applies to every episode in it (``<episode file>.anilist.json`` wins)."""
@@ -88,7 +88,7 @@ class LibraryView:
         """Hold the library's shared lock and yield its current state (reopened when it changed)."""
         with Library(self.folder).reading():
             indexed = indexed_episodes(self.folder)
-            stamp = (_stamp(self.folder / "index" / "vectors.faiss"), _stamp(self.folder / "index" / "vectors.json"))
+            stamp = index_version(self.folder / INDEX_DIRNAME)
             with self._lock:
                 state = self._state
                 if state is None or state.indexed != indexed or state.stamp != stamp:
@@ -117,14 +117,6 @@ class LibraryView:
         """Display names of the indexed episodes (for the page)."""
         with self.reading() as state:
             return sorted(display_name(e.path) for e in state.episodes.values())
-
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def anilist_of(episode: Path) -> dict[str, Any]:
