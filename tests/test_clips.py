@@ -44,8 +44,10 @@ def test_an_episode_is_found_by_path_by_id_and_by_content(indexed: tuple[Path, P
 
 def test_an_episode_not_in_the_library_gets_a_line_saying_what_to_do(indexed: tuple[Path, Path]) -> None:
     library, _ = indexed
-    with pytest.raises(EpisodeNotFound, match=r"ep9\.mkv: not indexed in .*run `animevid index"):
+    with pytest.raises(EpisodeNotFound, match=r"ep9\.mkv: no such file, and no episode indexed in .* has that path"):
         open_episode(library, "ep9.mkv")
+    with pytest.raises(EpisodeNotFound, match=r"ep1\.mp4: not indexed in .*run `animevid index"):
+        open_episode(library, SAMPLE / "ep1.mp4")  # a file, but another one than the indexed mkv
     with pytest.raises(EpisodeNotFound, match="no indexed episode has this id"):
         open_episode(library, "99")
 

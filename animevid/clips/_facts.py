@@ -147,6 +147,10 @@ def find_episode(catalog: Catalog, episode: str | Path) -> int:
         found = catalog.episode_id(content_hash(path))
         if found is not None and found in set(indexed.episode_id):
             return found
+    if not path.exists():
+        raise EpisodeNotFound(
+            f"{display_name(path)}: no such file, and no episode indexed in {catalog.path.parent} has that path"
+        )
     raise EpisodeNotFound(
         f"{display_name(path)}: not indexed in {catalog.path.parent}; run `animevid index {text}` first "
         "(with the same --library)"
