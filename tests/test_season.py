@@ -96,6 +96,14 @@ def test_one_episode_alone_has_no_segments(tmp_path: Path, synth_episode) -> Non
     assert find_segments(library) == []
 
 
+def test_two_releases_of_one_episode_are_not_an_op(tmp_path: Path, synth_episode) -> None:
+    """The same episode as mp4 and mkv in one folder (a v2, another group's encode) shows itself
+    all the way through: that is one episode twice, not recurring footage (it marked both wholly "op")."""
+    library = tmp_path / "library"
+    index_episodes([synth_episode.mp4, synth_episode.mkv], library=library, config=Config(device="cpu"))
+    assert find_segments(library) == []
+
+
 @pytest.mark.real
 def test_a_real_op_at_different_offsets_and_encodes_is_found(real_dir: Path, tmp_path: Path) -> None:
     video = real_dir / "video"

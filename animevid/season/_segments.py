@@ -37,6 +37,9 @@ LATE = 0.6
 """A family ending after this share of an episode is late (ED, preview)."""
 EYECATCH_SECONDS = 10.0
 """Recurring footage in the middle of episodes shorter than this is an eyecatch."""
+SAME_EPISODE_SHARE = 0.8
+"""Two files showing each other over this share of both are two releases of one episode (a v2, another
+group's encode, a copy with other sound), not a season's recurring footage: that pair marks nothing."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,22 @@ def seasons(library: str | Path) -> list[list[EpisodeFacts]]:
     return [sorted(group, key=lambda e: _order_key(e.path)) for _, group in sorted(grouped.items())]
 
 
+def _one_episode(runs: list[Run], a: EpisodeFacts, b: EpisodeFacts) -> bool:
+    """Whether the pair's runs cover most of both files: two releases of one episode (:data:`SAME_EPISODE_SHARE`)."""
+
+    def share(ranges: list[tuple[int, int]], frames: int) -> float:
+        covered, reach = 0, 0
+        for start, end in sorted(ranges):
+            covered += max(0, end - max(start, reach))
+            reach = max(reach, end)
+        return covered / max(1, frames)
+
+    return (
+        share([(r.a_start, r.a_end) for r in runs], a.frames) >= SAME_EPISODE_SHARE
+        and share([(r.b_start, r.b_end) for r in runs], b.frames) >= SAME_EPISODE_SHARE
+    )
+
+
 def _kept(index: SearchIndex, facts: EpisodeFacts) -> Kept:
     frames = index.episode(facts.episode_id)
     starts = np.asarray(frames.frames, np.int64)
@@ -215,7 +234,12 @@ class _PairCache:
         self._kept: dict[int, Kept] = {}
 
     def runs(self, season: list[EpisodeFacts]) -> list[Run]:
-        return [run for a, b in combinations(season, 2) for run in self._pair(a, b)]
+        found: list[Run] = []
+        for a, b in combinations(season, 2):
+            pair = self._pair(a, b)
+            if not _one_episode(pair, a, b):
+                found += pair
+        return found
 
     def _pair(self, a: EpisodeFacts, b: EpisodeFacts) -> list[Run]:
         name = hashlib.sha256(f"{RUNS_VERSION}|{a.key}|{b.key}".encode()).hexdigest()[:32] + ".json"
