@@ -880,6 +880,13 @@ def _indexed_facts(episode: Path, folder: Path, cfg: Config, json_output: bool) 
     return open_episode(folder, episode)
 
 
+def _print_written(files: dict[str, str], json_output: bool) -> None:
+    if json_output:
+        _emit_json(files)
+    else:
+        out.print("written: " + ", ".join(escape(path) for path in files.values()))
+
+
 EpisodeInLibrary = Annotated[
     Path,
     typer.Argument(
@@ -934,10 +941,7 @@ def reel(
     budget_frames(facts, seconds)  # a bad budget fails before the progress bar shows
     if reel_format == "tvsum":
         path = write_tvsum(facts, output, seconds=seconds)
-        if json_output:
-            _emit_json({"h5": str(path), "json": str(path.with_suffix(".json"))})
-        else:
-            out.print(f"written: {escape(str(path))} (and {escape(path.with_suffix('.json').name)})")
+        _print_written({"h5": str(path), "json": str(path.with_suffix(".json"))}, json_output)
         return
     with _progress(json_output) as progress:
         task = progress.add_task(f"cutting {escape(facts.name)}", total=None, unit="frames")
@@ -946,6 +950,10 @@ def reel(
             progress.update(task, completed=done, total=total)
 
         report = write_reel(facts, seconds, output, progress=advance)
+    _print_reel(report, seconds, json_output)
+
+
+def _print_reel(report: Any, seconds: float, json_output: bool) -> None:
     if json_output:
         _emit_json(report.as_dict())
         return
@@ -954,6 +962,131 @@ def reel(
     out.print(
         f"{escape(str(report.path))}: {len(report.shots)} shots, {report.frames} frames "
         f"({report.seconds:.2f} s of {seconds:g} s), {report.elapsed_seconds:.1f} s to write"
+    )
+
+
+ExportOutOption = Annotated[
+    Path, typer.Option("--out", help="Export folder: new, empty, or an export to resume.", show_default=False)
+]
+ExportFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="files (clips/KEY.mp4 + .json + .txt), parquet (clips/ + clips.parquet) or webdataset "
+        "(video2dataset's layout: NNNNN.tar + NNNNN.parquet + NNNNN_stats.json).",
+    ),
+]
+ExportUnitOption = Annotated[str, typer.Option("--unit", help="One clip per shot, loop or scene.")]
+ExportSizesOption = Annotated[
+    str, typer.Option(help="Comma-separated: full and/or short sides in pixels (e.g. 256,512,full), one decode.")
+]
+CadenceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cadence", help="Keep this cadence (repeatable): ones, twos, threes, mixed, still.", show_default=False
+    ),
+]
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", help="Keep clips with any of these tags (repeatable).", show_default=False)
+]
+DialogueOption = Annotated[
+    bool | None,
+    typer.Option("--has-dialogue/--no-dialogue", help="Only clips with (or without) dialogue.", show_default=False),
+]
+SidecarOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--metadata",
+        help="JSON/YAML sidecar: studio and staff per series or per episode file "
+        "({series: {TITLE: {...}}, episodes: {FILE: {...}}}).",
+        show_default=False,
+    ),
+]
+
+
+@app.command("export")
+@_handles_errors
+def export(
+    out_dir: ExportOutOption,
+    library: LibraryOption = None,
+    fmt: ExportFormatOption = "files",
+    unit: ExportUnitOption = "shot",
+    sizes: ExportSizesOption = "full",
+    min_seconds: Annotated[float, typer.Option(help="Shortest clip kept (seconds).")] = 0.0,
+    max_seconds: Annotated[float | None, typer.Option(help="Longest clip kept (seconds).", show_default=False)] = None,
+    cadence: CadenceOption = None,
+    min_sakuga: Annotated[float, typer.Option(help="Lowest sakuga score kept (0..1).")] = 0.0,
+    tag: TagOption = None,
+    all_tags: Annotated[bool, typer.Option("--all-tags", help="Keep clips with every --tag, not any.")] = False,
+    character: Annotated[
+        str | None, typer.Option(help="Keep clips showing this character.", show_default=False)
+    ] = None,
+    has_dialogue: DialogueOption = None,
+    exclude_repeated: Annotated[bool, typer.Option(help="Leave out OP, ED, recap, preview, eyecatch.")] = False,
+    dedupe: Annotated[bool, typer.Option(help="Leave out near-duplicates of clips already exported.")] = True,
+    copy: Annotated[bool, typer.Option(help="Stream-copy clips where that is frame-exact.")] = True,
+    shard_size: Annotated[int, typer.Option(help="Clips per shard.", min=1)] = 1000,
+    metadata: SidecarOption = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export the library's shots (or loops, or scenes) as a clip dataset: mp4 clips with their metadata.
+
+    Clips are frame-exact: stream-copied where that gives exactly the shot's frames, re-encoded elsewhere
+    (each clip's metadata says which); each episode is decoded once for every size. A killed export
+    resumes: run the same command again. A manifest and stats are written at the end.
+
+    Example: animevid export --library ~/anime-lib --out ds --format webdataset --sizes 256,full --min-sakuga 0.5
+    """
+    from animevid.dataset import ClipFilter, export_clips
+    from animevid.pipeline import resolve_library
+
+    folder = resolve_library(library, load_config(config))
+    rules = ClipFilter(
+        min_seconds=min_seconds,
+        max_seconds=max_seconds,
+        cadences=tuple(cadence or ()),
+        min_sakuga=min_sakuga,
+        tags_any=() if all_tags else tuple(tag or ()),
+        tags_all=tuple(tag or ()) if all_tags else (),
+        character=character,
+        has_dialogue=has_dialogue,
+        exclude_repeated=exclude_repeated,
+        dedupe=dedupe,
+    )
+    with _progress(json_output) as progress:
+        task = progress.add_task("exporting clips", total=None, unit="clips")
+        report = export_clips(
+            folder, out_dir, format=fmt, unit=unit, filters=rules, sizes=[s for s in sizes.split(",") if s],
+            shard_size=shard_size, metadata=metadata, stream_copy=copy,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )  # fmt: skip
+    _print_export(report, json_output)
+
+
+def _print_export(report: Any, json_output: bool) -> None:
+    stats = report.stats.as_dict()
+    failures = [{"episode": f.episode, "path": f.path, "error": f.error} for f in report.failures]
+    if json_output:
+        _emit_json(
+            {
+                "out": str(report.out),
+                "manifest": str(report.manifest),
+                "shards": report.shards,
+                "resumed_shards": report.resumed_shards,
+                "stats": stats,
+                "failures": failures,
+            }
+        )
+        return
+    for failure in failures:
+        err.print(f"[yellow]left out:[/] {escape(failure['error'])}")
+    skipped = ", ".join(f"{n} {reason}" for reason, n in stats["skipped"].items()) or "none"
+    out.print(
+        f"{stats['clips']} clips ({stats['seconds']:.1f} s, {stats['bytes'] / 1e6:.1f} MB; {stats['copied']} files "
+        f"stream-copied, {stats['reencoded']} re-encoded) in {report.shards} shard(s) -> {escape(str(report.out))}\n"
+        f"left out: {stats['duplicates']} near-duplicates, {stats['failed']} failed; by filter: {skipped}\n"
+        f"manifest: {escape(str(report.manifest))}"
     )
 
 
