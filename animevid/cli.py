@@ -898,6 +898,68 @@ EpisodeInLibrary = Annotated[
 
 @app.command()
 @_handles_errors
+def digest(
+    episode: Annotated[
+        Path | None,
+        typer.Argument(
+            help="An episode file (indexed into the library first when it is not there yet) or its catalog id; "
+            "without it, every indexed episode and an index page.",
+            show_default=False,
+        ),
+    ] = None,
+    library: LibraryOption = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the pages.")] = Path("digest"),
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write episode digests: a self-contained HTML page per episode, its contact sheet (PNG) and a JSON.
+
+    A page shows a timeline of shots coloured by scene with cut marks and OP/ED/recap bands, each
+    scene's keyframes, dialogue and cast, the sakuga highlights, loops as animations, plots of
+    drawings per second, motion and cut rate, and a contact sheet. Pictures are inline: the page
+    opens offline, needs no script and can be mailed as one file. Each episode is decoded once.
+    Without EPISODE, every indexed episode gets its page and OUT/index.html links them.
+
+    Example: animevid digest "Show - 01.mkv" --library ~/anime-lib -o digest/
+    """
+    from animevid.catalog import CATALOG_FILENAME
+    from animevid.digest import DigestFiles, write_digest, write_library_digest
+    from animevid.pipeline import resolve_library
+
+    cfg = load_config(config)
+    folder = resolve_library(library, cfg)
+    _check_output_folder(out_dir, "--out")
+    pages: list[DigestFiles] = []
+    index: Path | None = None
+    if episode is not None:
+        facts = _indexed_facts(episode, folder, cfg, json_output)
+        with _progress(json_output) as progress:
+            pages.append(write_digest(folder, str(facts.episode_id), out_dir, progress=_frame_bar(progress)))
+    elif not (folder / CATALOG_FILENAME).is_file():
+        _fail(f"{folder}: no such library; index episodes first (animevid index EPISODE... --library {folder})")
+    else:
+        with _progress(json_output) as progress:
+            index = write_library_digest(folder, out_dir, progress=_frame_bar(progress), on_episode=pages.append)
+    _print_digests(folder, pages, index, json_output)
+
+
+def _print_digests(folder: Path, pages: list[Any], index: Path | None, json_output: bool) -> None:
+    for files in pages:
+        for note in files.notes:
+            err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    if json_output:
+        rows = [{"html": str(f.html), "json": str(f.json), "contact": str(f.contact) if f.contact else None,
+                 "notes": list(f.notes)} for f in pages]  # fmt: skip
+        _emit_json({"library": str(folder), "pages": rows, "index": str(index) if index else None})
+        return
+    for files in pages:
+        out.print(escape(str(files.html)), highlight=False)
+    if index is not None:
+        out.print(f"index page: {escape(str(index))}")
+
+
+@app.command()
+@_handles_errors
 def reel(
     episode: EpisodeInLibrary,
     seconds: Annotated[float, typer.Option("--seconds", help="Length budget; the reel never exceeds it.")],

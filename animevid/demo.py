@@ -9,6 +9,7 @@ from typing import Any
 from animevid.catalog import Catalog
 from animevid.config import Config
 from animevid.decode import probe
+from animevid.digest import write_digest
 from animevid.pipeline import ProgressFactory, index_episodes
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data_samples"
@@ -20,7 +21,7 @@ SAMPLE_SECONDS = 20.0
 
 
 def run_demo(out_dir: Path, *, config: Config, progress: ProgressFactory | None = None) -> dict[str, Any]:
-    """Index the sample episode into ``out_dir/library`` and compare with its truth.
+    """Index the sample episode into ``out_dir/library``, compare with its truth, write its digest page.
 
     Args:
         out_dir: Folder for the library and the report (created).
@@ -43,10 +44,11 @@ def run_demo(out_dir: Path, *, config: Config, progress: ProgressFactory | None 
     checks = _checks(truth, row, probe(episode)) + _content_checks(truth, stored)
     checks.append(_faces_check(truth, library, int(result.episode_id or 0), config))
     checks.append(_search_check(episode, truth, library, config))
+    digest = write_digest(library, str(result.episode_id), out_dir / "digest")
     report = {
         "checks": checks,
         "decode": {"frames": result.frames, "seconds": round(result.seconds, 3)},
-        "outputs": _outputs(episode, truth_path, library, out_dir),
+        "outputs": {**_outputs(episode, truth_path, library, out_dir), "digest": str(digest.html.resolve())},
     }
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     return report

@@ -135,6 +135,33 @@ def test_demo_reports_measurements_against_truth(tmp_path: Path) -> None:
     assert start - 1.0 <= float(found["truth"].split()[0]) <= until + 1.0, found
     assert Path(report["outputs"]["catalog"]).is_file()
     assert "outputs:" in result.stdout
+    page = Path(report["outputs"]["digest"]).read_text()
+    assert page.count("<article class=scene ") == checks["scenes"]["truth"]
+
+
+def test_digest_reel_and_export_from_the_command_line(tmp_path: Path) -> None:
+    """The take-home commands on the sample: digest indexes it first, reel and export read the library."""
+    sample = Path(__file__).resolve().parents[1] / "data_samples" / "ep1.mkv"
+    library = tmp_path / "library"
+    result = animevid("digest", sample, "--library", library, "-o", tmp_path / "digest", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "indexing it first" in result.stderr
+    [page] = json.loads(result.stdout)["pages"]
+    facts = json.loads(Path(page["json"]).read_text())
+    shots = len(facts["shots"])
+    assert shots == 18 and Path(page["html"]).is_file() and Path(page["contact"]).is_file()
+
+    result = animevid("reel", sample, "--seconds", "4", "-o", tmp_path / "reel.mp4", "--library", library, "--json")
+    assert result.returncode == 0, result.stderr
+    reel = json.loads(result.stdout)
+    assert 0 < reel["frames"] <= reel["budget_frames"] == int(4 * 24000 / 1001)
+    assert "indexing it first" not in result.stderr
+
+    result = animevid("export", "--library", library, "--out", tmp_path / "clips", "--format", "parquet", "--json")
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)["stats"]
+    assert stats["clips"] == shots and stats["copied"] + stats["reencoded"] == shots
+    assert len(list((tmp_path / "clips" / "clips").glob("*.mp4"))) == shots
 
 
 def test_index_takes_a_season_folder_in_natural_order(tmp_path: Path, synth_episode) -> None:

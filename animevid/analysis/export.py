@@ -82,7 +82,7 @@ def export_loops(
         if fmt == "mp4":
             _write_mp4(path, clip, fps)
         else:
-            _write_animation(path, clip, fps, fmt)
+            write_animation(path, clip, fps, fmt)
         written.append(path)
     return written
 
@@ -92,7 +92,8 @@ def _frames_of(loop: Loop, fmt: str) -> range:
     return range(loop.start_frame, end)
 
 
-def _write_animation(path: Path, clip: list[np.ndarray], fps: float, fmt: str) -> None:
+def write_animation(path: Path, clip: list[np.ndarray], fps: float, fmt: str) -> None:
+    """Write RGB frames as an animated GIF or WebP (``fmt``) that plays at ``fps`` and repeats forever."""
     images = [Image.fromarray(frame) for frame in clip]
     # GIF durations are whole hundredths of a second; spread the rounding so the period keeps its length
     total = round(len(images) * 1000 / fps)
