@@ -279,12 +279,12 @@ def test_clear_errors(tmp_path: Path, digested: dict[str, Any]) -> None:
         write_digest(digested["library"], digested["episodes"][0], blocker / "out")
 
 
-def test_the_page_renders_in_headless_chromium_without_a_request(digested: dict[str, Any], tmp_path: Path) -> None:
+def _render(page_file: Path, screenshot: Path) -> dict[str, Any]:
+    """Open a page in Debian's headless chromium (skip without it): requests, section heights, pictures."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
-    page_file = digested["out"] / f"{digested['episodes'][1].stem}.html"
     requested: list[str] = []
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -292,16 +292,23 @@ def test_the_page_renders_in_headless_chromium_without_a_request(digested: dict[
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("request", lambda r: requested.append(r.url))
             page.goto(page_file.as_uri())
-            page.screenshot(path=str(tmp_path / "digest.png"), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True)
             heights = {s: page.eval_on_selector(f"#{s}", "e => e.getBoundingClientRect().height") for s in SECTIONS}
             images = page.eval_on_selector_all("img", "all => all.map(i => [i.complete, i.naturalWidth])")
             strip = page.eval_on_selector(".strip", "e => e.getBoundingClientRect().width")
         finally:
             browser.close()
+    return {"requested": requested, "heights": heights, "images": images, "strip": strip}
+
+
+def test_the_page_renders_in_headless_chromium_without_a_request(digested: dict[str, Any], tmp_path: Path) -> None:
+    page_file = digested["out"] / f"{digested['episodes'][1].stem}.html"
+    shown = _render(page_file, tmp_path / "digest.png")
+    requested, heights, images = shown["requested"], shown["heights"], shown["images"]
     assert requested and all(not u.startswith(("http://", "https://")) for u in requested), requested
     assert all(height > 50 for height in heights.values()), heights
     assert len(images) > 10 and all(done and width > 0 for done, width in images), images
-    assert strip > 1000
+    assert shown["strip"] > 1000
     with Image.open(tmp_path / "digest.png") as shot:
         assert shot.width == 1280 and shot.height > 2000
 
@@ -325,3 +332,7 @@ def test_a_real_clip(real_dir: Path, tmp_path: Path) -> None:
     keyframes = _pictures(page[page.index("<section id=scenes>") : page.index("<section id=highlights>")])
     assert keyframes and all(p.shape[1] == 320 for p in keyframes), "stills sized for the page, not 1280 px"
     assert "http://" not in page and "https://" not in page and len(page.encode()) < 600_000
+    shown = _render(files.html, tmp_path / "real.png")
+    assert all(not u.startswith(("http://", "https://")) for u in shown["requested"]), shown["requested"]
+    assert all(height > 50 for height in shown["heights"].values()), shown["heights"]
+    assert len(shown["images"]) >= len(keyframes) and all(done and width > 0 for done, width in shown["images"])
