@@ -4,6 +4,7 @@
 
 from animevid.clips._facts import (
     REPEATED_KINDS,
+    SEGMENT_COLOURS,
     EpisodeFacts,
     EpisodeNotFound,
     Segment,
@@ -16,6 +17,7 @@ from animevid.clips._facts import (
 
 __all__ = [
     "REPEATED_KINDS",
+    "SEGMENT_COLOURS",
     "EpisodeFacts",
     "EpisodeNotFound",
     "Segment",

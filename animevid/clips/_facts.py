@@ -14,6 +14,15 @@ from animevid.releases import episode_number, series_title
 
 REPEATED_KINDS: frozenset[str] = frozenset({"op", "ed", "recap", "preview", "eyecatch"})
 """Segment kinds whose footage a viewer has seen elsewhere: never in a reel, left out of exports on request."""
+SEGMENT_COLOURS: dict[str, str] = {
+    "op": "#ff8a3d",
+    "ed": "#5b8cff",
+    "recap": "#9a7bff",
+    "preview": "#2fc2b0",
+    "eyecatch": "#f2c94c",
+    "reused": "#ef5b9c",
+}
+"""One colour per segment kind, the same on the season page, the digest's timeline and its plots."""
 
 
 class EpisodeNotFound(AnimevidError):
@@ -66,6 +75,22 @@ class EpisodeFacts:
     def number(self) -> int | float | str | None:
         """The episode number from the release name, None without one."""
         return episode_number(self.episode.path)
+
+    def file_problem(self) -> str | None:
+        """Why the episode file cannot give its frames (moved, deleted or changed since indexing), else None.
+
+        The text names the episode and the place and ends without a full stop, so a caller adds what it
+        does about it ("; this digest has no pictures").
+        """
+        path = self.path
+        if not path.is_file():
+            return f"{self.name}: the episode file is no longer at {path}, where it was indexed (moved or deleted)"
+        if path.stat().st_size != self.episode.size_bytes:
+            return (
+                f"{self.name}: the file at {path} changed since it was indexed (its size differs); "
+                f"index it again with `animevid index --force`"
+            )
+        return None
 
     def segment_kind(self, start_frame: int, end_frame: int) -> str | None:
         """The kind of the recurring segment that covers most of ``start_frame .. end_frame``, if it covers half."""

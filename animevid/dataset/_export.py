@@ -259,15 +259,8 @@ def _take(run: _Run, facts: EpisodeFacts, clip: Candidate, media: ClipMedia) -> 
 
 
 def _episode_problem(facts: EpisodeFacts) -> str | None:
-    path = facts.path
-    if not path.is_file():
-        return (
-            f"{facts.name}: the episode file is no longer at {path}; move it back (or index it again with "
-            "`animevid index`) and re-run the export to add its clips"
-        )
-    if path.stat().st_size != facts.episode.size_bytes:
-        return f"{facts.name}: the file at {path} changed since it was indexed; index it again and re-run the export"
-    return None
+    problem = facts.file_problem()
+    return None if problem is None else f"{problem}; re-run the export once it is back to add its clips"
 
 
 def _fail_episode(run: _Run, facts: EpisodeFacts, error: str) -> None:

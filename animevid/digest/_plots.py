@@ -10,19 +10,12 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from animevid.clips import EpisodeFacts
+from animevid.clips import SEGMENT_COLOURS, EpisodeFacts
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-COLOURS = {
-    "op": "#ff8a3d",
-    "ed": "#5b8cff",
-    "recap": "#9a7bff",
-    "preview": "#2fc2b0",
-    "eyecatch": "#f2c94c",
-    "reused": "#ef5b9c",
-}
+COLOURS = SEGMENT_COLOURS
 """Band colour per segment kind (as on the season page)."""
 _INK, _GRID, _PAPER = "#c9ccd4", "#2b2f3a", "#14161b"
 

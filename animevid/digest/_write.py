@@ -79,18 +79,8 @@ def _out_dir(out_dir: str | Path) -> Path:
 
 def _file_note(facts: EpisodeFacts) -> str | None:
     """Why the episode file cannot give the pictures, None when it is where and what it was when indexed."""
-    path = facts.path
-    if not path.is_file():
-        return (
-            f"{facts.name}: the episode file is no longer at {path} (moved or deleted since indexing); this digest "
-            "has no pictures; index it again where it is now to get them"
-        )
-    if path.stat().st_size != facts.episode.size_bytes:
-        return (
-            f"{facts.name}: the file at {path} changed since indexing (its size differs); this digest has no "
-            "pictures; index it again (animevid index --force) to get them"
-        )
-    return None
+    problem = facts.file_problem()
+    return None if problem is None else f"{problem}; this digest has no pictures until it is back"
 
 
 def _take(facts: EpisodeFacts, progress: DigestProgress | None) -> Pictures:

@@ -93,14 +93,9 @@ def _even(value: int) -> int:
 
 def _check_file(facts: EpisodeFacts) -> None:
     """The episode file is where it was indexed and still the same size."""
-    path = facts.path
-    if not path.is_file():
-        raise ReelError(f"{facts.name}: the episode file is no longer at {path}, where it was indexed; move it back")
-    if path.stat().st_size != facts.episode.size_bytes:
-        raise ReelError(
-            f"{facts.name}: {path} changed since it was indexed (its size differs); "
-            f"index it again with `animevid index {path} --force`"
-        )
+    problem = facts.file_problem()
+    if problem is not None:
+        raise ReelError(f"{problem}; no reel was written")
 
 
 def _copy_video(

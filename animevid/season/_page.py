@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from animevid.catalog import Catalog
+from animevid.clips import SEGMENT_COLOURS
 from animevid.library import Library, display_name, write_atomically
 from animevid.season._segments import seasons
 
@@ -18,14 +19,7 @@ HIGHLIGHTS = 10
 """Sakuga highlights listed per season."""
 REPEATS = ("op", "ed", "recap", "preview", "eyecatch")
 """Segment kinds whose shots are not highlights (their footage is shown elsewhere too)."""
-COLOURS = {
-    "op": "#ff8a3d",
-    "ed": "#5b8cff",
-    "recap": "#9a7bff",
-    "preview": "#2fc2b0",
-    "eyecatch": "#f2c94c",
-    "reused": "#ef5b9c",
-}
+COLOURS = SEGMENT_COLOURS
 
 
 def season_report(library: str | Path) -> list[dict[str, Any]]:
