@@ -6,11 +6,15 @@ Tests import these from here; ``conftest.py`` holds only fixtures.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -106,3 +110,19 @@ def wait_until(condition: object, *, seconds: float, step: float = 0.1) -> bool:
             return True
         time.sleep(step)
     return bool(condition())  # type: ignore[operator]
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Debian's headless chromium driven by playwright (``executable_path``: no browser is downloaded);
+    the test skips when either is missing."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -30,7 +30,7 @@ from animevid.digest._plan import keyframes_wanted
 from animevid.model import Scene
 from animevid.pipeline import index_episodes
 from animevid.synth import generate_episode
-from tests.helpers import tiny_episode
+from tests.helpers import chromium_browser, tiny_episode
 
 SECONDS = 20.0
 SEEDS = (2, 3)
@@ -281,23 +281,15 @@ def test_clear_errors(tmp_path: Path, digested: dict[str, Any]) -> None:
 
 def _render(page_file: Path, screenshot: Path) -> dict[str, Any]:
     """Open a page in Debian's headless chromium (skip without it): requests, section heights, pictures."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
     requested: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("request", lambda r: requested.append(r.url))
-            page.goto(page_file.as_uri())
-            page.screenshot(path=str(screenshot), full_page=True)
-            heights = {s: page.eval_on_selector(f"#{s}", "e => e.getBoundingClientRect().height") for s in SECTIONS}
-            images = page.eval_on_selector_all("img", "all => all.map(i => [i.complete, i.naturalWidth])")
-            strip = page.eval_on_selector(".strip", "e => e.getBoundingClientRect().width")
-        finally:
-            browser.close()
+    with chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(page_file.as_uri())
+        page.screenshot(path=str(screenshot), full_page=True)
+        heights = {s: page.eval_on_selector(f"#{s}", "e => e.getBoundingClientRect().height") for s in SECTIONS}
+        images = page.eval_on_selector_all("img", "all => all.map(i => [i.complete, i.naturalWidth])")
+        strip = page.eval_on_selector(".strip", "e => e.getBoundingClientRect().width")
     return {"requested": requested, "heights": heights, "images": images, "strip": strip}
 
 

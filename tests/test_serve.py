@@ -30,7 +30,7 @@ import uvicorn
 from animevid.config import Config, ServeConfig
 from animevid.pipeline import index_episodes
 from animevid.serve import ClientLimits, Preview, Tokens, create_app, episode_number, exposure_warning
-from tests.helpers import frame_of, run_cli, tiny_episode, wait_until
+from tests.helpers import chromium_browser, frame_of, run_cli, tiny_episode, wait_until
 from tests.test_cli_errors import bomb_png
 
 EPISODE_NAME = "[Test] Synthetic Show - 03 [180p].mp4"
@@ -203,7 +203,7 @@ def test_urls_are_fetched_only_when_enabled_and_only_over_http(library: Path, sc
     from aiotracemoeapi import InvalidImageUrl, TraceMoe
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(screenshot.parent))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    handler.log_message = lambda *args: None
     files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=files.serve_forever, daemon=True).start()
     picture = f"http://127.0.0.1:{files.server_address[1]}/{screenshot.name}"
@@ -422,26 +422,18 @@ def test_searches_while_an_episode_is_indexed_see_a_consistent_index(
 def test_the_page_finds_an_uploaded_screenshot_in_headless_chromium(
     base: str, screenshot: Path, tmp_path: Path
 ) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
     requested: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: requested.append(r.url))
-            page.goto(base + "/")
-            page.wait_for_function("document.getElementById('stats').textContent.includes('indexed frames')")
-            page.set_input_files("#file", str(screenshot))
-            page.wait_for_selector(".hit .file", timeout=30000)
-            first = page.inner_text(".hit .file")
-            when = page.inner_text(".hit .when")
-            page.screenshot(path=str(tmp_path / "page.png"))
-            poster = page.eval_on_selector(".hit video", "v => v.poster")
-        finally:
-            browser.close()
+    with chromium_browser() as browser:
+        page = browser.new_page()
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(base + "/")
+        page.wait_for_function("document.getElementById('stats').textContent.includes('indexed frames')")
+        page.set_input_files("#file", str(screenshot))
+        page.wait_for_selector(".hit .file", timeout=30000)
+        first = page.inner_text(".hit .file")
+        when = page.inner_text(".hit .when")
+        page.screenshot(path=str(tmp_path / "page.png"))
+        poster = page.eval_on_selector(".hit video", "v => v.poster")
     assert first == EPISODE_NAME and "Synthetic Show" in when and "episode 3" in when
     assert httpx.get(poster, timeout=30).status_code == 200
     assert requested and all(u.startswith(base) or u.startswith("blob:") for u in requested), "offline: no CDN"
