@@ -29,7 +29,13 @@ a cut probability. Explicit rules then decide:
   frame after the run; 1-3 blank frames without a ramp are a flash, or a cut through a blank
   frame when the palette on both sides differs;
 - a dissolve is a stretch whose middle frame is the average of its ends while the ends differ
-  like two shots do; the incoming shot starts where its weight reaches one half.
+  like two shots do; the incoming shot starts where its weight reaches one half;
+- a strobe edit (held shots of 1-2 frames, some of 1, each no step on the way between the frames
+  either side) is a cut at every shot (:func:`animevid.shots._short.strobe_cuts`): the scorer's local
+  maxima cannot put cuts on two consecutive frames;
+- a frame blended half and half from the frames either side, which differ like two shots, starts
+  the new shot (frame-rate conversion by blending): it replaces a cut one frame later or a dissolve
+  found there.
 
 The blank, flash and fade tests and their constants live in :mod:`animevid.signals`, shared with
 the animation analysis.
@@ -55,6 +61,7 @@ from animevid.decode import FrameBatch
 from animevid.engine import SegmentRun, SplittableStage
 from animevid.errors import ConfigError
 from animevid.shots._base import SHOT_DETECTORS, Boundary, ShotStage
+from animevid.shots._short import strobe_cuts
 from animevid.signals import photometric
 
 LOOKBACK = 4
@@ -104,6 +111,16 @@ BLEND_RESIDUAL = 0.25
 """Largest distance of a blend's middle frame from the average of its ends, as a share of the span."""
 BLEND_STEADY = 0.3
 """Largest change just outside each end of a blend, as a share of the span (each end holds its own shot)."""
+BLEND_HELD_SPAN = 8.0
+"""Smallest span (levels, 9x16 grid) of a blended cut (:func:`_blended_cuts`) one of whose ends is a held picture
+(:data:`BLEND_HELD`): a held end is stronger evidence than a steady one, so two shots of one place may differ less.
+Chosen on the blended_cut case, seeds 1-3: its still-to-shot cuts span 17.1, 13.8 and 8.9 (seeds 4-6, held out:
+8.0, 14.9, 7.3); One Piece's drawn action 7.6-8.9 at frames 505-507 of its frames that pass the rest of the test
+when this is lowered, none with a held end."""
+BLEND_HELD = 0.05
+"""Largest change across a blend's held end (the frame before it against the one before that, or the frame after
+it against the one after that), as a share of the span: a still's frames repeat (0.00 on the blended_cut case,
+seeds 1-3); One Piece's 507, the nearest to a blended cut among its drawn frames, is 0.10 and 0.24."""
 
 THUMB = (36, 64)
 """(height, width) of the thumbnail under the grids and the block change."""
@@ -400,15 +417,17 @@ class ClassicShotStage(ShotStage, SplittableStage):
             del found[frame]
         for frame in _cutout_backgrounds(sorted(found), self._grid16):
             del found[frame]
+        # a 1-frame shot brings back a picture like the one before it: transient, but no flash
+        steady = ~(self._photometric.view() | blank | np.roll(blank, 1)) & (changed >= self.min_changed)
+        for frame in strobe_cuts(dist, steady, self._grid16):
+            found.setdefault(frame, Boundary(frame, "cut", float(prob[frame])))
         for b in _fades(blank, std, dist, frames):
             found = {f: v for f, v in found.items() if abs(f - b.frame) > 2 or b.transition == "cut"}
             found.setdefault(b.frame, b)
         dim = signals.dark_or_bright(mean)  # toward black or white: a fade, not a dissolve
         for b in _dissolves(self._grid16, blank | dim, found, frames):
             found[b.frame] = b
-        for frame in _blended_cuts(self._grid16, changed >= self.min_changed, blank | dim, frames):
-            if not any(abs(frame - f) <= 2 for f in found):
-                found[frame] = Boundary(frame, "cut", float(prob[frame]))
+        _place_blends(found, _blended_cuts(self._grid16, changed >= self.min_changed, blank | dim, frames), prob)
         return sorted(found.values(), key=lambda b: b.frame)
 
 
@@ -482,17 +501,42 @@ def _palette_change(grid: Spill | np.ndarray, frame: int) -> float:
 def _blended_cuts(grid: Spill | np.ndarray, changed: np.ndarray, faded: np.ndarray, frames: int) -> list[int]:
     """Cuts that land on a frame blended half and half from both shots, as frame-rate conversion by blending
     makes them (24 to 25 fps): the dissolve test (:func:`_blends`) over 3 frames, each side steady a frame
-    further out, where both steps changed the frame after motion compensation. The blended frame starts the
-    new shot. Found WINDOW frames at a time; frames toward black or white (``faded``) are a fade's.
+    further out, where both steps changed the frame after motion compensation. Ends of two shots of one place
+    may span down to :data:`BLEND_HELD_SPAN` when one of them is a held picture (:data:`BLEND_HELD`). The
+    blended frame starts the new shot. Found WINDOW frames at a time; frames toward black or white
+    (``faded``) are a fade's.
     """
     out: list[int] = []
     for lo in range(2, frames - 2, WINDOW):
         hi = min(frames - 2, lo + WINDOW)
         rows = np.asarray(grid[lo - 2 : hi + 2], dtype=np.float32)
-        _, _, centres = _blends(rows, lo - 2, range(lo - 1, hi - 1), 1, frames, reach=1)
+        span, _, centres = _blends(rows, lo - 2, range(lo - 1, hi - 1), 1, frames, reach=1, min_span=BLEND_HELD_SPAN)
+        at = centres - (lo - 2)  # the centres' rows
+        held = np.minimum(_step(rows, at - 1), _step(rows, at + 2)) <= BLEND_HELD * span[centres - lo]
         keep = changed[centres] & changed[centres + 1] & ~(faded[centres - 1] | faded[centres] | faded[centres + 1])
+        keep &= (span[centres - lo] >= BLEND_SPAN) | held
         out += [int(i) for i in centres[keep]]
     return out
+
+
+def _step(rows: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Mean change of each row ``at`` from the row before it."""
+    return np.abs(rows[at] - rows[at - 1]).mean(1)
+
+
+def _place_blends(found: dict[int, Boundary], blends: list[int], prob: np.ndarray) -> None:
+    """Make each blended cut (:func:`_blended_cuts`) the boundary there: it replaces a cut on the frame after it
+    (the first frame of the new shot alone) and a dissolve within 2 frames (a blend of one frame is a cut); any
+    other boundary within 2 frames stays, and the blend is not added."""
+    for frame in blends:
+        near = [f for f in found if abs(f - frame) <= 2]
+        replaced = [
+            f for f in near if (f == frame + 1 and found[f].transition == "cut") or found[f].transition == "dissolve"
+        ]
+        if len(replaced) == len(near):
+            for f in replaced:
+                del found[f]
+            found[frame] = Boundary(frame, "cut", float(prob[frame]))
 
 
 def _fades(blank: np.ndarray, std: np.ndarray, dist: np.ndarray, frames: int) -> list[Boundary]:
@@ -555,14 +599,20 @@ def _dissolves(grid: Spill | np.ndarray, blank: np.ndarray, found: dict[int, Bou
 
 
 def _blends(
-    rows: np.ndarray, first: int, stretches: range, half: int, frames: int, reach: int = 2
+    rows: np.ndarray,
+    first: int,
+    stretches: range,
+    half: int,
+    frames: int,
+    reach: int = 2,
+    min_span: float = BLEND_SPAN,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Span, residual and candidate centres of the stretches ``[k, k + 2 * half]`` for k in ``stretches``.
 
     ``rows`` holds the grids (float32) of frames ``first`` on. A candidate's middle frame is the
     average of its ends, which differ like two shots do, and the frames ``reach`` outside each end
     barely change (steady ends). Every operation is per stretch, so a window's values equal those
-    of all stretches at once.
+    of all stretches at once. The ends differ like two shots when their span is ``min_span`` or more.
     """
     k = np.arange(stretches.start, stretches.stop)
     a = rows[stretches.start - first : stretches.stop - first]
@@ -572,7 +622,7 @@ def _blends(
     residual = np.abs(m - (a + b) / 2).mean(1)
     steady_a = np.abs(rows[np.maximum(k - reach, 0) - first] - a).mean(1)
     steady_b = np.abs(rows[np.minimum(k + 2 * half + reach, frames - 1) - first] - b).mean(1)
-    ok = (span >= BLEND_SPAN) & (residual < BLEND_RESIDUAL * span)
+    ok = (span >= min_span) & (residual < BLEND_RESIDUAL * span)
     ok &= (steady_a < BLEND_STEADY * span) & (steady_b < BLEND_STEADY * span)
     return span, residual, np.flatnonzero(ok) + stretches.start + half
 
