@@ -49,7 +49,11 @@ devil_parttimer_fades.mp4 when a colour change that stays (a re-grade, a light d
 frames 122-127 after a fade-in, and 248-252, are one re-lit drawing (12 more held frames; shot 57-120 counts 13
 drawings, was 14; fewer new-drawing events in three shots). Its eye-label count is unchanged (bench/drawings.py);
 and moviepy_big_buck_bunny_0_30.webm when a tint (each colour channel scaled on its own) became a photometric
-change: its first shot (0-45, a still sky fading in from black, looked at by eye) is 1 drawing, still (was 3)."""
+change: its first shot (0-45, a still sky fading in from black, looked at by eye) is 1 drawing, still (was 3);
+and onepiece_gear5_action_engsubs.mp4 (that input alone) when drawings came to be recognised over a sliding
+background (analysis/_slide.py): in shot 21, frame 508 is frame 507's drawing moved by a shake (-4.4, 4.3 px,
+0.82 phase correlation; the shifted difference is ink-line aliasing only, the burned-in subtitle being
+the layer that stays), so the shot counts 12 drawings (was 13)."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")

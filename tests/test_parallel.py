@@ -29,7 +29,7 @@ from animevid.pipeline import analyze_episode
 from animevid.shots import make_detector
 from tests.helpers import real_file
 
-FIELDS = ("altered", "new", "label", "motion", "share", "level", "regions", "quiet")
+FIELDS = ("altered", "new", "label", "motion", "share", "level", "regions", "quiet", "slid")
 
 
 @pytest.fixture

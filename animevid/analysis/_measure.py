@@ -37,8 +37,10 @@ flash hides the drawing; the frame after it is compared with the picture before 
 4. **Which drawing.** A new drawing is matched against the last drawings seen (step 2's test at
    ``same_levels``, which allows for the encoder coding a drawing anew when it comes back, with the
    same set-asides, on the unwarped frames): a blink that opens again, a mouth that closes, a cycle that
-   comes round show an old drawing, so they get its label. Distinct labels count drawings; the
-   label sequence shows holds, cadence and cycles (:mod:`animevid.drawings`).
+   comes round show an old drawing, so they get its label. While a background keeps sliding behind a cel
+   (step 3's layers), the last drawings are also compared over the background moved on since
+   (:mod:`animevid.analysis._slide`): a walk cycle the camera follows comes round. Distinct labels count
+   drawings; the label sequence shows holds, cadence and cycles (:mod:`animevid.drawings`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import numpy as np
 
 from animevid import signals
 from animevid._columns import Column, Spill
+from animevid.analysis._slide import MOVED_PX, SLIDE_SAME_BLOCKS, slid_changes
 from animevid.signals import block_means, changed_blocks
 
 GRID = (9, 16)
@@ -110,6 +113,15 @@ PARTICLE_SHARE = 0.004
 """Largest spot (share of the frame's blocks) of a particle field."""
 SOFT_LEVELS = 3.0
 """Change of fine detail (levels, 8x8 block mean) under which a change is light, not lines."""
+SLIDING_FRAMES = 3
+"""Fewest frames of a camera move measured as a background sliding behind a cel (:attr:`Measures.slid`) before
+drawings are recognised over the moved background (:meth:`DrawingMemory.follow`)."""
+SLIDING_SHARE = 0.25
+"""Least share of a camera move's frames measured as a sliding background for the same: a slide that goes on,
+not one frame of a pan read as layers. On the follow_walk case 3 of the first 8-10 frames of the move (seeds
+2 and 3: the frames with a new drawing are often measured as one move of the whole picture), 40-90 % of the
+whole shot; on devil_parttimer_fades.mp4, 1 of the 7 frames of a pan over a mouth flap (179-185), where a
+mouth that opens again over the moved picture was matched once the gate was open over the whole move."""
 MEMORY = 48
 """Drawings kept to recognise a drawing that comes back."""
 
@@ -120,7 +132,7 @@ class Measures:
 
     Each field reads like the list of per-frame values it once was (``measures.new[k]`` is a Python
     value, ``motion[k]`` a tuple; ``len``, iteration and ``==`` as for a list; a slice is an array)
-    but is stored compactly (:class:`~animevid._columns.Column`): 48 bytes a frame in all. The luma
+    but is stored compactly (:class:`~animevid._columns.Column`): 49 bytes a frame in all. The luma
     grids (288 bytes a frame) are written to disk as they come (:class:`~animevid._columns.Spill`)
     and read back only near fades and dissolves.
     """
@@ -146,6 +158,9 @@ class Measures:
     """The meter's state after this frame depends on this frame alone: it became the reference, the
     camera was still and no flash or fade was running. Two meters that both were quiet at a frame
     measure every later frame alike (whatever came before), which is where parallel segments join."""
+    slid: Column = field(default_factory=partial(Column, np.bool_))
+    """The camera move is a background sliding behind a cel that stayed (step 3's layered test): a drawing
+    seen here is recognised over the moved background too (:func:`animevid.analysis._slide.slid_changes`)."""
 
     def extend(self, other: Measures, start: int, stop: int) -> None:
         """Append frames ``[start, stop)`` of ``other`` (labels included)."""
@@ -273,6 +288,8 @@ class AnimationMeter:
                 self._run_rgb.clear()
             self._run_rgb.append(_small(rgb))
             self._altered_run += 1
+            if self.memory is not None:  # as the replay does for every frame
+                self.memory.follow(STILL, slid=False)
             m.altered.append(True)
             m.new.append(False)
             m.label.append(-1)
@@ -281,6 +298,7 @@ class AnimationMeter:
             m.level.append(0.0)
             m.regions.append(0)
             m.quiet.append(False)
+            m.slid.append(False)
             return
         self._ref_rgb = rgb
         if flash:
@@ -351,7 +369,7 @@ class AnimationMeter:
         if self._reverts(ref, cur, static):  # a particle or glint flickered: the drawing stays the reference
             self._accept(luma, grid, new=False, motion=STILL, share=0.0, level=0.0, regions=0, keep_ref=True)
             return
-        changed, residual, motion = static, blocks, STILL
+        changed, residual, motion, slid = static, blocks, STILL, False
         everywhere = _everywhere(static) or _faint_spread(static, blocks, levels)
         steady = self._steady_move() if everywhere else None
         if steady is not None and self._moved_changes(ref, cur, *steady)[0].sum() < MIN_MOVED_BLOCKS:
@@ -364,15 +382,16 @@ class AnimationMeter:
             # a zoom's fit can pass for layers sliding apart; no fit at all may be layers too
             layered = self._layered(ref, cur, static, levels)
             if layered is not None and layered[0].sum() <= changed.sum() and layered[0].mean() < 0.5 * static.mean():
-                changed, residual, motion = layered
+                (changed, residual, motion), slid = layered, True
                 if changed.sum() < MIN_MOVED_BLOCKS:
                     changed = np.zeros_like(changed)
         if not changed.any():
-            self._accept(luma, grid, new=False, motion=motion, share=0.0, level=0.0, regions=0)
+            self._accept(luma, grid, new=False, motion=motion, share=0.0, level=0.0, regions=0, slid=slid)
             return
         regions = _region_bits(changed)
         level = float(residual[changed].mean())
-        self._accept(luma, grid, new=True, motion=motion, share=float(changed.mean()), level=level, regions=regions)
+        share = float(changed.mean())
+        self._accept(luma, grid, new=True, motion=motion, share=share, level=level, regions=regions, slid=slid)
 
     def _whole_move(
         self, ref: np.ndarray, cur: np.ndarray, grid: np.ndarray, static: np.ndarray, blocks: np.ndarray
@@ -449,9 +468,12 @@ class AnimationMeter:
         level: float,
         regions: int,
         keep_ref: bool = False,
+        slid: bool = False,
     ) -> None:
         m = self.measures
         frame = len(m.new)
+        if self.memory is not None:
+            self.memory.follow(motion, slid=slid)
         if new:
             self._label = self._new_drawing(frame, luma)
         elif motion != (0.0, 0.0, 1.0):
@@ -464,6 +486,7 @@ class AnimationMeter:
         m.level.append(level)
         m.regions.append(regions)
         m.quiet.append(not keep_ref and motion == (0.0, 0.0, 1.0) and self._altered_run == 0)
+        m.slid.append(slid)
         if not keep_ref:
             self._ref, self._ref_grid = luma, grid
 
@@ -567,9 +590,9 @@ class AnimationMeter:
         layers meet, the strip the background uncovers beside the cel is neither: pixels within
         :func:`_band` of a cel pixel (unchanged, and changed under the shift) are left out.
 
-        Limits: a drawing that changes right at the cel's outline by less than the band is missed; a
-        walk cycle over a sliding background is counted on the right cadence but its drawings are
-        not recognised when they come round (recognition compares whole frames), so it is no loop.
+        Limits: a drawing that changes right at the cel's outline by less than the band is missed. A
+        frame measured here is marked :attr:`Measures.slid`: while a background keeps sliding, a walk
+        cycle's drawings are recognised when they come round over it (:mod:`animevid.analysis._slide`).
         """
         still = self._outside(ref, cur, 0.0, 0.0, 1.0)[0]
         unmoved = cv2.absdiff(cur, ref) < levels
@@ -645,8 +668,18 @@ class DrawingMemory:
         self.same_levels = same_levels
         self.label = -1
         """The drawing on screen (-1 before the first)."""
+        self.position = (0.0, 0.0)
+        """Where the camera's pure shifts have taken the background (analysis pixels, summed frame by frame)."""
+        self.sliding = False
+        """A background kept sliding behind a cel during the camera move now under way (:meth:`follow`)."""
+        self._move = (0, 0)
+        """Frames of the camera move now under way, and how many of them the meter measured as layers."""
+        self._shows = 0
+        self._shown: dict[int, int] = {}
+        """Per label, when it was last on screen (counted in drawings recognised): the sliding comparison tries
+        the latest first."""
         self._labels = 0
-        self._memory: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=MEMORY)
+        self._memory: deque[tuple[int, np.ndarray, np.ndarray, tuple[float, float]]] = deque(maxlen=MEMORY)
         self._thumbs = np.zeros((0, 18, 32), np.float32)
 
     def replay(self, measures: Measures, drawn: dict[int, np.ndarray], offset: int = 0) -> None:
@@ -658,6 +691,7 @@ class DrawingMemory:
         """
         for k, new in enumerate(measures.new):
             luma = drawn.get(offset + k)
+            self.follow(measures.motion[k], slid=bool(measures.slid[k]))
             if new:
                 assert luma is not None, f"frame {offset + k}: a new drawing without its picture"
                 measures.label[k] = self.recognise(luma.astype(np.float32))
@@ -672,15 +706,32 @@ class DrawingMemory:
         Recognition compares unwarped frames, so a drawing that comes back after a pan (or after a
         slow dissolve that every frame's envelope absorbed) is matched with its latest view.
         """
-        for k, (label, _, _) in enumerate(self._memory):
+        for k, (label, _, _, _) in enumerate(self._memory):
             if label == self.label:
                 thumb = _thumb(luma)
-                self._memory[k] = (label, thumb, luma)
+                self._memory[k] = (label, thumb, luma, self.position)
                 self._thumbs[k] = thumb
                 return
 
+    def follow(self, motion: tuple[float, float, float], *, slid: bool) -> None:
+        """Take the next frame's camera move (before its drawing is recognised): :attr:`position` moves by a
+        pure shift (a zoom's is left out), and :attr:`sliding` says whether a background kept sliding behind a
+        cel (:attr:`Measures.slid`) during the camera move now under way: on :data:`SLIDING_FRAMES` frames or
+        more, and on :data:`SLIDING_SHARE` of its frames (a frame that shows a new drawing as well is often
+        measured as one move of the whole picture, not as layers)."""
+        dx, dy, scale = motion
+        if scale == 1.0 and (dx or dy):
+            self.position = (self.position[0] + dx, self.position[1] + dy)
+        moving, slid_frames = (0, 0) if motion == STILL else (self._move[0] + 1, self._move[1] + int(slid))
+        self._move = (moving, slid_frames)
+        self.sliding = slid_frames >= SLIDING_FRAMES and slid_frames >= SLIDING_SHARE * moving
+
     def recognise(self, luma: np.ndarray) -> int:
-        """The label of an earlier drawing this frame shows again, else a fresh label."""
+        """The label of an earlier drawing this frame shows again, else a fresh label.
+
+        While the background slides behind a cel (:attr:`sliding`), a drawing that comes back over the
+        background moved on is recognised too (:func:`animevid.analysis._slide.slid_changes`).
+        """
         thumb = _thumb(luma)
         if self._memory:
             # cheap pre-check on 32x18 copies: most drawings are clearly another picture; the
@@ -691,19 +742,46 @@ class DrawingMemory:
             near = [k for k in np.argsort(distance, kind="stable")[:RECOGNISE_CANDIDATES] if distance[k] <= 0.25]
             cur = luma
             for k in near:
-                label, _, old = self._memory[int(k)]
+                label, _, old, _ = self._memory[int(k)]
                 if label == self.label:  # this frame was just found to differ from that drawing
                     continue
                 differ = changed_blocks(block_means(cv2.absdiff(cur, old), self.held_block), self.same_levels)
                 if not differ.any() or _not_drawn(old, cur, differ, self.held_block):
                     self.label = label
-                    return label
+                    return self._show(label)
+            if self.sliding and (found := self._slid_label(luma)) is not None:
+                self.label = found
+                return self._show(found)
         label = self.label = self._labels
         self._labels += 1
-        self._memory.append((label, thumb, luma))
+        self._memory.append((label, thumb, luma, self.position))
         # the thumbnails in memory order, as one array for the pre-check (the deque dropped its oldest)
         self._thumbs = np.concatenate([self._thumbs[len(self._thumbs) - len(self._memory) + 1 :], thumb[None]])
+        return self._show(label)
+
+    def _show(self, label: int) -> int:
+        """Note that ``label`` is on screen now; return it."""
+        self._shows += 1
+        self._shown[label] = self._shows
+        if len(self._shown) > 2 * MEMORY:  # forget the labels the memory forgot
+            kept = {entry[0] for entry in self._memory}
+            self._shown = {k: v for k, v in self._shown.items() if k in kept}
         return label
+
+    def _slid_label(self, luma: np.ndarray) -> int | None:
+        """The first of the :data:`RECOGNISE_CANDIDATES` drawings last on screen that ``luma`` shows again over
+        a background that slid on since. The drawing on screen is one of them, if it leaves no block at all
+        unexplained (the meter's comparison with the frame before, one move of the whole picture or layers at
+        one frame's shift, can call a held frame new: seeds 2 and 5 of the follow_walk case, 1 frame each)."""
+        latest = sorted(self._memory, key=lambda entry: -self._shown.get(entry[0], -1))
+        for label, _, old, position in latest[:RECOGNISE_CANDIDATES]:
+            prior = (self.position[0] - position[0], self.position[1] - position[1])
+            if np.hypot(*prior) < MOVED_PX:
+                continue
+            changes = slid_changes(old, luma, prior, self.same_levels)
+            if changes is not None and changes <= (0 if label == self.label else SLIDE_SAME_BLOCKS):
+                return label
+        return None
 
 
 def _similarity(d: np.ndarray, p: np.ndarray, tolerance: float) -> tuple[float, float, float] | None:
