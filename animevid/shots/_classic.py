@@ -111,8 +111,9 @@ BLEND_RESIDUAL = 0.25
 """Largest distance of a blend's middle frame from the average of its ends, as a share of the span."""
 BLEND_STEADY = 0.3
 """Largest change just outside each end of a blend, as a share of the span (each end holds its own shot)."""
-BLEND_HELD_SPAN = 8.0
-"""Smallest span (levels, 9x16 grid) of a blended cut (:func:`_blended_cuts`) one of whose ends is a held picture
+BLEND_HELD_SPAN = BLEND_SPAN * 2 / 3
+"""Smallest span (levels, 9x16 grid; two thirds of :data:`BLEND_SPAN`, 8) of a blended cut (:func:`_blended_cuts`)
+one of whose ends is a held picture
 (:data:`BLEND_HELD`): a held end is stronger evidence than a steady one, so two shots of one place may differ less.
 Chosen on the blended_cut case, seeds 1-3: its still-to-shot cuts span 17.1, 13.8 and 8.9 (seeds 4-6, held out:
 8.0, 14.9, 7.3); One Piece's drawn action 7.6-8.9 at frames 505-507 of its frames that pass the rest of the test
