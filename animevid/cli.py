@@ -41,6 +41,9 @@ app = typer.Typer(
         "  animevid characters enroll Luffy a.png # then: animevid search --character Luffy\n\n"
         "  animevid serve                         # trace.moe-compatible API + page on 127.0.0.1:8765\n\n"
         "  animevid segments --json               # OP, ED, recaps, reused footage of each season\n\n"
+        "  animevid digest ep01.mkv -o digest/    # an HTML page of the episode (and its JSON)\n\n"
+        "  animevid reel ep01.mkv --seconds 60 -o reel.mp4   # highlights under a time budget\n\n"
+        "  animevid export --out ds --format webdataset      # clip datasets for training\n\n"
         "  animevid synth out/ --seed 3 --seconds 60"
     ),
     no_args_is_help=True,
