@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 __all__ = ["episode_number", "series_title"]
@@ -19,6 +20,8 @@ def episode_number(path: str) -> int | float | str | None:
         number = number[0] if number else None
     if not isinstance(number, str):
         return None
+    if re.search(rf"\d{{3,4}}p{re.escape(number)}(?!\d)", Path(path).name, flags=re.IGNORECASE):
+        return None  # the frame rate of a resolution ("720p25", "480p30"), which anitopy reads as the episode
     try:
         value = float(number)
     except ValueError:

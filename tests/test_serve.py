@@ -478,3 +478,7 @@ def test_episode_numbers_come_from_release_names() -> None:
     assert episode_number("Cowboy Bebop S01E05.mkv") == 5
     assert episode_number("One Piece 1071.mkv") == 1071
     assert episode_number("synth_seed3.mp4") is None
+    # a resolution's frame rate is not an episode (anitopy reads 25 here); a number after it still is
+    assert episode_number("naruto_shippuden_forest_fight_720p25.mp4") is None
+    assert episode_number("show_480p30.mkv") is None
+    assert episode_number("Show 1080p60 - 05.mkv") == 5
