@@ -925,7 +925,6 @@ def digest(
 
     Example: animevid digest "Show - 01.mkv" --library ~/anime-lib -o digest/
     """
-    from animevid.catalog import CATALOG_FILENAME
     from animevid.digest import DigestFiles, write_digest, write_library_digest
     from animevid.pipeline import resolve_library
 
@@ -938,9 +937,7 @@ def digest(
         facts = _indexed_facts(episode, folder, cfg, json_output)
         with _progress(json_output) as progress:
             pages.append(write_digest(folder, str(facts.episode_id), out_dir, progress=_frame_bar(progress)))
-    elif not (folder / CATALOG_FILENAME).is_file():
-        _fail(f"{folder}: no such library; index episodes first (animevid index EPISODE... --library {folder})")
-    else:
+    else:  # a folder without a catalog is refused there, before any work
         with _progress(json_output) as progress:
             index = write_library_digest(folder, out_dir, progress=_frame_bar(progress), on_episode=pages.append)
     _print_digests(folder, pages, index, json_output)

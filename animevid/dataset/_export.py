@@ -11,6 +11,7 @@ from typing import Any
 import av
 import numpy as np
 
+from animevid.catalog import CATALOG_FILENAME
 from animevid.clips import EpisodeFacts, library_episodes
 from animevid.dataset import _media
 from animevid.dataset._journal import Journal
@@ -348,9 +349,9 @@ def _check_options(fmt: str, unit: str, shard_size: int) -> None:
 
 
 def _library_facts(library: Path) -> list[EpisodeFacts]:
-    if not (library / "catalog.sqlite").is_file():
+    if not (library / CATALOG_FILENAME).is_file():
         raise ExportError(
-            f"{library}: no catalog.sqlite there; index episodes first (`animevid index ... --library DIR`)"
+            f"{library}: no {CATALOG_FILENAME} there; index episodes first (`animevid index ... --library DIR`)"
         )
     return list(library_episodes(library))
 

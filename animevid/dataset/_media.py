@@ -183,7 +183,20 @@ def x264_cpu_options() -> dict[str, str]:
     return {"x264-params": "asm=" + ",".join(name for flag, name in _X264_CPU_NAMES.items() if flag in flags)}
 
 
-class _CopyWriter:
+class _Writer:
+    """An mp4 a clip is written to, opened at its first frame (an episode's clips are not all open at once)."""
+
+    sink: av.container.OutputContainer | None = None
+    done = False
+
+    def abort(self) -> None:
+        """Close what was written so far (the caller removes the file)."""
+        if self.sink is not None:
+            with contextlib.suppress(av.FFmpegError, OSError):
+                self.sink.close()
+
+
+class _CopyWriter(_Writer):
     """Muxes packets ``first .. last`` (decode positions) into an mp4, times starting at the clip's first frame."""
 
     def __init__(self, path: Path, stream: av.VideoStream, table: PacketTable, span: tuple[int, int]) -> None:
@@ -191,8 +204,6 @@ class _CopyWriter:
         span_pts = table.pts[self.first : self.last + 1]
         self.base = span_pts[0]
         self.dts = _copy_dts(span_pts)
-        self.sink: av.container.OutputContainer | None = None
-        self.done = False
 
     def packet(self, pos: int, packet: av.Packet) -> None:
         if not self.first <= pos <= self.last or self.done:
@@ -209,20 +220,13 @@ class _CopyWriter:
             self.sink.close()
             self.done = True
 
-    def abort(self) -> None:
-        if self.sink is not None:
-            with contextlib.suppress(av.FFmpegError, OSError):
-                self.sink.close()
 
-
-class _EncodeWriter:
+class _EncodeWriter(_Writer):
     """Encodes frames, scaled to one size, into an H.264 mp4 with frame i at time i / rate."""
 
     def __init__(self, path: Path, size: tuple[int, int], rate: Fraction, frames: int) -> None:
         self.path, self.size, self.frames, self.count, self.rate = path, size, frames, 0, rate
-        self.sink: av.container.OutputContainer | None = None
         self.time_base = Fraction(1) / rate
-        self.done = False
 
     def _open(self) -> av.container.OutputContainer:
         sink = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
@@ -246,11 +250,6 @@ class _EncodeWriter:
             self.sink.mux(self.stream.encode(None))
             self.sink.close()
             self.done = True
-
-    def abort(self) -> None:
-        if self.sink is not None:
-            with contextlib.suppress(av.FFmpegError, OSError):
-                self.sink.close()
 
 
 def _signature_frames(start: int, end: int) -> list[int]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from animevid.digest._plots import COLOURS
+from animevid.clips import SEGMENT_COLOURS
 
 LINES_SHOWN = 12
 """Dialogue lines shown per scene before the rest fold into a <details>."""
@@ -150,7 +150,8 @@ def _timeline(report: Mapping[str, Any]) -> str:
 
     bands = "".join(
         f'<span class="band {_e(s["kind"])}" style="left:{pos(s["start_seconds"])};width:'
-        f'{100 * (s["end_seconds"] - s["start_seconds"]) / length:.3f}%;background:{COLOURS.get(s["kind"], "#888")}" '
+        f"{100 * (s['end_seconds'] - s['start_seconds']) / length:.3f}%;"
+        f'background:{SEGMENT_COLOURS.get(s["kind"], "#888")}" '
         f'title="{_e(s["kind"])} {clock(s["start_seconds"])}-{clock(s["end_seconds"])}">{_e(s["kind"].upper())}</span>'
         for s in report["segments"]
     )
@@ -200,7 +201,7 @@ def _scene(scene: Mapping[str, Any], images: PageImages) -> str:
     index = scene["index"]
     badge = ""
     if scene["segment"]:
-        colour = COLOURS.get(scene["segment"], "#888")
+        colour = SEGMENT_COLOURS.get(scene["segment"], "#888")
         badge = f' <span class=badge style="background:{colour}">{_e(scene["segment"].upper())}</span>'
     keys = []
     for key in scene["keyframes"]:

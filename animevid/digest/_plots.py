@@ -15,8 +15,6 @@ from animevid.clips import SEGMENT_COLOURS, EpisodeFacts
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-COLOURS = SEGMENT_COLOURS
-"""Band colour per segment kind (as on the season page)."""
 _INK, _GRID, _PAPER = "#c9ccd4", "#2b2f3a", "#14161b"
 
 
@@ -48,7 +46,7 @@ def plot_png(facts: EpisodeFacts, cut_rate: Sequence[tuple[float, float]], *, wi
     for ax, label in zip(axes, labels, strict=True):
         _style(ax, label)
         for segment in facts.segments:
-            colour = COLOURS.get(segment.kind, "#888888")
+            colour = SEGMENT_COLOURS.get(segment.kind, "#888888")
             ax.axvspan(segment.start_seconds / 60, segment.end_seconds / 60, color=colour, alpha=0.18, linewidth=0)
     axes[2].set_xlabel("minutes", color=_INK)
     axes[2].set_xlim(0, max(facts.episode.duration_seconds / 60, 1e-3))

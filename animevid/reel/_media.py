@@ -32,9 +32,10 @@ Timed = tuple[float, av.VideoFrame | av.AudioFrame]
 
 
 def open_episode_file(path: Path, name: str) -> av.container.InputContainer:
-    """The episode file opened for reading, or a :class:`ReelError` saying what happened to it."""
-    if not path.is_file():
-        raise ReelError(f"{name}: the episode file is no longer at {path}, where it was indexed; move it back there")
+    """The episode file opened for reading, or a :class:`ReelError` saying why it cannot be.
+
+    Where it went is asked before (:meth:`animevid.clips.EpisodeFacts.file_problem`); a file gone since
+    is an OS error here."""
     try:
         return av.open(str(path))
     except (av.FFmpegError, OSError) as exc:

@@ -11,15 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from animevid.catalog import Catalog
-from animevid.clips import SEGMENT_COLOURS
+from animevid.clips import REPEATED_KINDS, SEGMENT_COLOURS
 from animevid.library import Library, display_name, write_atomically
 from animevid.season._segments import seasons
 
 HIGHLIGHTS = 10
 """Sakuga highlights listed per season."""
-REPEATS = ("op", "ed", "recap", "preview", "eyecatch")
-"""Segment kinds whose shots are not highlights (their footage is shown elsewhere too)."""
-COLOURS = SEGMENT_COLOURS
 
 
 def season_report(library: str | Path) -> list[dict[str, Any]]:
@@ -75,7 +72,7 @@ def season_report(library: str | Path) -> list[dict[str, Any]]:
 def _highlights(timed: Any, episodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The top sakuga shots that no repeating segment (OP, ED, recap...) covers."""
     repeats = {
-        e["episode_id"]: [(s["start_seconds"], s["end_seconds"]) for s in e["segments"] if s["kind"] in REPEATS]
+        e["episode_id"]: [(s["start_seconds"], s["end_seconds"]) for s in e["segments"] if s["kind"] in REPEATED_KINDS]
         for e in episodes
     }
     names = {e["episode_id"]: e["name"] for e in episodes}
@@ -110,7 +107,8 @@ def _timeline(episode: dict[str, Any]) -> str:
     spans = "".join(
         f'<span class="seg" title="{s["kind"]} {_clock(s["start_seconds"])}-{_clock(s["end_seconds"])}" '
         f'style="left:{100 * s["start_seconds"] / length:.3f}%;'
-        f'width:{100 * (s["end_seconds"] - s["start_seconds"]) / length:.3f}%;background:{COLOURS[s["kind"]]}"></span>'
+        f"width:{100 * (s['end_seconds'] - s['start_seconds']) / length:.3f}%;"
+        f'background:{SEGMENT_COLOURS[s["kind"]]}"></span>'
         for s in episode["segments"]
     )
     listed = ", ".join(
@@ -156,7 +154,7 @@ td,th{padding:4px 8px;border-bottom:1px solid #2b2f3a;text-align:left;vertical-a
 def write_season_page(library: str | Path, out: str | Path) -> Path:
     """Write the season page of a library to ``out`` (one HTML file); returns its path."""
     report = season_report(library)
-    legend = "".join(f'<span><i style="background:{c}"></i>{k}</span>' for k, c in COLOURS.items())
+    legend = "".join(f'<span><i style="background:{c}"></i>{k}</span>' for k, c in SEGMENT_COLOURS.items())
     parts = [
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>animevid seasons</title><style>{STYLE}</style>"
     ]
