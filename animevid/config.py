@@ -201,6 +201,10 @@ class SearchConfig:
     picture: 100 %), for 3 times the vectors."""
     max_gap_seconds: float = 0.03
     """Most time between two kept frames while anything beyond noise changes."""
+    part_gap_seconds: float = 0.5
+    """Kept frames get part descriptors (for queries that show part of a frame) at each shot's start and at
+    most once per slot of this many seconds; each adds up to 32 vectors (bench/search.py prints
+    the index's size with and without them)."""
     neighbours: int = 8
     """Nearest descriptors fetched per query hypothesis (crop, mirror, region)."""
     rerank: int = 64
@@ -212,7 +216,9 @@ class SearchConfig:
     """Hits of one episode closer than this are one hit (the best kept)."""
 
     def __post_init__(self) -> None:
-        _check_positive(self, "pq_bytes", "nprobe", "neighbours", "rerank", "min_gap_seconds", "max_gap_seconds")
+        _check_positive(
+            self, "pq_bytes", "nprobe", "neighbours", "rerank", "min_gap_seconds", "max_gap_seconds", "part_gap_seconds"
+        )
         _check_non_negative(self, "ivf_lists", "merge_seconds")
         if self.exact_max_vectors < 10240:
             raise ConfigError(

@@ -176,8 +176,8 @@ def _episode_files_problem(index: SearchIndex, episode: StoredEpisode, thorough:
         frames = index.episode(episode.episode_id)
     except SearchError as exc:
         return str(exc).split("; run `")[0].split(": ", 1)[-1]
-    if episode.search_vectors >= 0 and len(frames) != episode.search_vectors:
-        return f"its search files hold {len(frames)} frames, the catalog says {episode.search_vectors}"
+    if episode.search_vectors >= 0 and frames.vector_count != episode.search_vectors:
+        return f"its search files hold {frames.vector_count} vectors, the catalog says {episode.search_vectors}"
     return ""
 
 

@@ -56,7 +56,7 @@ from animevid.decode import open_video  # noqa: E402
 from animevid.decode._probe import VIDEO_SUFFIXES  # noqa: E402
 from animevid.pipeline import index_episodes  # noqa: E402
 from animevid.search import FrameDescriptorStage, SearchHit, SearchIndex, color_layout, load_image, search_image  # noqa: E402
-from animevid.search._distort import DISTORTIONS, Distortion  # noqa: E402
+from animevid.search._distort import DISTORTIONS, FAN_DISTORTIONS, Distortion, panel_grid, side_by_side  # noqa: E402
 from animevid.search._faiss import IndexKind  # noqa: E402
 from animevid.synth import generate_episode  # noqa: E402
 
@@ -87,7 +87,7 @@ def build_library(work: Path, seeds: list[int], seconds: float) -> tuple[Path, l
     results = index_episodes(videos, library=library, config=Config(device="cpu"))
     spent["index_seconds"] = time.perf_counter() - started
     FrameDescriptorStage.process = original  # type: ignore[method-assign]
-    failed = [r for r in results if r.status != "indexed"]
+    failed = [r for r in results if r.status == "failed"]  # skipped: already in a kept --work library
     if failed:
         raise SystemExit(f"indexing failed: {[(str(r.path), r.error) for r in failed]}")
     return library, videos, spent
@@ -114,9 +114,14 @@ def decode_sources(
     print(f"{len(candidates) - len(usable)} of {len(candidates)} frames are blank and never drawn as queries")
     picks = sorted(rng.choice(len(usable), count, replace=False).tolist())
     sources = [usable[p] for p in picks]
-    for source in sources:  # decode the picked frames again at full analysis size (only those are kept)
-        source["rgb"] = None
     wanted = {(s["episode"], s["frame"]): s for s in sources}
+    for source in sources:  # partners for the several-frames kinds: other frames of the same episode
+        own = [c for c in usable if c["episode"] == source["episode"] and abs(c["seconds"] - source["seconds"]) > 3]
+        own = own or [c for c in usable if c["episode"] == source["episode"] and c["frame"] != source["frame"]]
+        chosen = [own[int(i)] for i in rng.choice(len(own), min(3, len(own)), replace=False)] if own else []
+        source["partners"] = [wanted.setdefault((c["episode"], c["frame"]), dict(c)) for c in chosen]
+    for source in wanted.values():  # decode the picked frames again at full analysis size (only those are kept)
+        source["rgb"] = None
     for episode, video in enumerate(videos):
         if not any(e == episode for e, _ in wanted):
             continue
@@ -150,6 +155,7 @@ def evaluate(
     frames_seen: dict[tuple[int, int], np.ndarray],
     rng: np.random.Generator,
     config: SearchConfig,
+    kinds: list[str],
 ) -> dict[str, Any]:
     index = SearchIndex.in_library(library, config=config)
     baseline = faiss.IndexFlatL2(layouts.shape[1])
@@ -160,8 +166,12 @@ def evaluate(
     rows: dict[str, Any] = {}
     in_scores: list[float] = []
     latencies: list[float] = []
-    for name, distort in DISTORTIONS.items():
-        rows[name] = _score_distortion(scoring, name, distort, sources, rng, in_scores, latencies)
+    for name in kinds:
+        if name in PANEL_KINDS:
+            rows[name] = _score_panels(scoring, name, sources, rng, latencies)
+        else:
+            distort = DISTORTIONS.get(name) or FAN_DISTORTIONS[name]
+            rows[name] = _score_distortion(scoring, name, distort, sources, rng, in_scores, latencies)
     lat = np.array(latencies) * 1000
     return {
         "distortions": rows,
@@ -208,6 +218,52 @@ def _score_distortion(
         "baseline": base / n,
         "failures": failures,
     }
+
+
+PANEL_KINDS = ("side-by-side", "panels")
+"""Kinds made of several frames of one episode: right when every panel's best hit is right."""
+ALL_KINDS = (*DISTORTIONS, *FAN_DISTORTIONS, *PANEL_KINDS)
+
+
+def _score_panels(
+    scoring: _Scoring, name: str, sources: list[dict[str, Any]], rng: np.random.Generator, latencies: list[float]
+) -> dict[str, Any]:
+    """Score several-frames queries: ours is right when every frame shown is some panel's right best hit;
+    the baseline (one answer per image) when its top hit is right for any of them."""
+    right = base = n = 0
+    failures: list[tuple[Any, ...]] = []
+    for source in sources:
+        frames = [source, *source["partners"]]
+        if name == "side-by-side" and len(frames) >= 2:
+            shown, query = frames[:2], side_by_side(frames[0]["rgb"], frames[1]["rgb"], rng)
+        elif name == "panels" and len(frames) >= 4:
+            query, used = panel_grid([f["rgb"] for f in frames], rng)
+            shown = [frames[u] for u in used]
+        else:
+            continue
+        n += 1
+        started = time.perf_counter()
+        result = search_image(query, library=scoring.library, index=scoring.index, config=scoring.config, top=1)
+        latencies.append(time.perf_counter() - started)
+        tops = [p.hits[0] for p in result.panels if p.hits] or list(result.hits[:1])
+        found = [any(_right(scoring, hit, frame) for hit in tops) for frame in shown]
+        right += all(found)
+        if not all(found) and len(failures) < 3:
+            failures.append((name, sum(found), len(shown), len(result.panels)))
+        base += any(_baseline_right(scoring, query, frame) for frame in shown)
+    n = max(n, 1)
+    print(f"{name:>15} {n:>6} {100 * right / n:>9.1f} {'':>9} {100 * base / n:>9.1f}   {failures[:2]}", flush=True)
+    return {"queries": n, "ours": right / n, "baseline": base / n, "failures": failures}
+
+
+def _right(scoring: _Scoring, hit: SearchHit, source: dict[str, Any]) -> bool:
+    """Whether ``hit`` names ``source``'s frame: its episode within 1 s, or the same picture within 1 s of the hit."""
+    names = scoring.names
+    if hit.episode == names[source["episode"]] and abs(hit.seconds - source["seconds"]) <= 1.0:
+        return True
+    picture = scoring.frames_seen[(source["episode"], source["frame"])].astype(np.float32)
+    hit_episode = names.index(hit.episode) if hit.episode in names else -1
+    return _shows(scoring.frames_seen, hit_episode, hit.seconds, picture, scoring.fps)
 
 
 def _search_ours(
@@ -300,7 +356,12 @@ def calibrate(library: Path, in_scores: list[float], foreign: list[np.ndarray], 
 
 
 def scale(
-    library: Path, target: int, config: SearchConfig, vectors_per_hour: float, rng: np.random.Generator
+    library: Path,
+    target: int,
+    config: SearchConfig,
+    vectors_per_hour: float,
+    rng: np.random.Generator,
+    kept_per_hour: float,
 ) -> dict[str, Any]:
     index = SearchIndex.in_library(library, config=config)
     real = np.concatenate([index.episode(e).descriptors for e in index.episode_ids()])
@@ -313,7 +374,8 @@ def scale(
     build_seconds = time.perf_counter() - started
     size = len(faiss.serialize_index(built))
     hours = target / vectors_per_hour
-    thumbs_per_hour = vectors_per_hour * (36 * 64 + 64 * 4 + 24)
+    # per kept frame: its 128x72 thumbnail, descriptor and times; per part vector: 64 floats, a row, a centre
+    thumbs_per_hour = kept_per_hour * (72 * 128 + 64 * 4 + 24) + (vectors_per_hour - kept_per_hour) * (64 * 4 + 16)
     ivf = faiss.try_extract_index_ivf(built)
     if ivf is not None:
         ivf.nprobe = config.nprobe
@@ -413,35 +475,43 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=1_000_000, help="grow the index to this many vectors (0: skip)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the query generator")
     parser.add_argument("--json", type=Path, help="write every number here")
+    parser.add_argument("--kinds", default=",".join(ALL_KINDS), help="query kinds to measure, comma-separated")
+    parser.add_argument("--work", type=Path, help="keep the indexed library here and reuse it on the next run")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     config = SearchConfig()
     report: dict[str, Any] = {}
+    kinds = args.kinds.split(",")
+    unknown = sorted(set(kinds) - set(ALL_KINDS))
+    if unknown:
+        parser.error(f"unknown kinds {unknown}; known: {', '.join(ALL_KINDS)}")
     with tempfile.TemporaryDirectory(prefix="animevid-bench-search-") as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
         library, videos, spent = build_library(work, [int(s) for s in args.seeds.split(",")], args.seconds)
         index = SearchIndex.in_library(library, config=config)
-        kept = index.count
+        vectors = index.count
+        kept = sum(len(index.episode(e)) for e in index.episode_ids())
         hours = sum(float(index.episode(e).until_seconds[-1]) for e in index.episode_ids()) / 3600
         print(
-            f"library: {len(videos)} videos, {spent['frames']:.0f} frames, {kept} kept frames "
-            f"({kept / hours / 3600:.2f} per second); "
-            f"descriptor stage {1000 * spent['seconds'] / spent['frames']:.3f} ms/frame; "
-            f"indexing {spent['index_seconds']:.1f} s"
+            f"library: {len(videos)} videos, {kept} kept frames ({kept / hours / 3600:.2f} per second), "
+            f"{vectors - kept} part vectors: {vectors / kept:.1f}x the whole-frame vectors; "
+            f"descriptor stage {1000 * spent['seconds'] / max(spent['frames'], 1):.3f} ms/frame "
+            f"({spent['frames']:.0f} frames indexed this run); indexing {spent['index_seconds']:.1f} s"
         )
         report["library"] = {
             "videos": len(videos),
             "frames": spent["frames"],
             "kept": kept,
+            "vectors": vectors,
             "hours": hours,
-            "stage_ms_per_frame": 1000 * spent["seconds"] / spent["frames"],
+            "stage_ms_per_frame": 1000 * spent["seconds"] / max(spent["frames"], 1),
         }
         sources, layouts, layout_refs, frames_seen = decode_sources(videos, args.queries, rng)
         print(
             f"\n{'distortion':>15} {'queries':>6} {'ours %':>9} {'ours +-1s':>9} "
             f"{'colour-layout %':>9}   (first misses)"
         )
-        report["accuracy"] = evaluate(library, videos, sources, layouts, layout_refs, frames_seen, rng, config)
+        report["accuracy"] = evaluate(library, videos, sources, layouts, layout_refs, frames_seen, rng, config, kinds)
         print(
             f"whole-query latency on this library: p50 {report['accuracy']['query_ms_p50']:.1f} ms, "
             f"p99 {report['accuracy']['query_ms_p99']:.1f} ms"
@@ -450,7 +520,7 @@ def main() -> None:
             library, report["accuracy"].pop("in_scores"), foreign_queries(work, args.foreign, rng), config
         )
         if args.vectors:
-            report["scale"] = scale(library, args.vectors, config, kept / hours, rng)
+            report["scale"] = scale(library, args.vectors, config, vectors / hours, rng, kept / hours)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 

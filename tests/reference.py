@@ -53,7 +53,9 @@ change: its first shot (0-45, a still sky fading in from black, looked at by eye
 and onepiece_gear5_action_engsubs.mp4 (that input alone) when drawings came to be recognised over a sliding
 background (analysis/_slide.py): in shot 21, frame 508 is frame 507's drawing moved by a shake (-4.4, 4.3 px,
 0.82 phase correlation; the shifted difference is ink-line aliasing only, the burned-in subtitle being
-the layer that stays), so the shot counts 12 drawings (was 13)."""
+the layer that stays), so the shot counts 12 drawings (was 13); and every input when the search stage came to
+keep part descriptors (issue 24): each episode's search vectors count its parts too (ep1.mkv 298 -> 3210), the
+stage's settings gained part_gap_seconds (the fingerprint); nothing else changed."""
 COMMAND_CLIPS = ("video2x_sample_output_sakurasou.mp4", "pyscenedetect_issue-236-split-copy.mkv")
 """Real clips whose per-command JSON is recorded too (besides the sample)."""
 VIDEO_ENDINGS = (".mp4", ".mkv", ".webm", ".gif")

@@ -599,7 +599,7 @@ class _EpisodeRun:
                 write_episode_arrays(index.folder, episode_id, stored.arrays)
                 replaced = catalog.commit_episode(
                     episode_id, episode, stored.rows, config_fingerprint=self.batch.fingerprint, extra=extra,
-                    search_vectors=len(frames),
+                    search_vectors=frames.vector_count,
                 )  # fmt: skip
             except Exception:  # a full disk, a read-only folder: the catalog says what is left
                 catalog.abandon_episode(episode_id, new=not known)

@@ -13,7 +13,8 @@ from animevid.decode._probe import VIDEO_SUFFIXES
 from animevid.errors import CatalogError, SearchError
 from animevid.library import Library
 from animevid.pictures import MAX_PICTURE_PIXELS, read_picture
-from animevid.search._query import SearchHit, SearchResult, merge_hits, rank_picture
+from animevid.search._panels import split_panels
+from animevid.search._query import Panel, SearchHit, SearchResult, merge_hits, rank_picture
 from animevid.search._store import INDEX_DIRNAME, SearchIndex
 
 
@@ -51,6 +52,10 @@ def indexed_episodes(folder: Path) -> dict[int, int]:
     except CatalogError as exc:
         raise SearchError(f"{exc}; `animevid check --library {folder}` tells what else is wrong") from None
 
+
+PANEL_MARGIN = 0.05
+"""A query split into panels is taken as one frame when the whole fits better than the panels do on average by
+more than this (a 16:9 box of a side-by-side already fits its first panel as well as the panel does)."""
 
 MAX_QUERY_PIXELS = MAX_PICTURE_PIXELS
 """Largest query picture read (8K UHD is 33 megapixels); larger ones are refused from their header,
@@ -125,7 +130,20 @@ def search_image(
     with Library(library).reading():  # a writer's commit waits until the query has read what it needs
         index = index or open_search_index(library, config=config, device=device)
         ranked = merge_hits(index, rank_picture(index, rgb, config), top=top, merge_seconds=config.merge_seconds)
-        return SearchResult(_hits(index, Path(library), ranked), config.threshold)
+        whole = SearchResult(_hits(index, Path(library), ranked), config.threshold)
+        boxes = split_panels(rgb)
+        if len(boxes) < 2:
+            return whole
+        panels = []
+        for x0, y0, x1, y1 in boxes:
+            scored = rank_picture(index, np.ascontiguousarray(rgb[y0:y1, x0:x1]), config)
+            found = merge_hits(index, scored, top=top, merge_seconds=config.merge_seconds)
+            panels.append(Panel((x0, y0, x1, y1), _hits(index, Path(library), found)))
+        tops = [p.hits[0].score if p.hits else 0.0 for p in panels]
+        if whole.hits and whole.hits[0].score > sum(tops) / len(tops) + PANEL_MARGIN:  # one frame after all
+            return whole
+        hits = sorted((h for p in panels for h in p.hits[:1]), key=lambda h: -h.score)
+        return SearchResult(tuple(hits), config.threshold, tuple(panels))
 
 
 def search_video(

@@ -80,7 +80,7 @@ def thumbnails(grey_frames: np.ndarray, size: tuple[int, int] = THUMB_SIZE) -> n
     return np.stack([cv2.resize(g, (width, height), interpolation=cv2.INTER_AREA) for g in grey_frames])
 
 
-def _dct_code(patch: np.ndarray) -> np.ndarray:
+def dct_code(patch: np.ndarray) -> np.ndarray:
     """63 low DCT frequencies of a grey patch (any size), L2-normalised, plus one zero."""
     small = cv2.resize(patch, (_DCT_SIDE, _DCT_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
     coefficients = cv2.dct(small)[:_KEEP, :_KEEP].ravel()[1:]
@@ -96,7 +96,7 @@ def frame_descriptors(grey_frames: np.ndarray) -> np.ndarray:
     h, w = grey_frames.shape[1:3]
     y0, y1 = round(h * CORE_MARGIN), round(h * (1 - CORE_MARGIN))
     x0, x1 = round(w * CORE_MARGIN), round(w * (1 - CORE_MARGIN))
-    return np.stack([_dct_code(g[y0:y1, x0:x1]) for g in grey_frames]).astype(np.float32)
+    return np.stack([dct_code(g[y0:y1, x0:x1]) for g in grey_frames]).astype(np.float32)
 
 
 def query_descriptor(grey_query: np.ndarray, placement: Placement) -> np.ndarray:
@@ -117,7 +117,7 @@ def query_descriptor(grey_query: np.ndarray, placement: Placement) -> np.ndarray
         return np.zeros(DESCRIPTOR_DIM, np.float32)
     x0, x1 = max(0, round(left * w)), min(w, round(right * w))
     y0, y1 = max(0, round(top * h)), min(h, round(bottom * h))
-    return _dct_code(grey_query[y0:y1, x0:x1])
+    return dct_code(grey_query[y0:y1, x0:x1])
 
 
 def mirrored(descriptors: np.ndarray) -> np.ndarray:
@@ -149,9 +149,19 @@ class Match:
     """Left edge of the query in frame widths (below 0 when only its centre fits)."""
     y: float
     """Top edge of the query in frame heights."""
+    scale_y: float | None = None
+    """Height of the query as a share of the frame's, when it differs from ``scale`` (a part of the frame
+    cut to its own shape); None: the same."""
+
+    @property
+    def height(self) -> float:
+        """Share of the frame's height the query covers."""
+        return self.scale if self.scale_y is None else self.scale_y
 
 
-def match_score(query_thumb: np.ndarray, frame_thumb: np.ndarray, scales: tuple[float, ...]) -> Match:
+def match_score(
+    query_thumb: np.ndarray, frame_thumb: np.ndarray, scales: tuple[float, ...], *, own_shape: bool = False
+) -> Match:
     """The finer check: best normalised correlation of the query inside a stored thumbnail.
 
     The query, scaled to each hypothesised share of the frame, slides over the thumbnail at every
@@ -162,16 +172,24 @@ def match_score(query_thumb: np.ndarray, frame_thumb: np.ndarray, scales: tuple[
     Args:
         query_thumb: The query in grey, float32, at the thumbnail's size.
         frame_thumb: A thumbnail, float32.
-        scales: Shares of the frame the query may cover.
+        scales: Shares of the frame's width the query may cover.
+        own_shape: The query keeps its own shape (a part of the frame cut to any shape, at the frame's
+            pixel aspect) instead of the frame's.
 
     Returns:
         The best match (score -1 when every part is flat).
     """
     height, width = frame_thumb.shape
     best = Match(-1.0, scales[0], 0.0, 0.0)
+    tall = query_thumb.shape[0] / query_thumb.shape[1] * width / height if own_shape else 1.0
     for scale in scales:
-        size = (max(8, round(width * scale)), max(8, round(height * scale)))
-        template = query_thumb if scale == 1.0 else cv2.resize(query_thumb, size, interpolation=cv2.INTER_AREA)
+        size = (max(8, round(width * scale)), max(8, round(height * scale * tall)))
+        if size[1] > height or size[0] > width:
+            continue
+        if scale == 1.0 and not own_shape:
+            template = query_thumb
+        else:
+            template = cv2.resize(query_thumb, size, interpolation=cv2.INTER_AREA)
         mx, my = round(size[0] * SHIFT_MARGIN), round(size[1] * SHIFT_MARGIN)
         for part, dx, dy in ((template, 0, 0), (template[my:-my, mx:-mx], mx, my)):
             if float(part.std()) < 1.0:
@@ -179,7 +197,8 @@ def match_score(query_thumb: np.ndarray, frame_thumb: np.ndarray, scales: tuple[
             result = np.nan_to_num(cv2.matchTemplate(frame_thumb, part, cv2.TM_CCOEFF_NORMED), nan=-1.0)
             _, value, _, (x, y) = cv2.minMaxLoc(result)
             if value > best.score:
-                best = Match(min(float(value), 1.0), scale, (x - dx) / width, (y - dy) / height)
+                scale_y = scale * tall if own_shape else None
+                best = Match(min(float(value), 1.0), scale, (x - dx) / width, (y - dy) / height, scale_y)
     return best
 
 
@@ -210,7 +229,7 @@ def align(query_grey: np.ndarray, frame_thumb: np.ndarray, start: Match) -> tupl
         (score, alignment); the score is :func:`aligned_score` at the alignment, -1..1.
     """
     height, width = frame_thumb.shape
-    size = (max(8, round(width * start.scale)), max(8, round(height * start.scale)))
+    size = (max(8, round(width * start.scale)), max(8, round(height * start.height)))
     template = cv2.resize(query_grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     warp = np.array([[1, 0, start.x * width], [0, 1, start.y * height]], np.float32)
     return refine(Alignment(template, warp), frame_thumb)

@@ -47,6 +47,8 @@ from animevid.search._describe import (
     refine,
 )
 from animevid.search._normalize import find_pasted, trim_borders
+from animevid.search._partsearch import part_candidates, part_match
+from animevid.search._screen import find_screen, rectify
 from animevid.search._store import SearchIndex, split_id, vector_ids
 
 SURE_SCORE = 0.96
@@ -110,13 +112,29 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class Panel:
+    """One frame of a query made of several (side by side, a strip, a grid) and where it was found."""
+
+    box: tuple[int, int, int, int]
+    """(x0, y0, x1, y1) of the panel in the query picture's pixels, x1 and y1 exclusive."""
+    hits: tuple[SearchHit, ...]
+    """The panel's hits, best first."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"box": list(self.box), "results": [h.as_dict() for h in self.hits]}
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """Hits for one query, best first, and whether the best is a confident match."""
 
     hits: tuple[SearchHit, ...]
-    """Hits, best first."""
+    """Hits, best first (for a query of several frames, the panels' best hits, best first)."""
     threshold: float
     """Score below which the best hit is not a confident match."""
+    panels: tuple[Panel, ...] = ()
+    """For a query made of several frames, each frame's hits in reading order; empty otherwise."""
 
     @property
     def confident(self) -> bool:
@@ -161,29 +179,35 @@ def query_regions(rgb: np.ndarray) -> list[_Region]:
         g = cv2.resize(g, (_WORK_WIDTH, max(8, round(h * _WORK_WIDTH / w))), interpolation=cv2.INTER_AREA)
     regions, seen = [_region(g)], [(0, 0, g.shape[1], g.shape[0])]
     colour = cv2.resize(rgb, g.shape[::-1], interpolation=cv2.INTER_AREA) if rgb.shape[:2] != g.shape else rgb
-    for box in (trim_borders(g), find_pasted(colour), _centred_frame(g)):
+    for box in (trim_borders(g), find_pasted(colour), *_frame_boxes(g)):
         if box is None or any(max(abs(a - b) for a, b in zip(box, s, strict=True)) <= 2 for s in seen):
             continue
         x0, y0, x1, y1 = box
         if x1 - x0 >= 16 and y1 - y0 >= 9:
             regions.append(_region(g[y0:y1, x0:x1]))
             seen.append(box)
+    screen = find_screen(rgb)
+    if screen is not None:  # a photo of a screen: the screen's quadrilateral, rectified
+        regions.append(_region(grey(rectify(rgb, screen, width=_WORK_WIDTH))))
     return regions
 
 
-def _centred_frame(g: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The largest centred 16:9 box when the query is not 16:9 itself.
+def _frame_boxes(g: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The largest 16:9 boxes, centred and against either end, when the query is not 16:9 itself.
 
     Vertical-video reposts and letterboxed screenshots put a TV frame in the middle of a taller or
-    wider picture; when the borders are too busy (a blurred copy of the frame) or the frame's own
-    edges too plain for the border finder, the shape of the query still says where the frame is.
+    wider picture; meme captions add a bar above or below it. When the borders are too busy (a
+    blurred copy of the frame, a caption's text) or the frame's own edges too plain for the border
+    finder, the shape of the query still says where the frame is.
     """
     h, w = g.shape
     if abs(w / h - FRAME_ASPECT) <= 0.03 * FRAME_ASPECT:
-        return None
-    bw, bh = (w, round(w / FRAME_ASPECT)) if w / h < FRAME_ASPECT else (round(h * FRAME_ASPECT), h)
-    x0, y0 = (w - bw) // 2, (h - bh) // 2
-    return x0, y0, x0 + bw, y0 + bh
+        return []
+    if w / h < FRAME_ASPECT:  # taller: the frame spans the width
+        bh = round(w / FRAME_ASPECT)
+        return [(0, (h - bh) // 2, w, (h - bh) // 2 + bh), (0, 0, w, bh), (0, h - bh, w, h)]
+    bw = round(h * FRAME_ASPECT)
+    return [((w - bw) // 2, 0, (w - bw) // 2 + bw, h), (0, 0, bw, h), (w - bw, 0, w, h)]
 
 
 _Candidate = tuple[float, int, bool, float]
@@ -347,12 +371,34 @@ def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> d
     """
     regions = query_regions(rgb)
     checked = _coarse(index, regions, _candidates(index, regions, (FULL,), config.neighbours), config.rerank)
-    if max((match.score for match, _ in checked.values()), default=0.0) < SURE_SCORE:
+    if _best(checked) < SURE_SCORE:
         more = _candidates(index, regions, CROP_PLACEMENTS, config.neighbours)
-        for vid, (match, candidate) in _coarse(index, regions, more, config.rerank).items():
-            if vid not in checked or match.score > checked[vid][0].score:  # keep each frame's best hypothesis
-                checked[vid] = (match, candidate)
+        _keep_better(checked, _coarse(index, regions, more, config.rerank))
+    if _best(checked) < SURE_SCORE:
+        _keep_better(checked, _part_round(index, regions))
     return _break_ties(index, regions, checked)
+
+
+def _best(checked: dict[int, tuple[Match, _Candidate]]) -> float:
+    return max((match.score for match, _ in checked.values()), default=0.0)
+
+
+def _keep_better(checked: dict[int, tuple[Match, _Candidate]], more: dict[int, tuple[Match, _Candidate]]) -> None:
+    """Add ``more`` to ``checked``, keeping each frame's best hypothesis."""
+    for vid, (match, candidate) in more.items():
+        if vid not in checked or match.score > checked[vid][0].score:
+            checked[vid] = (match, candidate)
+
+
+def _part_round(index: SearchIndex, regions: list[_Region]) -> dict[int, tuple[Match, _Candidate]]:
+    """Candidates for a query showing part of a frame (:mod:`animevid.search._partsearch`), checked."""
+    found: dict[int, tuple[Match, _Candidate]] = {}
+    for flip in (False, True):
+        picture = regions[0].picture(flip)
+        for vid, share, evidence in part_candidates(index, picture):
+            match = part_match(index, picture, vid, share)
+            _keep_better(found, {vid: (match, (evidence, 0, flip, match.scale))})
+    return found
 
 
 def merge_hits(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,12 @@ import torch
 from animevid.config import SearchConfig
 from animevid.decode import FrameBatch
 from animevid.engine import STAGES, EpisodeContext, SegmentRun, SplittableStage
-from animevid.search._describe import COARSE_SIZE, frame_descriptors, grey, thumbnails
+from animevid.search._describe import COARSE_SIZE, DESCRIPTOR_DIM, frame_descriptors, grey, thumbnails
+from animevid.search._parts import frame_parts
+
+_NO_PARTS = np.zeros((0, DESCRIPTOR_DIM), np.float32)
+_NO_XY = np.zeros((0, 2), np.float32)
+_WITH_PARTS = 2
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,10 @@ class IndexedFrame:
     """(64,) float32 L2-normalised descriptor of the frame's core."""
     thumbnail: np.ndarray
     """(72, 128) uint8 grey thumbnail for the finer check."""
+    parts: np.ndarray = field(default_factory=lambda: _NO_PARTS)
+    """(m, 64) float32 part descriptors (:mod:`animevid.search._parts`); empty on most kept frames."""
+    part_xy: np.ndarray = field(default_factory=lambda: _NO_XY)
+    """(m, 2) float32 centres of the parts' patches in frame shares (x, y)."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +52,26 @@ class EpisodeFrames:
     """(n, 64) float32 descriptors."""
     thumbnails: np.ndarray
     """(n, 72, 128) uint8 grey thumbnails."""
+    parts: np.ndarray = field(default_factory=lambda: _NO_PARTS)
+    """(m, 64) float32 part descriptors of some kept frames (none in files written before they existed)."""
+    part_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """(m,) int64: the row (kept frame) each part belongs to."""
+    part_xy: np.ndarray = field(default_factory=lambda: _NO_XY)
+    """(m, 2) float32 centres of the parts' patches in frame shares."""
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    @property
+    def vector_count(self) -> int:
+        """Vectors the episode owns in the index: one per kept frame and one per part."""
+        return len(self.frames) + len(self.parts)
+
+    def vectors(self) -> np.ndarray:
+        """(vector_count, 64) float32: the kept frames' descriptors, then the parts'."""
+        return (
+            np.concatenate([self.descriptors, self.parts]).astype(np.float32) if len(self.parts) else self.descriptors
+        )
 
     @classmethod
     def from_records(cls, records: Sequence[IndexedFrame], end_seconds: float) -> EpisodeFrames:
@@ -56,6 +82,7 @@ class EpisodeFrames:
             descriptors=np.stack([r.descriptor for r in records]) if records else np.zeros((0, 64), np.float32),
             thumbnails=np.stack([r.thumbnail for r in records]) if records else np.zeros((0, 72, 128), np.uint8),
             end_seconds=end_seconds,
+            parts=gather_parts(records, 0),
         )
 
     @classmethod
@@ -67,10 +94,28 @@ class EpisodeFrames:
         descriptors: np.ndarray,
         thumbnails: np.ndarray,
         end_seconds: float,
+        parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> EpisodeFrames:
-        """Kept frames whose pictures each show until the next one; ``end_seconds`` closes the last span."""
+        """Kept frames whose pictures each show until the next one; ``end_seconds`` closes the last span.
+
+        ``parts`` is (descriptors, rows, centres) as :func:`gather_parts` gives it.
+        """
         until = np.append(seconds[1:], max(end_seconds, seconds[-1]) if len(seconds) else end_seconds)
-        return cls(frames, seconds, until[: len(seconds)], descriptors, thumbnails)
+        if parts is None:
+            return cls(frames, seconds, until[: len(seconds)], descriptors, thumbnails)
+        return cls(frames, seconds, until[: len(seconds)], descriptors, thumbnails, *parts)
+
+
+def gather_parts(records: Sequence[IndexedFrame], first_row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(descriptors, rows, centres) of the records' parts; the first record is row ``first_row``."""
+    with_parts = [(row, r) for row, r in enumerate(records, first_row) if len(r.parts)]
+    if not with_parts:
+        return _NO_PARTS, np.zeros(0, np.int64), _NO_XY
+    return (
+        np.concatenate([r.parts for _, r in with_parts]).astype(np.float32),
+        np.concatenate([np.full(len(r.parts), row, np.int64) for row, r in with_parts]),
+        np.concatenate([r.part_xy for _, r in with_parts]).astype(np.float32),
+    )
 
 
 @STAGES.register(
@@ -78,7 +123,10 @@ class EpisodeFrames:
     commands=("index",),
     order=30,
     build=lambda config, device: FrameDescriptorStage(
-        device=device, min_gap_seconds=config.search.min_gap_seconds, max_gap_seconds=config.search.max_gap_seconds
+        device=device,
+        min_gap_seconds=config.search.min_gap_seconds,
+        max_gap_seconds=config.search.max_gap_seconds,
+        part_gap_seconds=config.search.part_gap_seconds,
     ),
 )
 class FrameDescriptorStage(SplittableStage[IndexedFrame, EpisodeFrames]):
@@ -105,6 +153,8 @@ class FrameDescriptorStage(SplittableStage[IndexedFrame, EpisodeFrames]):
             picture counts as held.
         min_gap_seconds: Least time between two kept frames (bounds vectors per second in action).
         max_gap_seconds: Most time between two kept frames while anything changes.
+        part_gap_seconds: Kept frames get part descriptors (:mod:`animevid.search._parts`) at every
+            shot's start and at most once per slot of this length.
     """
 
     name = "frame-descriptors"
@@ -119,16 +169,25 @@ class FrameDescriptorStage(SplittableStage[IndexedFrame, EpisodeFrames]):
         noise_levels: float = 2.5,
         min_gap_seconds: float = SearchConfig.min_gap_seconds,
         max_gap_seconds: float = SearchConfig.max_gap_seconds,
+        part_gap_seconds: float = SearchConfig.part_gap_seconds,
     ) -> None:
         super().__init__(device=device)
         self.keep_correlation, self.cut_correlation = keep_correlation, cut_correlation
         self.noise_levels = noise_levels
         self.min_gap_seconds, self.max_gap_seconds = min_gap_seconds, max_gap_seconds
+        self.part_gap_seconds = part_gap_seconds
         self.reset()
 
     def settings(self) -> dict[str, Any]:
         """The keep thresholds and gaps."""
-        names = ("keep_correlation", "cut_correlation", "noise_levels", "min_gap_seconds", "max_gap_seconds")
+        names = (
+            "keep_correlation",
+            "cut_correlation",
+            "noise_levels",
+            "min_gap_seconds",
+            "max_gap_seconds",
+            "part_gap_seconds",
+        )
         return {name: getattr(self, name) for name in names}
 
     def reset(self) -> None:
@@ -166,27 +225,40 @@ class FrameDescriptorStage(SplittableStage[IndexedFrame, EpisodeFrames]):
         flat = thumbs.reshape(len(thumbs), -1).astype(np.float32)
         flat -= flat.mean(axis=1, keepdims=True)
         flat /= np.linalg.norm(flat, axis=1, keepdims=True) + 1e-3
-        kept = [i for i in range(len(thumbs)) if self._keep(thumbs[i], flat[i], float(batch.pts_seconds[i]))]
-        chosen = set(kept)
-        self._kept.extend(i in chosen for i in range(len(thumbs)))
+        decisions = [self._keep(thumbs[i], flat[i], float(batch.pts_seconds[i])) for i in range(len(thumbs))]
+        kept = [i for i, d in enumerate(decisions) if d]
+        self._kept.extend(bool(d) for d in decisions)
         if not kept:
             return []
         descriptors = frame_descriptors(greys[kept])
-        return [
-            IndexedFrame(int(batch.frame_indices[i]), float(batch.pts_seconds[i]), descriptors[j], fine[i])
-            for j, i in enumerate(kept)
-        ]
+        records = []
+        for j, i in enumerate(kept):
+            parts, xy = frame_parts(greys[i]) if decisions[i] == _WITH_PARTS else (_NO_PARTS, _NO_XY)
+            records.append(
+                IndexedFrame(
+                    int(batch.frame_indices[i]), float(batch.pts_seconds[i]), descriptors[j], fine[i], parts, xy
+                )
+            )
+        return records
 
-    def _keep(self, thumb: np.ndarray, unit: np.ndarray, seconds: float) -> bool:
+    def _keep(self, thumb: np.ndarray, unit: np.ndarray, seconds: float) -> int:
+        """0: not kept; 1: kept; 2 (``_WITH_PARTS``): kept with part descriptors.
+
+        A kept frame gets parts when it opens a shot or is the first kept in its ``part_gap_seconds``
+        slot of the episode's time: both depend on the last kept frame alone, as the split pass asks.
+        """
+        cut = True
         if self._last is not None:
             gap = seconds - self._last_seconds
             correlation = float(unit @ self._last_unit)
             diff = np.abs(thumb.astype(np.int16) - self._last).astype(np.float32)
             moved = float(diff.reshape(9, 4, 16, 4).mean(axis=(1, 3)).max()) > self.noise_levels
-            keep = correlation < self.cut_correlation and moved
+            cut = correlation < self.cut_correlation and moved
+            keep = cut
             keep |= correlation < self.keep_correlation and moved and gap >= self.min_gap_seconds - 1e-6
             keep |= moved and gap >= self.max_gap_seconds - 1e-6
             if not keep:
-                return False
+                return 0
+        slot = np.floor(seconds / self.part_gap_seconds) != np.floor(self._last_seconds / self.part_gap_seconds)
         self._last, self._last_unit, self._last_seconds = thumb.astype(np.int16), unit, seconds
-        return True
+        return _WITH_PARTS if cut or slot else 1

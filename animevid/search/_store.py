@@ -44,12 +44,14 @@ from animevid.errors import SearchError
 from animevid.library import INDEX_DIRNAME, fault_point, flush_file, write_atomically
 from animevid.search._describe import DESCRIPTOR_DIM, THUMB_SIZE
 from animevid.search._faiss import INDEX_BACKENDS, FaissBackend, IndexKind, default_backend
-from animevid.search._stage import EpisodeFrames, IndexedFrame
+from animevid.search._stage import EpisodeFrames, IndexedFrame, gather_parts
 
 DESCRIPTOR_VERSION = 1
 """Bumped when descriptors change meaning; a mismatch asks for re-indexing."""
 ROW_BITS = 24
 """Low bits of a vector id that hold the row within its episode."""
+PART_FLAG = 1 << 23
+"""Set in the row of a part vector (:mod:`animevid.search._parts`); the rest is the part's number."""
 FOLD_MIN_VECTORS = 100_000
 """Pending vectors below which they are never folded into the base (searching them exactly costs ~2 ms)."""
 FOLD_RATIO = 0.25
@@ -79,6 +81,16 @@ class FrameRef:
 def vector_ids(episode_id: int, rows: int) -> np.ndarray:
     """Ids of an episode's vectors, ``episode_id << 24 | row``."""
     return (np.int64(episode_id) << ROW_BITS) | np.arange(rows, dtype=np.int64)
+
+
+def part_ids(episode_id: int, parts: int) -> np.ndarray:
+    """Ids of an episode's part vectors, ``episode_id << 24 | PART_FLAG | part``."""
+    return (np.int64(episode_id) << ROW_BITS) | PART_FLAG | np.arange(parts, dtype=np.int64)
+
+
+def episode_vector_ids(episode_id: int, frames: EpisodeFrames) -> np.ndarray:
+    """Ids of every vector of an episode, in the order of :meth:`EpisodeFrames.vectors`."""
+    return np.concatenate([vector_ids(episode_id, len(frames)), part_ids(episode_id, len(frames.parts))])
 
 
 def split_id(vector_id: int) -> tuple[int, int]:
@@ -166,7 +178,15 @@ class SearchIndex:
             raise self._damaged(f"the search files of episode {episode_id} are missing ({exc.filename})") from None
         except (OSError, ValueError, TypeError, KeyError, EOFError) as exc:  # what numpy raises on a damaged file
             raise self._damaged(f"the search files of episode {episode_id} are damaged ({exc})") from None
-        if len(frames.thumbnails) != len(frames) or frames.descriptors.shape != (len(frames), DESCRIPTOR_DIM):
+        parts = len(frames.parts)
+        if (
+            len(frames.thumbnails) != len(frames)
+            or frames.descriptors.shape != (len(frames), DESCRIPTOR_DIM)
+            or frames.parts.shape[1:] != (DESCRIPTOR_DIM,)
+            or frames.part_rows.shape != (parts,)
+            or frames.part_xy.shape != (parts, 2)
+            or (parts and not 0 <= int(frames.part_rows.min()) <= int(frames.part_rows.max()) < len(frames))
+        ):
             raise self._damaged(f"the search files of episode {episode_id} disagree with each other")
         return frames
 
@@ -189,8 +209,11 @@ class SearchIndex:
             SearchError: A file cannot be written (full disk, read-only folder); the index is as it
                 was, except that the episode's own files may be new.
         """
-        if len(frames) >= 1 << ROW_BITS:
-            raise SearchError(f"episode {episode_id} keeps {len(frames)} frames; at most {(1 << ROW_BITS) - 1}")
+        if max(len(frames), len(frames.parts)) >= PART_FLAG:
+            raise SearchError(
+                f"episode {episode_id} keeps {len(frames)} frames and {len(frames.parts)} parts; "
+                f"at most {PART_FLAG - 1} each"
+            )
         self._load_index()
         try:
             self._writing(lambda: self._write_episode(episode_id, frames, thumbnails_file))
@@ -198,7 +221,7 @@ class SearchIndex:
             self._episodes.pop(episode_id, None)
             if self._base_counts.get(episode_id):
                 self._dropped.add(episode_id)
-            self._pending[episode_id] = len(frames)
+            self._pending[episode_id] = frames.vector_count
             self._pending_index = None
             if self._fold_due():
                 self._fold()
@@ -306,8 +329,8 @@ class SearchIndex:
         # None: every episode whose files can be read (animevid check tells about the others)
         ids = [e for e in self.episode_ids() if _readable(self, e)] if episode_ids is None else list(episode_ids)
         parts = [self.episode(e) for e in ids]
-        vectors = np.concatenate([p.descriptors for p in parts]) if parts else np.zeros((0, DESCRIPTOR_DIM), np.float32)
-        all_ids = np.concatenate([vector_ids(e, len(p)) for e, p in zip(ids, parts, strict=True)]) if parts else None
+        vectors = np.concatenate([p.vectors() for p in parts]) if parts else np.zeros((0, DESCRIPTOR_DIM), np.float32)
+        all_ids = np.concatenate([episode_vector_ids(e, p) for e, p in zip(ids, parts, strict=True)]) if parts else None
         index = self.build(vectors, kind or self._kind_for(len(vectors)))
         if all_ids is not None and len(vectors):
             index.add_with_ids(vectors, all_ids)
@@ -324,12 +347,13 @@ class SearchIndex:
         train = vectors[rng.choice(len(vectors), sample, replace=False)] if len(vectors) else vectors
         return self.backend.build(kind, DESCRIPTOR_DIM, train, lists=lists, pq_bytes=self.config.pq_bytes)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, *, parts: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Nearest vectors by inner product.
 
         Args:
             queries: (q, 64) float32 descriptors.
             k: Neighbours per query.
+            parts: Part queries: only part vectors count (else only whole-frame vectors).
 
         Returns:
             (scores, ids), each (q, k); missing neighbours have id -1.
@@ -349,6 +373,7 @@ class SearchIndex:
             keep &= ~(np.isin(episodes, np.fromiter(self._dropped, np.int64)) & base)
         if self.indexed is not None and self._foreign:  # episodes the catalog does not count as indexed
             keep &= np.isin(episodes, np.fromiter(self.indexed, np.int64))
+        keep &= ((ids & PART_FLAG) != 0) == parts  # the two kinds sit apart (PART_TAG), but a stray one is no answer
         order = np.argsort(np.where(keep, -scores, np.inf), axis=1, kind="stable")[:, :k]
         found = np.take_along_axis(keep, order, 1)
         scores = np.where(found, np.take_along_axis(scores, order, 1), -np.inf)
@@ -367,7 +392,7 @@ class SearchIndex:
         for episode_id, rows in sorted(self._pending.items()):
             if rows:
                 frames = self.episode(episode_id)
-                index.add_with_ids(np.ascontiguousarray(frames.descriptors), vector_ids(episode_id, len(frames)))
+                index.add_with_ids(np.ascontiguousarray(frames.vectors()), episode_vector_ids(episode_id, frames))
 
     def ref(self, vector_id: int) -> FrameRef:
         """The episode and frame a vector id stands for."""
@@ -376,6 +401,13 @@ class SearchIndex:
         return FrameRef(
             episode_id, int(frames.frames[row]), float(frames.seconds[row]), float(frames.until_seconds[row])
         )
+
+    def part(self, vector_id: int) -> tuple[int, np.ndarray]:
+        """The whole-frame vector id of a part vector's frame, and the part's centre (x, y in frame shares)."""
+        episode_id, row = split_id(vector_id)
+        frames = self.episode(episode_id)
+        number = row & (PART_FLAG - 1)
+        return (episode_id << ROW_BITS) | int(frames.part_rows[number]), frames.part_xy[number]
 
     def thumbnail(self, vector_id: int) -> np.ndarray:
         """The stored (72, 128) uint8 grey thumbnail of a vector's frame."""
@@ -609,6 +641,7 @@ class FrameWriter:
         self._frames: list[np.ndarray] = []
         self._seconds: list[np.ndarray] = []
         self._descriptors: list[np.ndarray] = []
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._rows = 0
 
     def add(self, records: Sequence[IndexedFrame]) -> None:
@@ -618,6 +651,7 @@ class FrameWriter:
         self._frames.append(np.array([r.frame_index for r in records], np.int64))
         self._seconds.append(np.array([r.pts_seconds for r in records], np.float64))
         self._descriptors.append(np.stack([r.descriptor for r in records]).astype(np.float32))
+        self._parts.append(gather_parts(records, self._rows))
         for r in records:
             self._file.write(np.ascontiguousarray(r.thumbnail, dtype=np.uint8).tobytes())
         self._rows += len(records)
@@ -642,6 +676,11 @@ class FrameWriter:
             descriptors=np.concatenate(self._descriptors) if self._descriptors else empty,
             thumbnails=np.load(self.path, mmap_mode="r") if self._rows else np.zeros((0, *shape[1:]), np.uint8),
             end_seconds=end_seconds,
+            parts=gather_parts([], 0)
+            if not self._parts
+            else tuple(  # type: ignore[arg-type]
+                np.concatenate([p[k] for p in self._parts]) for k in range(3)
+            ),
         )
 
     def discard(self) -> None:
