@@ -231,11 +231,19 @@ def _highlights(report: Mapping[str, Any], images: PageImages) -> str:
             f"{_e(h['cadence'])} · {_e(h['camera'])} · {h['drawings_per_second']:.1f} drawings/s<br>{tags}"
             "</figcaption></figure>"
         )
-    body = f"<div class=cards>{''.join(cards)}</div>" if cards else "<p class=dim>No analysed shot outside OP/ED.</p>"
-    return (
-        "<section id=highlights><h2>Sakuga highlights</h2><p class=dim>The shots the measured signals rank "
-        f"highest (cadence, motion, effects), OP, ED and recaps left out.</p>{body}</section>"
+    return _card_section(
+        "highlights",
+        "Sakuga highlights",
+        "The shots the measured signals rank highest (cadence, motion, effects), OP, ED and recaps left out.",
+        cards,
+        "No analysed shot outside OP/ED.",
     )
+
+
+def _card_section(section_id: str, title: str, intro: str, cards: list[str], empty: str) -> str:
+    """A section of picture cards under a title and a line saying what they are (``empty`` when none)."""
+    body = f"<div class=cards>{''.join(cards)}</div>" if cards else f"<p class=dim>{empty}</p>"
+    return f"<section id={section_id}><h2>{title}</h2><p class=dim>{intro}</p>{body}</section>"
 
 
 def _loops(report: Mapping[str, Any], images: PageImages) -> str:
@@ -248,10 +256,12 @@ def _loops(report: Mapping[str, Any], images: PageImages) -> str:
             f"{loop['shot']}</a> · {clock(loop['start_seconds'])} · {loop['period_frames']} frames × {loop['repeats']}"
             "</figcaption></figure>"
         )
-    body = f"<div class=cards>{''.join(cards)}</div>" if cards else "<p class=dim>No loop found outside OP/ED.</p>"
-    return (
-        "<section id=loops><h2>Loops</h2><p class=dim>Cycles of drawings the analysis found; one period plays on "
-        f"repeat.</p>{body}</section>"
+    return _card_section(
+        "loops",
+        "Loops",
+        "Cycles of drawings the analysis found; one period plays on repeat.",
+        cards,
+        "No loop found outside OP/ED.",
     )
 
 

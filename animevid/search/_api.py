@@ -129,16 +129,18 @@ def search_image(
     rgb = image if isinstance(image, np.ndarray) else load_image(image)  # a bad picture fails before the index
     with Library(library).reading():  # a writer's commit waits until the query has read what it needs
         index = index or open_search_index(library, config=config, device=device)
-        ranked = merge_hits(index, rank_picture(index, rgb, config), top=top, merge_seconds=config.merge_seconds)
-        whole = SearchResult(_hits(index, Path(library), ranked), config.threshold)
+
+        def hits_of(picture: np.ndarray) -> tuple[SearchHit, ...]:
+            ranked = merge_hits(
+                index, rank_picture(index, picture, config), top=top, merge_seconds=config.merge_seconds
+            )
+            return _hits(index, Path(library), ranked)
+
+        whole = SearchResult(hits_of(rgb), config.threshold)
         boxes = split_panels(rgb)
         if len(boxes) < 2:
             return whole
-        panels = []
-        for x0, y0, x1, y1 in boxes:
-            scored = rank_picture(index, np.ascontiguousarray(rgb[y0:y1, x0:x1]), config)
-            found = merge_hits(index, scored, top=top, merge_seconds=config.merge_seconds)
-            panels.append(Panel((x0, y0, x1, y1), _hits(index, Path(library), found)))
+        panels = [Panel((x0, y0, x1, y1), hits_of(np.ascontiguousarray(rgb[y0:y1, x0:x1]))) for x0, y0, x1, y1 in boxes]
         tops = [p.hits[0].score if p.hits else 0.0 for p in panels]
         if whole.hits and whole.hits[0].score > sum(tops) / len(tops) + PANEL_MARGIN:  # one frame after all
             return whole

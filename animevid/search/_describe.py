@@ -27,6 +27,8 @@ COARSE_SIZE = (64, 36)
 """(width, height) the finer check first runs at, on every candidate."""
 DESCRIPTOR_DIM = 64
 """Numbers per descriptor (63 DCT coefficients and one zero)."""
+FRAME_ASPECT = 16 / 9
+"""Shape of TV anime frames (width / height), for guesses of where a frame lies in a query."""
 CORE_MARGIN = 0.2
 """Share of the frame's width and height left out on every side of the described core."""
 SHIFT_MARGIN = 0.06

@@ -61,16 +61,23 @@ def _describe(grey: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return out
 
 
+def _parts_of(grey: np.ndarray, most: int, frame_size: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The described corners of a picture at the frame's scale: (vectors, centres / ``frame_size`` (w, h)).
+
+    A flat patch has no descriptor and is left out.
+    """
+    corners = _corners(grey, most)
+    vectors = _describe(grey, corners)
+    kept = vectors[:, -1] > 0
+    return vectors[kept], corners[kept] / np.array(frame_size, np.float32)
+
+
 def frame_parts(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Part descriptors of one frame: ((n, 64) float32 vectors, (n, 2) float32 patch centres in frame shares)."""
     h, w = grey.shape
     if w != PART_WIDTH:
         grey = cv2.resize(grey, (PART_WIDTH, max(2, round(h * PART_WIDTH / w))), interpolation=cv2.INTER_AREA)
-    corners = _corners(grey, PART_CORNERS)
-    vectors = _describe(grey, corners)
-    kept = vectors[:, -1] > 0
-    shares = corners[kept] / np.array([grey.shape[1], grey.shape[0]], np.float32)
-    return vectors[kept], shares
+    return _parts_of(grey, PART_CORNERS, (grey.shape[1], grey.shape[0]))
 
 
 def query_parts(grey: np.ndarray, share: float, frame_aspect: float) -> tuple[np.ndarray, np.ndarray]:
@@ -88,9 +95,4 @@ def query_parts(grey: np.ndarray, share: float, frame_aspect: float) -> tuple[np
     width = max(8, round(PART_WIDTH * share))
     height = max(8, round(h * width / w))
     scaled = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA if width < w else cv2.INTER_LINEAR)
-    corners = _corners(scaled, QUERY_CORNERS)
-    vectors = _describe(scaled, corners)
-    kept = vectors[:, -1] > 0
-    frame_height = PART_WIDTH / frame_aspect
-    shares = corners[kept] / np.array([PART_WIDTH, frame_height], np.float32)
-    return vectors[kept], shares
+    return _parts_of(scaled, QUERY_CORNERS, (PART_WIDTH, PART_WIDTH / frame_aspect))

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from animevid.search._describe import Match, match_score
+from animevid.search._describe import FRAME_ASPECT, Match, match_score
 from animevid.search._parts import PART_TAG, query_parts
 from animevid.search._store import SearchIndex
 
@@ -29,7 +29,6 @@ OFFSET_STEP = 0.025
 """Parts whose placements of the query differ by less than this (frame shares) agree."""
 PART_CANDIDATES = 24
 """Frames, best voted first, given the finer check."""
-FRAME_ASPECT = 16 / 9
 
 
 def _votes(index: SearchIndex, grey: np.ndarray) -> dict[tuple[int, float, int, int], float]:
@@ -45,8 +44,7 @@ def _votes(index: SearchIndex, grey: np.ndarray) -> dict[tuple[int, float, int, 
         return votes
     scores, ids = index.search(np.concatenate(codes), PART_NEIGHBOURS, parts=True)
     spread = 1 - PART_TAG**2
-    for q, (row_scores, row_ids) in enumerate(zip(scores, ids, strict=True)):
-        here = np.concatenate(corners)[q]
+    for q, (here, row_scores, row_ids) in enumerate(zip(np.concatenate(corners), scores, ids, strict=True)):
         for score, vid in zip(row_scores, row_ids, strict=True):
             cosine = (float(score) - PART_TAG**2) / spread
             if vid < 0 or cosine < PART_MIN_COSINE:

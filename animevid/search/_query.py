@@ -32,6 +32,7 @@ import numpy as np
 from animevid.config import SearchConfig
 from animevid.search._describe import (
     COARSE_SIZE,
+    FRAME_ASPECT,
     FULL,
     THUMB_SIZE,
     Alignment,
@@ -78,8 +79,6 @@ WALK_DROP = 0.01
 CROP_PLACEMENTS = tuple(placements((0.9, 0.8), 0.05))
 """Crop hypotheses of the second round (9 + 25)."""
 _WORK_WIDTH = 320
-FRAME_ASPECT = 16 / 9
-"""Shape of TV anime frames, for the centred-frame guess."""
 
 
 @dataclass(frozen=True)

@@ -94,28 +94,32 @@ class EpisodeFrames:
         descriptors: np.ndarray,
         thumbnails: np.ndarray,
         end_seconds: float,
-        parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        parts: Parts | None = None,
     ) -> EpisodeFrames:
         """Kept frames whose pictures each show until the next one; ``end_seconds`` closes the last span.
 
         ``parts`` is (descriptors, rows, centres) as :func:`gather_parts` gives it.
         """
         until = np.append(seconds[1:], max(end_seconds, seconds[-1]) if len(seconds) else end_seconds)
-        if parts is None:
-            return cls(frames, seconds, until[: len(seconds)], descriptors, thumbnails)
-        return cls(frames, seconds, until[: len(seconds)], descriptors, thumbnails, *parts)
+        return cls(frames, seconds, until[: len(seconds)], descriptors, thumbnails, *(parts or ()))
 
 
-def gather_parts(records: Sequence[IndexedFrame], first_row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(descriptors, rows, centres) of the records' parts; the first record is row ``first_row``."""
+Parts = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(descriptors, rows, centres) of an episode's parts, as :class:`EpisodeFrames` keeps them."""
+
+
+def gather_parts(records: Sequence[IndexedFrame], first_row: int) -> Parts:
+    """The records' parts; the first record is row ``first_row``."""
     with_parts = [(row, r) for row, r in enumerate(records, first_row) if len(r.parts)]
-    if not with_parts:
+    return join_parts([(r.parts, np.full(len(r.parts), row, np.int64), r.part_xy) for row, r in with_parts])
+
+
+def join_parts(pieces: Sequence[Parts]) -> Parts:
+    """Pieces of parts, in row order, as one."""
+    if not pieces:
         return _NO_PARTS, np.zeros(0, np.int64), _NO_XY
-    return (
-        np.concatenate([r.parts for _, r in with_parts]).astype(np.float32),
-        np.concatenate([np.full(len(r.parts), row, np.int64) for row, r in with_parts]),
-        np.concatenate([r.part_xy for _, r in with_parts]).astype(np.float32),
-    )
+    descriptors, rows, centres = (np.concatenate([piece[k] for piece in pieces]) for k in range(3))
+    return descriptors.astype(np.float32), rows, centres.astype(np.float32)
 
 
 @STAGES.register(

@@ -44,7 +44,7 @@ from animevid.errors import SearchError
 from animevid.library import INDEX_DIRNAME, fault_point, flush_file, write_atomically
 from animevid.search._describe import DESCRIPTOR_DIM, THUMB_SIZE
 from animevid.search._faiss import INDEX_BACKENDS, FaissBackend, IndexKind, default_backend
-from animevid.search._stage import EpisodeFrames, IndexedFrame, gather_parts
+from animevid.search._stage import EpisodeFrames, IndexedFrame, Parts, gather_parts, join_parts
 
 DESCRIPTOR_VERSION = 1
 """Bumped when descriptors change meaning; a mismatch asks for re-indexing."""
@@ -641,7 +641,7 @@ class FrameWriter:
         self._frames: list[np.ndarray] = []
         self._seconds: list[np.ndarray] = []
         self._descriptors: list[np.ndarray] = []
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._parts: list[Parts] = []
         self._rows = 0
 
     def add(self, records: Sequence[IndexedFrame]) -> None:
@@ -676,11 +676,7 @@ class FrameWriter:
             descriptors=np.concatenate(self._descriptors) if self._descriptors else empty,
             thumbnails=np.load(self.path, mmap_mode="r") if self._rows else np.zeros((0, *shape[1:]), np.uint8),
             end_seconds=end_seconds,
-            parts=gather_parts([], 0)
-            if not self._parts
-            else tuple(  # type: ignore[arg-type]
-                np.concatenate([p[k] for p in self._parts]) for k in range(3)
-            ),
+            parts=join_parts(self._parts),
         )
 
     def discard(self) -> None:
