@@ -40,6 +40,7 @@ import os
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,12 +167,15 @@ def evaluate(
     rows: dict[str, Any] = {}
     in_scores: list[float] = []
     latencies: list[float] = []
+    seed = int(rng.integers(2**31))
     for name in kinds:
+        # each kind its own generator: a kind's queries do not depend on which kinds ran before it
+        own = np.random.default_rng([seed, zlib.crc32(name.encode())])
         if name in PANEL_KINDS:
-            rows[name] = _score_panels(scoring, name, sources, rng, latencies)
+            rows[name] = _score_panels(scoring, name, sources, own, latencies)
         else:
             distort = DISTORTIONS.get(name) or FAN_DISTORTIONS[name]
-            rows[name] = _score_distortion(scoring, name, distort, sources, rng, in_scores, latencies)
+            rows[name] = _score_distortion(scoring, name, distort, sources, own, in_scores, latencies)
     lat = np.array(latencies) * 1000
     return {
         "distortions": rows,

@@ -160,6 +160,7 @@ def test_cli_json_and_html(library: Path, queries, tmp_path: Path) -> None:
     best = data["results"][0]
     assert set(best) >= {"episode", "seconds", "frame", "score"} and abs(best["seconds"] - seconds) <= 1.0
     assert data["confident"] and page.read_text().count("<img") == 1 + len(data["results"])
+    assert _overlap(best["box"], (0.0, 0.0, 1.0, 1.0)) >= 0.75, "a crop of 90 % of each side shows 81 % of the frame"
     missing = runner.invoke(app, ["search", str(shot), "--library", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "animevid index" in missing.output
 
@@ -303,7 +304,7 @@ def test_a_crop_of_a_slow_tilt_is_found_at_its_own_frame(tmp_path: Path) -> None
         share, x, y = picks[frame]
         h, w = rgb.shape[:2]
         crop = np.ascontiguousarray(rgb[y : y + round(h * (1 - share)), x : x + round(w * (1 - share))])
-        scores = rank_picture(index, crop, SearchConfig())
+        scores = rank_picture(index, crop, SearchConfig()).scores
         best = max(scores, key=scores.__getitem__)
         assert abs(index.ref(best).pts_seconds - seconds) <= 1.0, (frame, index.ref(best).pts_seconds)
 
@@ -330,7 +331,9 @@ def test_part_descriptors_open_every_shot_and_count_in_the_catalog(library: Path
     assert episode.search_vectors == len(kept) + len(kept.parts) == SearchIndex.in_library(library).count
 
 
-@pytest.mark.parametrize("name", ["reaction-crop", "screen-photo", "meme-caption", "filter", "rotated"])
+@pytest.mark.parametrize(
+    "name", ["reaction-crop", "screen-photo", "meme-caption", "filter", "rotated", "sticker", "player-ui"]
+)
 def test_what_fans_post_is_found_at_the_right_time(library: Path, queries, name: str) -> None:
     from animevid.search._distort import FAN_DISTORTIONS
 
@@ -342,6 +345,36 @@ def test_what_fans_post_is_found_at_the_right_time(library: Path, queries, name:
         right += bool(result.hits) and abs(result.hits[0].seconds - seconds) <= 1.0
     # the screen finder misses screens whose picture is dark at its edges (issue 24, stop 31 note)
     assert right >= len(queries) - (2 if name == "screen-photo" else 1), f"{name}: {right} of {len(queries)} found"
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    inner = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return inner / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inner)
+
+
+def test_each_hit_says_which_part_of_the_frame_it_matched(library: Path, queries) -> None:
+    """The box on the hit's frame shows the query: on a pan, a neighbouring frame shows the same part elsewhere."""
+    from animevid.search._store import vector_ids
+
+    index = SearchIndex.in_library(library)
+    kept = index.episode(1)
+    parts = [(0.1, 0.2, 0.4), (0.5, 0.5, 0.45), (0.0, 0.55, 0.4), (0.55, 0.05, 0.4), (0.3, 0.3, 0.42)]
+    boxed = 0
+    for (seconds, rgb), (x, y, share) in zip(queries.values(), parts, strict=True):
+        h, w = rgb.shape[:2]
+        part = rgb[round(y * h) : round((y + share) * h), round(x * w) : round((x + share) * w)]
+        query = cv2.resize(part, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+        best = search_image(query, library=library, index=index, top=1).hits[0]
+        assert best.box is not None and abs(best.seconds - seconds) <= 1.5, (seconds, best)
+        thumb = index.thumbnail(int(vector_ids(1, len(kept))[list(kept.frames).index(best.frame)])).astype(np.float32)
+        x0, y0, x1, y1 = (round(v * n) for v, n in zip(best.box, (128, 72, 128, 72), strict=True))
+        shown = cv2.resize(cv2.cvtColor(query, cv2.COLOR_RGB2GRAY), (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        fit = np.corrcoef(shown.astype(np.float32).ravel(), thumb[y0:y1, x0:x1].ravel())[0, 1]
+        boxed += fit >= 0.9 and 0.8 <= (x1 - x0) / (share * 128) <= 1.25
+        whole = search_image(rgb, library=library, index=index, top=1).hits[0]
+        assert whole.box is not None and _overlap(whole.box, (0.0, 0.0, 1.0, 1.0)) >= 0.95, whole.box
+    assert boxed >= len(parts) - 1, f"{boxed} of {len(parts)} boxes show the query"
 
 
 def test_two_frames_side_by_side_are_two_panels_each_found(library: Path, queries) -> None:

@@ -166,6 +166,8 @@ def test_raw_bodies_filters_and_trace_moe_errors(base: str, screenshot: Path, sy
     at, _, _ = _truth(synth_episode)
     raw = httpx.post(f"{base}/search", content=data, headers={"content-type": "image/jpeg"}, timeout=60).json()
     assert raw["error"] == "" and raw["result"][0]["anilist"] == 4242 and abs(raw["result"][0]["at"] - at) <= 1.0
+    # beyond trace.moe: the part of the frame the screenshot showed (8 % cut from every side)
+    assert np.allclose(raw["result"][0]["box"], [0.08, 0.08, 0.92, 0.92], atol=0.03), raw["result"][0]["box"]
     form = httpx.post(f"{base}/search", files={"whatever": ("x.jpg", data)}, timeout=60).json()
     assert form["result"][0]["filename"] == EPISODE_NAME
     other = httpx.post(f"{base}/search?anilistID=999", content=data, timeout=60).json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from animevid.errors import CatalogError, SearchError
 from animevid.library import Library
 from animevid.pictures import MAX_PICTURE_PIXELS, read_picture
 from animevid.search._panels import split_panels
-from animevid.search._query import Panel, SearchHit, SearchResult, merge_hits, rank_picture
+from animevid.search._query import Box, Panel, SearchHit, SearchResult, merge_hits, rank_picture
 from animevid.search._store import INDEX_DIRNAME, SearchIndex
 
 
@@ -77,7 +78,9 @@ def load_image(path: str | Path) -> np.ndarray:
     )
 
 
-def _hits(index: SearchIndex, library: Path, ranked: list[tuple[int, float]]) -> tuple[SearchHit, ...]:
+def _hits(
+    index: SearchIndex, library: Path, ranked: list[tuple[int, float]], boxes: Mapping[int, Box] | None = None
+) -> tuple[SearchHit, ...]:
     names: dict[int, str] = {}
     catalog_path = library / CATALOG_FILENAME
     hits = []
@@ -91,8 +94,11 @@ def _hits(index: SearchIndex, library: Path, ranked: list[tuple[int, float]]) ->
                         names[ref.episode_id] = catalog.get_episode(ref.episode_id).path
                 except CatalogError:
                     pass  # the index outlived its catalog row: the id still names the episode
+        box = boxes.get(vid) if boxes is not None else None
         hits.append(
-            SearchHit(ref.episode_id, names[ref.episode_id], ref.frame_index, ref.pts_seconds, ref.end_seconds, score)
+            SearchHit(
+                ref.episode_id, names[ref.episode_id], ref.frame_index, ref.pts_seconds, ref.end_seconds, score, box
+            )
         )
     return tuple(hits)
 
@@ -131,10 +137,9 @@ def search_image(
         index = index or open_search_index(library, config=config, device=device)
 
         def hits_of(picture: np.ndarray) -> tuple[SearchHit, ...]:
-            ranked = merge_hits(
-                index, rank_picture(index, picture, config), top=top, merge_seconds=config.merge_seconds
-            )
-            return _hits(index, Path(library), ranked)
+            ranking = rank_picture(index, picture, config)
+            ranked = merge_hits(index, ranking.scores, top=top, merge_seconds=config.merge_seconds)
+            return _hits(index, Path(library), ranked, ranking.boxes)
 
         whole = SearchResult(hits_of(rgb), config.threshold)
         boxes = split_panels(rgb)
@@ -186,7 +191,7 @@ def search_video(
         index = index or open_search_index(library, config=config, device=device)
         votes: dict[tuple[int, int], list[tuple[float, int, float]]] = defaultdict(list)
         for seconds, rgb in frames:
-            for vid, score in rank_picture(index, rgb, config).items():
+            for vid, score in rank_picture(index, rgb, config).scores.items():
                 ref = index.ref(vid)
                 votes[(ref.episode_id, round(ref.pts_seconds - seconds))].append((score, vid, seconds))
         pooled = {}

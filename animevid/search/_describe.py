@@ -38,6 +38,24 @@ ALIGN_BLUR = 5
 score. Unsmoothed, alignment stalls in local optima and the score is dominated by resampling (popteamepic
 crops peaked 0.2 s off the true frame); smoothed, the true frame of a held drawing with confetti scores
 0.997 against 0.993 for its neighbours."""
+COVER_BLOCKS = (8, 6)
+"""(columns, rows) of blocks a matched pair is split into to find what covers the picture (stickers, a player's
+bars, a play symbol): blocks are dropped whole, not pixels, so that a wrong frame cannot drop its way to a fit."""
+COVER_ERROR = 4.0
+"""A block is covered when its squared difference (both pictures standardised on the kept blocks) is this many
+times the median block's."""
+COVER_MOST = 0.4
+"""Most of the blocks that may be dropped as covered (the issue's overlays cover up to a third of the frame)."""
+COVER_FIT = 0.9
+"""Blocks are dropped only when what is left fits at least this well: a wrong frame that differs everywhere
+gains nothing by dropping its worst blocks."""
+COVER_COST = 0.02
+"""Taken off a score computed with blocks dropped, plus :data:`COVER_SLOPE` times the share dropped, so that a
+query nothing covers keeps its plain score and a covered one counts as less certain the more is hidden."""
+COVER_SLOPE = 0.1
+COVER_MIN_SHARE = 0.7
+"""Only a query showing at least this share of the frame's width is checked for covers; a part of the frame
+(a reaction crop) is compared whole: its blocks are too small to tell a cover from a difference."""
 _ALIGN_STOP = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 15, 1e-3)
 _DCT_SIDE = 32
 _KEEP = 8
@@ -139,6 +157,58 @@ def placements(scales: tuple[float, ...], step: float) -> list[Placement]:
     return found
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / (np.sqrt(float((a * a).sum()) * float((b * b).sum())) + 1e-6))
+
+
+def _standardised(picture: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``picture`` less its mean, over its spread, both taken where ``mask`` is set."""
+    mean, spread = cv2.meanStdDev(picture, mask=mask)
+    return (picture - float(mean[0, 0])) / (float(spread[0, 0]) + 1e-6)
+
+
+def _fit(query: np.ndarray, seen: np.ndarray, frame_width: int) -> float:
+    """:func:`uncovered_score` for a query showing most of a frame ``frame_width`` wide, else the plain one."""
+    if query.shape[1] >= COVER_MIN_SHARE * frame_width:
+        return uncovered_score(query, seen)
+    return _correlation(query, seen)
+
+
+def uncovered_score(query: np.ndarray, seen: np.ndarray) -> float:
+    """Normalised correlation of two float32 pictures of one size, with the blocks something covers left out.
+
+    The pictures are split into :data:`COVER_BLOCKS`; standardised on the blocks kept so far, a block whose
+    mean squared difference exceeds :data:`COVER_ERROR` times the median block's is covered (a sticker, a
+    dark title bar, a play symbol: opaque things the frame does not have). At most :data:`COVER_MOST` of
+    the blocks go, the worst first; two passes, so an overlay's pull on the mean and spread is undone. The
+    score is the plain correlation, or, when what is left fits at least :data:`COVER_FIT`, that fit less
+    :data:`COVER_COST` and :data:`COVER_SLOPE` times the share dropped, whichever is higher. A wrong frame
+    differs everywhere, so few of its blocks stand out and what is left still fits badly.
+    """
+    plain = _correlation(query, seen)
+    h, w = query.shape
+    if plain >= 1 - COVER_COST:
+        return plain
+    cols, rows = COVER_BLOCKS
+    mask: np.ndarray = np.ones((h, w), np.uint8)
+    kept = np.ones(rows * cols, bool)
+    for _ in range(2):
+        difference = _standardised(query, mask) - _standardised(seen, mask)
+        error = cv2.resize(difference * difference, (cols, rows), interpolation=cv2.INTER_AREA).ravel()
+        worst = np.argsort(-error)[: int(COVER_MOST * rows * cols)]
+        kept = np.ones(rows * cols, bool)
+        kept[worst[error[worst] > COVER_ERROR * float(np.median(error))]] = False
+        if kept.all():
+            return plain
+        mask = cv2.resize(kept.reshape(rows, cols).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    pixels = mask.astype(bool)
+    fit = _correlation(query[pixels], seen[pixels])
+    if fit < COVER_FIT:
+        return plain
+    return max(plain, fit - COVER_COST - COVER_SLOPE * float(1 - kept.mean()))
+
+
 @dataclass(frozen=True)
 class Match:
     """The best whole-pixel place of a query on a thumbnail."""
@@ -198,6 +268,8 @@ def match_score(
                 continue
             result = np.nan_to_num(cv2.matchTemplate(frame_thumb, part, cv2.TM_CCOEFF_NORMED), nan=-1.0)
             _, value, _, (x, y) = cv2.minMaxLoc(result)
+            ph, pw = part.shape
+            value = _fit(part, frame_thumb[y : y + ph, x : x + pw], width)
             if value > best.score:
                 scale_y = scale * tall if own_shape else None
                 best = Match(min(float(value), 1.0), scale, (x - dx) / width, (y - dy) / height, scale_y)
@@ -260,5 +332,4 @@ def aligned_score(alignment: Alignment, frame_thumb: np.ndarray) -> float:
     seen = cv2.warpAffine(frame_thumb, alignment.warp, (tw, th), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     a = cv2.GaussianBlur(seen, (ALIGN_BLUR, ALIGN_BLUR), 0)
     b = cv2.GaussianBlur(alignment.template, (ALIGN_BLUR, ALIGN_BLUR), 0)
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / (np.sqrt(float((a * a).sum()) * float((b * b).sum())) + 1e-6))
+    return _fit(b, a, frame_thumb.shape[1])

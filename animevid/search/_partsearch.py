@@ -21,6 +21,11 @@ from animevid.search._store import SearchIndex
 PART_SHARES = (0.30, 0.34, 0.39, 0.45, 0.51)
 """Shares of the frame's width a part query is tried at (steps of 14 %: a patch 7 % off in scale still
 matches); a reaction crop shows 30-50 % of the frame."""
+WHOLE_SHARES = (1.0,)
+"""The share tried, on its own, for a query that shows the whole frame under stickers or a player's overlay:
+the corners they leave uncovered still find the frame when its covered core does not."""
+WHOLE_CANDIDATES = 8
+"""Frames, best voted first, the whole-frame share gives the finer check."""
 PART_NEIGHBOURS = 8
 """Nearest part vectors fetched per query corner."""
 PART_MIN_COSINE = 0.6
@@ -31,10 +36,10 @@ PART_CANDIDATES = 24
 """Frames, best voted first, given the finer check."""
 
 
-def _votes(index: SearchIndex, grey: np.ndarray) -> dict[tuple[int, float, int, int], float]:
+def _votes(index: SearchIndex, grey: np.ndarray, tried: tuple[float, ...]) -> dict[tuple[int, float, int, int], float]:
     """(frame vector id, share, offset cell x, y) -> summed evidence of the parts that put the query there."""
     codes, corners, shares = [], [], []
-    for share in PART_SHARES:
+    for share in tried:
         found, at = query_parts(grey, share, FRAME_ASPECT)
         codes.append(found)
         corners.append(at)
@@ -55,23 +60,27 @@ def _votes(index: SearchIndex, grey: np.ndarray) -> dict[tuple[int, float, int, 
     return votes
 
 
-def part_candidates(index: SearchIndex, grey: np.ndarray) -> list[tuple[int, float, float]]:
+def part_candidates(
+    index: SearchIndex, grey: np.ndarray, shares: tuple[float, ...] = PART_SHARES, most: int = PART_CANDIDATES
+) -> list[tuple[int, float, float]]:
     """Frames a part-of-frame query may come from: (frame vector id, share, evidence), best first.
 
     Args:
         index: The open search index.
         grey: The query (a region of it), grey uint8.
+        shares: Shares of the frame's width the query is tried at.
+        most: Most frames returned.
 
     Returns:
-        At most :data:`PART_CANDIDATES` frames.
+        At most ``most`` frames.
     """
-    votes = _votes(index, grey)
+    votes = _votes(index, grey, shares)
     best: dict[int, tuple[float, float]] = {}
     for (frame, share, cx, cy), _ in votes.items():
         near = sum(votes.get((frame, share, cx + a, cy + b), 0.0) for a in (-1, 0, 1) for b in (-1, 0, 1))
         if near > best.get(frame, (0.0, 0.0))[0]:
             best[frame] = (near, share)
-    ranked = sorted(best.items(), key=lambda item: -item[1][0])[:PART_CANDIDATES]
+    ranked = sorted(best.items(), key=lambda item: -item[1][0])[:most]
     return [(frame, share, evidence) for frame, (evidence, share) in ranked]
 
 

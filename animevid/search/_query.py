@@ -48,7 +48,14 @@ from animevid.search._describe import (
     refine,
 )
 from animevid.search._normalize import find_pasted, trim_borders
-from animevid.search._partsearch import part_candidates, part_match
+from animevid.search._partsearch import (
+    PART_CANDIDATES,
+    PART_SHARES,
+    WHOLE_CANDIDATES,
+    WHOLE_SHARES,
+    part_candidates,
+    part_match,
+)
 from animevid.search._screen import find_screen, rectify
 from animevid.search._store import SearchIndex, split_id, vector_ids
 
@@ -76,9 +83,25 @@ WALK_SECONDS = 3.0
 """How far in time from the best frame the walk goes at most (each way)."""
 WALK_DROP = 0.01
 """The walk stops where the fit falls this far below the best (the camera move or the drawing changed)."""
+PART_SLOT_CHECKS = 4
+"""Part-round candidates, the best checked first, whose neighbours in time are checked too."""
 CROP_PLACEMENTS = tuple(placements((0.9, 0.8), 0.05))
 """Crop hypotheses of the second round (9 + 25)."""
 _WORK_WIDTH = 320
+
+
+Box = tuple[float, float, float, float]
+"""(x0, y0, x1, y1) in shares of a frame's width and height."""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What :func:`rank_picture` found: every checked frame's score and where the query lies on it."""
+
+    scores: dict[int, float]
+    """Vector id -> finer-check score (0..1)."""
+    boxes: dict[int, Box]
+    """Vector id -> the part of the frame the query matched."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +120,13 @@ class SearchHit:
     """The matched picture shows until this time (as :attr:`TextHit.end_seconds` and a shot's)."""
     score: float
     """Match score, 0..1 (normalised correlation of the finer check)."""
+    box: Box | None = None
+    """The part of the frame the query showed: (x0, y0, x1, y1) in shares of the frame's width and height
+    (0, 0, 1, 1: all of it); None when not known (a clip's hits, dialogue hits)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
+        """JSON-ready form (``box`` only when known)."""
+        out: dict[str, Any] = {
             "episode": self.episode,
             "episode_id": self.episode_id,
             "seconds": round(self.seconds, 3),
@@ -108,6 +134,9 @@ class SearchHit:
             "frame": self.frame,
             "score": round(self.score, 4),
         }
+        if self.box is not None:
+            out["box"] = [round(v, 3) for v in self.box]
+        return out
 
 
 @dataclass(frozen=True)
@@ -249,11 +278,12 @@ def _coarse(
 
 def _break_ties(
     index: SearchIndex, regions: list[_Region], checked: dict[int, tuple[Match, _Candidate]]
-) -> dict[int, float]:
-    """Scores; the candidates within ``TIE_SCORE`` of the best and their best neighbours in time are aligned."""
+) -> tuple[dict[int, float], dict[int, Alignment]]:
+    """Scores and the alignments made: the candidates within ``TIE_SCORE`` of the best and their best
+    neighbours in time are aligned."""
     scores = {vid: max(0.0, match.score) for vid, (match, _) in checked.items()}
     if not scores:
-        return scores
+        return scores, {}
     top = max(scores.values())
     ties = sorted((v for v, s in scores.items() if s >= top - TIE_SCORE), key=lambda v: -scores[v])[:TIE_CHECKS]
     aligned: dict[int, Alignment] = {}
@@ -279,7 +309,7 @@ def _break_ties(
         # the whole frame on frames that fit equally well (a pan or a shake over a held drawing): the
         # screenshot is the frame that needs no move to fit, not a neighbour that fits once shifted
         _prefer(scores, level, _steadiest({vid: aligned[vid] for vid in level}, scores), top)
-    return scores
+    return scores, aligned
 
 
 def _prefer(scores: dict[int, float], level: list[int], chosen: int, top: float) -> None:
@@ -357,7 +387,7 @@ def _scales(scale: float) -> tuple[float, ...]:
     return tuple(sorted({min(1.0, scale + d) for d in (-0.05, 0.0, 0.05)}, reverse=True))
 
 
-def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> dict[int, float]:
+def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> Ranking:
     """Score the indexed frames that could be the query picture.
 
     Args:
@@ -366,7 +396,7 @@ def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> d
         config: Search options.
 
     Returns:
-        Vector id -> finer-check score (0..1) for every candidate checked.
+        For every candidate checked, its finer-check score (0..1) and the part of the frame matched.
     """
     regions = query_regions(rgb)
     checked = _coarse(index, regions, _candidates(index, regions, (FULL,), config.neighbours), config.rerank)
@@ -374,8 +404,30 @@ def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> d
         more = _candidates(index, regions, CROP_PLACEMENTS, config.neighbours)
         _keep_better(checked, _coarse(index, regions, more, config.rerank))
     if _best(checked) < SURE_SCORE:
-        _keep_better(checked, _part_round(index, regions))
-    return _break_ties(index, regions, checked)
+        _keep_better(checked, _part_round(index, regions, config.part_gap_seconds))
+    scores, aligned = _break_ties(index, regions, checked)
+    boxes = {vid: _match_box(match) for vid, (match, _) in checked.items()}
+    boxes.update({vid: _aligned_box(alignment) for vid, alignment in aligned.items()})
+    return Ranking(scores, boxes)
+
+
+def _match_box(match: Match) -> Box:
+    """The part of the frame a whole-pixel match covers, clipped to the frame."""
+    return _clipped(match.x, match.y, match.x + match.scale, match.y + match.height)
+
+
+def _aligned_box(alignment: Alignment) -> Box:
+    """The part of the frame an aligned template covers (the bounding box of its corners), clipped to the frame."""
+    th, tw = alignment.template.shape
+    corners = np.array([[0, 0, 1], [tw, 0, 1], [0, th, 1], [tw, th, 1]], np.float32) @ alignment.warp.T
+    width, height = THUMB_SIZE
+    x0, y0 = corners.min(axis=0) / (width, height)
+    x1, y1 = corners.max(axis=0) / (width, height)
+    return _clipped(float(x0), float(y0), float(x1), float(y1))
+
+
+def _clipped(x0: float, y0: float, x1: float, y1: float) -> Box:
+    return (max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1))
 
 
 def _best(checked: dict[int, tuple[Match, _Candidate]]) -> float:
@@ -389,14 +441,36 @@ def _keep_better(checked: dict[int, tuple[Match, _Candidate]], more: dict[int, t
             checked[vid] = (match, candidate)
 
 
-def _part_round(index: SearchIndex, regions: list[_Region]) -> dict[int, tuple[Match, _Candidate]]:
-    """Candidates for a query showing part of a frame (:mod:`animevid.search._partsearch`), checked."""
+def _part_round(index: SearchIndex, regions: list[_Region], gap: float) -> dict[int, tuple[Match, _Candidate]]:
+    """Candidates for a query showing part of a frame (:mod:`animevid.search._partsearch`), checked.
+
+    The query and its mirror are looked up; the best voted frames of both together get the finer check.
+    Only a few kept frames a second have parts (one per ``gap`` seconds), so the query's own frame is
+    often a neighbour of the frame its parts found: the kept frames within ``gap`` of the
+    :data:`PART_SLOT_CHECKS` best checked candidates are checked too, at their scale.
+    """
+    wanted: list[tuple[float, int, float, bool]] = []
+    for shares, most in ((PART_SHARES, PART_CANDIDATES), (WHOLE_SHARES, WHOLE_CANDIDATES)):
+        voted = [
+            (evidence, vid, share, flip)
+            for flip in (False, True)
+            for vid, share, evidence in part_candidates(index, regions[0].picture(flip), shares, most)
+        ]
+        wanted += sorted(voted, reverse=True)[:most]
     found: dict[int, tuple[Match, _Candidate]] = {}
-    for flip in (False, True):
-        picture = regions[0].picture(flip)
-        for vid, share, evidence in part_candidates(index, picture):
-            match = part_match(index, picture, vid, share)
-            _keep_better(found, {vid: (match, (evidence, 0, flip, match.scale))})
+    for evidence, vid, share, flip in wanted:
+        match = part_match(index, regions[0].picture(flip), vid, share)
+        _keep_better(found, {vid: (match, (evidence, 0, flip, match.scale))})
+    best = sorted(found.items(), key=lambda item: -item[1][0].score)[:PART_SLOT_CHECKS]
+    for vid, (match, candidate) in best:
+        picture = regions[0].picture(candidate[2]).astype(np.float32)
+        episode, row = split_id(vid)
+        frames = index.episode(episode)
+        near = np.abs(frames.seconds - frames.seconds[row]) <= gap
+        for other in vector_ids(episode, len(frames))[near]:
+            if int(other) not in found:
+                more = match_score(picture, _thumb(index, int(other)), (match.scale,), own_shape=True)
+                _keep_better(found, {int(other): (more, candidate)})
     return found
 
 

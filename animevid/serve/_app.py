@@ -167,11 +167,13 @@ class Server:
         return {"frameCount": state.frames, "error": "", "result": hits[:TOP]}
 
     def hit_dict(self, state: LibraryState, hit: SearchHit, base_url: str, info: bool) -> dict[str, Any]:
-        """One trace.moe result: the hit's shot as from/to, signed preview URLs."""
+        """One trace.moe result: the hit's shot as from/to, signed preview URLs; beyond trace.moe, ``box``:
+        the part of the frame the query showed (x0, y0, x1, y1 in shares of its width and height)."""
         episode = state.episodes[hit.episode_id]
         start, end = state.shot_around(self.folder, hit.episode_id, hit.seconds) or (hit.seconds, hit.end_seconds)
         preview = self.preview_of(episode, hit.seconds, start, end)
-        return {
+        found = {"box": [round(v, 3) for v in hit.box]} if hit.box is not None else {}
+        return found | {
             "anilist": episode.anilist if info else episode.anilist["id"],
             "filename": episode.filename,
             "episode": episode.number,
