@@ -1,7 +1,8 @@
 """Find any frame: top-1 accuracy per screenshot distortion, ours against a trace.moe-style baseline;
-confidence threshold calibration; index build time, size and latency grown to 1M vectors.
+confidence threshold calibration; index build time, size and latency grown to 1M kept frames.
 
-Usage: python bench/search.py [--queries 200] [--seeds 1,2] [--seconds 60] [--vectors 1000000] [--json OUT]
+Usage: python bench/search.py [--queries 200] [--seeds 1,2] [--seconds 60] [--frames 1000000] [--kinds K,...]
+       [--work DIR] [--json OUT]
 
 Library: every video in ../shared/data/real/video/ (skipped with a message when absent) plus synthetic
 episodes (seeds --seeds, --seconds long), indexed with `index_episodes` into a temporary library.
@@ -9,8 +10,12 @@ episodes (seeds --seeds, --seconds long), indexed with `index_episodes` into a t
 Queries: --queries source frames drawn with a seeded generator uniformly over every frame of the library
 (decoded at 640 px wide, the frame numbers and times the pipeline uses), each distorted once by every type
 (animevid/search/_distort.py: jpeg, downscale-320, crop-10, crop-20, letterbox, blurred-border, mirror,
-subtitle, colour-shift, pasted). Blank source frames (grey standard deviation < 8 levels: black, white,
-fades, flashes; nothing to find) are not drawn. A hit is right ("ours %") when it names the query's episode
+subtitle, colour-shift, pasted; and what fans post: reaction-crop, filter, rotated, screen-photo, player-ui,
+sticker, upscaled, meme-caption, squeezed, thumbnail-160; and two of several frames in one picture, side-by-side
+and panels, right only when every frame shown is some panel's best hit). Each kind draws its distortions from
+its own generator (seeded by --seed and the kind's name), so --kinds picks kinds without changing them.
+Blank source frames (grey standard deviation < 8 levels: black, white, fades, flashes; nothing to find) are
+not drawn. A hit is right ("ours %") when it names the query's episode
 and lies within +-1 s of the query's time, or when the frame it names shows the same picture as the query's
 frame within 1 s of the hit (mean absolute grey difference < 2 levels at 128x72): a held drawing, a loop or a
 lip-flap cycle repeats its picture exactly, as OP, ED and recaps do across episodes, and any of its showings is a
@@ -20,16 +25,18 @@ Baseline: the MPEG-7 colour layout descriptor (33 numbers, L2, exact) of *every*
 trace.moe indexes it; the query's colour layout, top-1.
 
 Confidence: out-of-library queries are frames of a synthetic episode of another series and the real
-still images in ../shared/data/real/images, each distorted by a random type. The score distributions of
-in-library (best hit) and out-of-library queries are printed with the false-accept and false-reject rates
-at a range of thresholds and at the configured one.
+still images in ../shared/data/real/images, each distorted by a random type (any of the twenty). The score
+distributions of in-library (best hit) and out-of-library queries are printed with the false-accept and
+false-reject rates at a range of thresholds and at the configured one.
 
-Scale: the index is grown to --vectors with *synthetic vectors*: the library's own descriptors, perturbed
-with Gaussian noise and re-normalised, plus random unit vectors (the latency of FAISS depends on the
-dimension and the count, not on the videos). Build time (IVF-PQ training + adding), index bytes per
-indexed hour of video (from the library's measured kept frames per hour) and single-query latency p50/p99
-(one 64-number descriptor, nprobe from the config, 1 thread and all threads) on the CPU are printed. The
-whole-query latency (regions, hypotheses, finer check) is measured on the real library.
+Scale: the index is grown to --frames kept frames, with part vectors in the library's proportion, using
+*synthetic vectors*: the library's own vectors (whole-frame and part), perturbed with Gaussian noise and
+re-normalised, plus random unit vectors (the latency of FAISS depends on the dimension and the count, not
+on the videos). Build time (IVF-PQ training + adding), index bytes per indexed hour of video (from the
+library's measured vectors per hour) and single-query latency p50/p99 (one 64-number descriptor, nprobe from
+the config, 1 thread and all threads) on the CPU are printed. The whole-query latency (regions, hypotheses,
+parts, finer check) is measured on the real library, and estimated at the grown size: every measured query
+less its FAISS lookups, plus the same lookups replayed on the grown index.
 """
 
 from __future__ import annotations
@@ -56,7 +63,15 @@ from animevid.config import Config, DecodeConfig, SearchConfig  # noqa: E402
 from animevid.decode import open_video  # noqa: E402
 from animevid.decode._probe import VIDEO_SUFFIXES  # noqa: E402
 from animevid.pipeline import index_episodes  # noqa: E402
-from animevid.search import FrameDescriptorStage, SearchHit, SearchIndex, color_layout, load_image, search_image  # noqa: E402
+from animevid.search import (  # noqa: E402
+    FrameDescriptorStage,
+    SearchHit,
+    SearchIndex,
+    SearchResult,
+    color_layout,
+    load_image,
+    search_image,
+)
 from animevid.search._distort import DISTORTIONS, FAN_DISTORTIONS, Distortion, panel_grid, side_by_side  # noqa: E402
 from animevid.search._faiss import IndexKind  # noqa: E402
 from animevid.synth import generate_episode  # noqa: E402
@@ -145,6 +160,32 @@ class _Scoring:
     frames_seen: dict[tuple[int, int], np.ndarray]
     names: list[str]
     fps: list[float]
+    lookups: list[tuple[int, int, float]]
+    """Every FAISS lookup made so far: (descriptors, neighbours, seconds)."""
+
+    def timed_search(self, query: np.ndarray) -> tuple[SearchResult, _Timing]:
+        """``search_image`` on the library, with its wall time and the FAISS lookups it made."""
+        first = len(self.lookups)
+        started = time.perf_counter()
+        result = search_image(query, library=self.library, index=self.index, config=self.config, top=1)
+        return result, (time.perf_counter() - started, self.lookups[first:])
+
+
+_Timing = tuple[float, list[tuple[int, int, float]]]
+"""A query's wall seconds and its FAISS lookups (descriptors, neighbours, seconds)."""
+
+
+def _recording(index: SearchIndex, lookups: list[tuple[int, int, float]]) -> None:
+    """Make ``index`` note every FAISS lookup it makes in ``lookups`` (replayed on a grown index by ``scale``)."""
+    original = index.search
+
+    def search(queries: np.ndarray, k: int, *, parts: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        started = time.perf_counter()
+        found = original(queries, k, parts=parts)
+        lookups.append((len(queries), k, time.perf_counter() - started))
+        return found
+
+    index.search = search  # type: ignore[method-assign]
 
 
 def evaluate(
@@ -159,14 +200,16 @@ def evaluate(
     kinds: list[str],
 ) -> dict[str, Any]:
     index = SearchIndex.in_library(library, config=config)
+    lookups: list[tuple[int, int, float]] = []
+    _recording(index, lookups)
     baseline = faiss.IndexFlatL2(layouts.shape[1])
     baseline.add(layouts)
     names = [str(v.resolve()) for v in videos]
     fps = [open_video(v).info.fps_float for v in videos]
-    scoring = _Scoring(library, index, config, baseline, layout_refs, frames_seen, names, fps)
+    scoring = _Scoring(library, index, config, baseline, layout_refs, frames_seen, names, fps, lookups)
     rows: dict[str, Any] = {}
     in_scores: list[float] = []
-    latencies: list[float] = []
+    latencies: list[_Timing] = []
     seed = int(rng.integers(2**31))
     for name in kinds:
         # each kind its own generator: a kind's queries do not depend on which kinds ran before it
@@ -176,12 +219,13 @@ def evaluate(
         else:
             distort = DISTORTIONS.get(name) or FAN_DISTORTIONS[name]
             rows[name] = _score_distortion(scoring, name, distort, sources, own, in_scores, latencies)
-    lat = np.array(latencies) * 1000
+    lat = np.array([seconds for seconds, _ in latencies]) * 1000
     return {
         "distortions": rows,
         "in_scores": in_scores,
         "query_ms_p50": float(np.percentile(lat, 50)),
         "query_ms_p99": float(np.percentile(lat, 99)),
+        "timings": latencies,
     }
 
 
@@ -192,7 +236,7 @@ def _score_distortion(
     sources: list[dict[str, Any]],
     rng: np.random.Generator,
     in_scores: list[float],
-    latencies: list[float],
+    latencies: list[_Timing],
 ) -> dict[str, Any]:
     """Score ours and the baseline on every source distorted by ``distort``; print and return its row."""
     ours = {"strict": 0, "right": 0}
@@ -230,7 +274,7 @@ ALL_KINDS = (*DISTORTIONS, *FAN_DISTORTIONS, *PANEL_KINDS)
 
 
 def _score_panels(
-    scoring: _Scoring, name: str, sources: list[dict[str, Any]], rng: np.random.Generator, latencies: list[float]
+    scoring: _Scoring, name: str, sources: list[dict[str, Any]], rng: np.random.Generator, latencies: list[_Timing]
 ) -> dict[str, Any]:
     """Score several-frames queries: ours is right when every frame shown is some panel's right best hit;
     the baseline (one answer per image) when its top hit is right for any of them."""
@@ -246,9 +290,8 @@ def _score_panels(
         else:
             continue
         n += 1
-        started = time.perf_counter()
-        result = search_image(query, library=scoring.library, index=scoring.index, config=scoring.config, top=1)
-        latencies.append(time.perf_counter() - started)
+        result, timing = scoring.timed_search(query)
+        latencies.append(timing)
         tops = [p.hits[0] for p in result.panels if p.hits] or list(result.hits[:1])
         found = [any(_right(scoring, hit, frame) for hit in tops) for frame in shown]
         right += all(found)
@@ -272,11 +315,9 @@ def _right(scoring: _Scoring, hit: SearchHit, source: dict[str, Any]) -> bool:
 
 def _search_ours(
     scoring: _Scoring, query: np.ndarray, source: dict[str, Any]
-) -> tuple[SearchHit | None, bool, bool, float]:
-    """Our top hit for ``query``, whether it is right by time alone and by time or picture, and the seconds taken."""
-    started = time.perf_counter()
-    result = search_image(query, library=scoring.library, index=scoring.index, config=scoring.config, top=1)
-    latency = time.perf_counter() - started
+) -> tuple[SearchHit | None, bool, bool, _Timing]:
+    """Our top hit for ``query``, whether it is right by time alone and by time or picture, and its timing."""
+    result, latency = scoring.timed_search(query)
     hit = result.hits[0] if result.hits else None
     names = scoring.names
     same = hit is not None and hit.episode == names[source["episode"]]
@@ -326,7 +367,7 @@ def foreign_queries(work: Path, count: int, rng: np.random.Generator) -> list[np
     pictures = [frames[i] for i in rng.choice(len(frames), min(count, len(frames)), replace=False)]
     if (REAL / "images").is_dir():
         pictures += [load_image(p) for p in sorted((REAL / "images").glob("*.png"))]
-    kinds = list(DISTORTIONS.values())
+    kinds = [*DISTORTIONS.values(), *FAN_DISTORTIONS.values()]
     return [kinds[int(rng.integers(len(kinds)))](p, rng) for p in pictures]
 
 
@@ -361,20 +402,30 @@ def calibrate(library: Path, in_scores: list[float], foreign: list[np.ndarray], 
 
 def scale(
     library: Path,
-    target: int,
+    frames: int,
     config: SearchConfig,
-    vectors_per_hour: float,
     rng: np.random.Generator,
-    kept_per_hour: float,
+    per_hour: tuple[float, float],
+    timings: list[_Timing],
 ) -> dict[str, Any]:
+    """Grow the index to ``frames`` kept frames (with part vectors in the library's proportion) and time it.
+
+    ``per_hour`` is the library's (vectors, kept frames) per indexed hour. The whole-query latency at this
+    size is estimated from ``timings``: each measured query less its FAISS lookups on the small library,
+    plus the same lookups (descriptors and neighbours) replayed on the grown index: the finer check costs
+    the same per candidate at any size.
+    """
+    vectors_per_hour, kept_per_hour = per_hour
     index = SearchIndex.in_library(library, config=config)
-    real = np.concatenate([index.episode(e).descriptors for e in index.episode_ids()])
+    real = np.concatenate([index.episode(e).vectors() for e in index.episode_ids()])
+    target = round(frames * vectors_per_hour / kept_per_hour)
     vectors = _grown_vectors(real, target, rng)
     kind: IndexKind = "exact" if target <= config.exact_max_vectors else "ivfpq"
     started = time.perf_counter()
     built = index.build(vectors, kind)
     trained = time.perf_counter() - started
-    built.add_with_ids(vectors, np.arange(target, dtype=np.int64))
+    for start in range(0, target, 1_000_000):
+        built.add_with_ids(vectors[start : start + 1_000_000], np.arange(start, min(target, start + 1_000_000)))
     build_seconds = time.perf_counter() - started
     size = len(faiss.serialize_index(built))
     hours = target / vectors_per_hour
@@ -386,6 +437,7 @@ def scale(
     queries = real[rng.integers(0, len(real), 300)] + rng.normal(0, 0.05, (300, real.shape[1])).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     out: dict[str, Any] = {
+        "frames": frames,
         "vectors": target,
         "kind": kind,
         "train_seconds": trained,
@@ -396,9 +448,27 @@ def scale(
     }
     out |= _single_latencies(built, queries)
     out |= _batch_latencies(built, queries)
-    out["recall_at_8"] = _recall_at_8(built, real, vectors, queries)
+    out |= _whole_query_latencies(built, real, timings, rng)
+    out["recall_at_8"] = _recall_at_8(built, real, vectors[: min(target, 2_000_000)], queries)
     _print_scale(out, config, vectors_per_hour, hours)
     return out
+
+
+def _whole_query_latencies(
+    built: faiss.Index, real: np.ndarray, timings: list[_Timing], rng: np.random.Generator
+) -> dict[str, float]:
+    """p50/p99 whole-query milliseconds at the grown size, estimated by replaying each query's FAISS lookups."""
+    estimates = []
+    for seconds, lookups in timings:
+        replayed = 0.0
+        for count, k, _ in lookups:
+            batch = real[rng.integers(0, len(real), count)]
+            began = time.perf_counter()
+            built.search(batch, k)
+            replayed += time.perf_counter() - began
+        estimates.append(seconds - sum(spent for _, _, spent in lookups) + replayed)
+    ms = np.array(estimates) * 1000
+    return {"whole_p50_ms": float(np.percentile(ms, 50)), "whole_p99_ms": float(np.percentile(ms, 99))}
 
 
 def _grown_vectors(real: np.ndarray, target: int, rng: np.random.Generator) -> np.ndarray:
@@ -443,7 +513,8 @@ def _batch_latencies(built: faiss.Index, queries: np.ndarray) -> dict[str, float
 
 
 def _recall_at_8(built: faiss.Index, real: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> float:
-    """Share of queries whose exact nearest vector is among ``built``'s top 8."""
+    """Share of queries whose exact nearest vector (among ``vectors``, the first ones added) is among ``built``'s
+    top 8 (exact search over more than 2M vectors would take minutes: the share on the first 2M bounds it)."""
     exact = faiss.IndexFlatIP(real.shape[1])
     exact.add(vectors)
     _, truth = exact.search(queries, 1)
@@ -455,7 +526,8 @@ def _print_scale(out: dict[str, Any], config: SearchConfig, vectors_per_hour: fl
     """Print the grown index's build time, size and latencies."""
     size, threads = out["index_bytes"], faiss.omp_get_max_threads()
     print(
-        f"\n{out['vectors']} vectors ({out['kind']}, {config.pq_bytes} B codes, nprobe {config.nprobe}): "
+        f"\n{out['frames']} kept frames = {out['vectors']} vectors with their parts "
+        f"({out['kind']}, {config.pq_bytes} B codes, nprobe {config.nprobe}): "
         f"build {out['build_seconds']:.1f} s (training {out['train_seconds']:.1f} s); "
         f"index {size / 1e6:.1f} MB = {size / hours / 1e6:.2f} MB per indexed hour "
         f"({vectors_per_hour:.0f} vectors/hour) + {out['episode_files_bytes_per_hour'] / 1e6:.1f} MB/hour "
@@ -468,6 +540,10 @@ def _print_scale(out: dict[str, Any], config: SearchConfig, vectors_per_hour: fl
         f"recall@8 of the exact nearest {100 * out['recall_at_8']:.1f} %; one image's batch of 6 descriptors "
         f"{out['batch6_ms']:.2f} ms, of 204 (crop round) {out['batch204_ms']:.1f} ms"
     )
+    print(
+        f"whole query at this size (estimated: the measured queries' FAISS lookups replayed on this index): "
+        f"p50 {out['whole_p50_ms']:.1f} ms, p99 {out['whole_p99_ms']:.1f} ms"
+    )
 
 
 def main() -> None:
@@ -476,7 +552,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2", help="synthetic episode seeds")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each synthetic episode")
     parser.add_argument("--foreign", type=int, default=150, help="out-of-library frames of a foreign episode")
-    parser.add_argument("--vectors", type=int, default=1_000_000, help="grow the index to this many vectors (0: skip)")
+    parser.add_argument(
+        "--frames", type=int, default=1_000_000, help="grow the index to this many kept frames and parts (0: skip)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the query generator")
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--kinds", default=",".join(ALL_KINDS), help="query kinds to measure, comma-separated")
@@ -523,8 +601,9 @@ def main() -> None:
         report["calibration"] = calibrate(
             library, report["accuracy"].pop("in_scores"), foreign_queries(work, args.foreign, rng), config
         )
-        if args.vectors:
-            report["scale"] = scale(library, args.vectors, config, vectors / hours, rng, kept / hours)
+        timings = report["accuracy"].pop("timings")
+        if args.frames:
+            report["scale"] = scale(library, args.frames, config, rng, (vectors / hours, kept / hours), timings)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 

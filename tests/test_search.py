@@ -211,6 +211,23 @@ def test_a_frame_in_the_middle_of_a_taller_or_wider_picture_is_a_region() -> Non
     assert _frame_boxes(np.zeros((240, 320), np.uint8))[1:] == [(0, 0, 320, 180), (0, 60, 320, 240)]
 
 
+def test_caption_bars_give_the_frame_between_them(queries) -> None:
+    """White bars with black text above and below (bars of another height each) give the frame's rows exactly."""
+    from animevid.search._distort import meme_caption
+    from animevid.search._normalize import caption_bars
+
+    found = 0
+    for seed, (_, rgb) in enumerate(queries.values()):
+        h, w = rgb.shape[:2]
+        grey = cv2.cvtColor(meme_caption(rgb, np.random.default_rng(seed)), cv2.COLOR_RGB2GRAY)
+        box = caption_bars(grey)
+        top = grey.shape[0] - h  # the bars' total height; where they sit is what the finder must say
+        found += box is not None and box[3] - box[1] in range(h - 2, h + 3) and 0 <= box[1] <= top
+        plain = caption_bars(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        assert plain is None or plain[3] - plain[1] >= 0.9 * h, "a frame without bars keeps (nearly) all its rows"
+    assert found >= len(queries) - 1, f"{found} of {len(queries)} captioned frames boxed within 2 rows"
+
+
 def _pan_strip(width: int = 1600, height: int = 360) -> np.ndarray:
     """A held drawing wider than the frame: smooth blobs with sharp edges, grey uint8."""
     rng = np.random.default_rng(7)

@@ -56,6 +56,10 @@ COVER_SLOPE = 0.1
 COVER_MIN_SHARE = 0.7
 """Only a query showing at least this share of the frame's width is checked for covers; a part of the frame
 (a reaction crop) is compared whole: its blocks are too small to tell a cover from a difference."""
+ALIGN_STRETCH = (0.8, 1.25)
+"""Least and most scale an alignment may give the template, which :func:`match_score` already sized (within 5 %):
+an alignment outside collapsed it onto a plain patch of a wrong frame (out-of-library queries fitted 0.95-0.99
+on 1-6 % of a frame), so the start is kept."""
 _ALIGN_STOP = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 15, 1e-3)
 _DCT_SIDE = 32
 _KEEP = 8
@@ -316,6 +320,9 @@ def refine(start: Alignment, frame_thumb: np.ndarray) -> tuple[float, Alignment]
             start.template, frame_thumb, start.warp.copy(), cv2.MOTION_AFFINE, _ALIGN_STOP, None, ALIGN_BLUR
         )
     except cv2.error:  # no convergence (a flat or unrelated picture): keep the start
+        warp = start.warp
+    stretch = np.linalg.svd(warp[:, :2], compute_uv=False)
+    if stretch.min() < ALIGN_STRETCH[0] or stretch.max() > ALIGN_STRETCH[1]:  # collapsed onto a plain patch
         warp = start.warp
     aligned = Alignment(start.template, warp)
     return aligned_score(aligned, frame_thumb), aligned

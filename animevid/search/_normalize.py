@@ -52,6 +52,41 @@ def trim_borders(grey: np.ndarray) -> Box | None:
     return x0, y0, x1, y1
 
 
+_BAR_LEVELS = (30, 225)
+"""A caption bar is darker than the first or brighter than the second grey level (black or white bars)."""
+_BAR_NEAR = 12
+"""Grey levels from the bar's colour that still count as the bar (JPEG ringing around the text)."""
+_BAR_SHARE = 0.6
+"""A row belongs to a bar when at least this share of it is the bar's colour: caption text covers the rest."""
+
+
+def _bar_rows(rows: np.ndarray) -> int:
+    """How many of ``rows`` (from the picture's edge inward) belong to a plain black or white bar with text on it."""
+    colour = float(np.median(rows[0]))
+    if _BAR_LEVELS[0] < colour < _BAR_LEVELS[1]:
+        return 0
+    return _run_from_start((np.abs(rows.astype(np.float32) - colour) <= _BAR_NEAR).mean(axis=1) >= _BAR_SHARE)
+
+
+def caption_bars(grey: np.ndarray) -> Box | None:
+    """The rectangle between plain white or black bars above and below the picture that may carry text.
+
+    Meme captions put black text on white bars; the text's rows are busy, so :func:`trim_borders`
+    stops at them, and the frame's place in the query is then known only from the bars' colour.
+
+    Args:
+        grey: (h, w) uint8 picture.
+
+    Returns:
+        The box in ``grey``'s pixels when the bars take at least 5 % of the height and leave a quarter.
+    """
+    h, w = grey.shape
+    top, bottom = _bar_rows(grey), _bar_rows(grey[::-1])
+    if top + bottom < 0.05 * h or h - top - bottom < h // 4:
+        return None
+    return 0, top, w, h - bottom
+
+
 def _longest_runs(edges: np.ndarray, least: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of a boolean image: length, start and end (exclusive) of its longest True run.
 

@@ -47,7 +47,7 @@ from animevid.search._describe import (
     query_descriptor,
     refine,
 )
-from animevid.search._normalize import find_pasted, trim_borders
+from animevid.search._normalize import caption_bars, find_pasted, trim_borders
 from animevid.search._partsearch import (
     PART_CANDIDATES,
     PART_SHARES,
@@ -65,6 +65,10 @@ frame (seen at 0.92-0.95) stops the search before the crop hypothesis finds the 
 (0.97-0.99)."""
 TIE_SCORE = 0.03
 """Candidates this close to the best coarse score are checked again at full thumbnail size."""
+UNSURE_SCORE = 0.9
+"""Below this best coarse score, the ``TIE_CHECKS`` best candidates are all aligned, however far below the best:
+a turned query (3-8 degrees) fits its own frame at 0.65-0.8 before alignment and 0.99 after, and a wrong
+frame can fit it better unaligned."""
 TIE_CHECKS = 8
 """At most this many candidates get the aligned full-size check (bench/search.py: 16 moved single crop
 queries both ways, crop-10 98.0 -> 97.5 %, crop-20 97.5 -> 98.0 %, for 10 % more time)."""
@@ -83,6 +87,12 @@ WALK_SECONDS = 3.0
 """How far in time from the best frame the walk goes at most (each way)."""
 WALK_DROP = 0.01
 """The walk stops where the fit falls this far below the best (the camera move or the drawing changed)."""
+PART_WIDTH_SHARE = 0.6
+"""A hit whose box is narrower than this share of its frame matched a part of it (a reaction crop)."""
+PART_COST = 0.03
+"""Taken off a part hit's score: a small picture fits some place of some wrong frame better than a whole one fits
+a whole wrong frame (out-of-library whole frames fitted 0.92-0.95 on 27 % of a frame); a true part fits at
+0.98-1.0 and stays above the threshold."""
 PART_SLOT_CHECKS = 4
 """Part-round candidates, the best checked first, whose neighbours in time are checked too."""
 CROP_PLACEMENTS = tuple(placements((0.9, 0.8), 0.05))
@@ -207,7 +217,7 @@ def query_regions(rgb: np.ndarray) -> list[_Region]:
         g = cv2.resize(g, (_WORK_WIDTH, max(8, round(h * _WORK_WIDTH / w))), interpolation=cv2.INTER_AREA)
     regions, seen = [_region(g)], [(0, 0, g.shape[1], g.shape[0])]
     colour = cv2.resize(rgb, g.shape[::-1], interpolation=cv2.INTER_AREA) if rgb.shape[:2] != g.shape else rgb
-    for box in (trim_borders(g), find_pasted(colour), *_frame_boxes(g)):
+    for box in (trim_borders(g), caption_bars(g), find_pasted(colour), *_frame_boxes(g)):
         if box is None or any(max(abs(a - b) for a, b in zip(box, s, strict=True)) <= 2 for s in seen):
             continue
         x0, y0, x1, y1 = box
@@ -285,7 +295,8 @@ def _break_ties(
     if not scores:
         return scores, {}
     top = max(scores.values())
-    ties = sorted((v for v, s in scores.items() if s >= top - TIE_SCORE), key=lambda v: -scores[v])[:TIE_CHECKS]
+    window = TIE_SCORE if top >= UNSURE_SCORE else 1.0  # unsure: the best few, whatever their coarse scores
+    ties = sorted((v for v, s in scores.items() if s >= top - window), key=lambda v: -scores[v])[:TIE_CHECKS]
     aligned: dict[int, Alignment] = {}
     for vid in ties:
         match, (_, r, flip, _) = checked[vid]
@@ -408,6 +419,9 @@ def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> R
     scores, aligned = _break_ties(index, regions, checked)
     boxes = {vid: _match_box(match) for vid, (match, _) in checked.items()}
     boxes.update({vid: _aligned_box(alignment) for vid, alignment in aligned.items()})
+    for vid, (x0, _, x1, _) in boxes.items():
+        if x1 - x0 < PART_WIDTH_SHARE and vid in scores:  # a small picture fits somewhere by chance more easily
+            scores[vid] = max(0.0, scores[vid] - PART_COST)
     return Ranking(scores, boxes)
 
 
