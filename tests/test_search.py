@@ -218,7 +218,7 @@ def test_caption_bars_give_the_frame_between_them(queries) -> None:
 
     found = 0
     for seed, (_, rgb) in enumerate(queries.values()):
-        h, w = rgb.shape[:2]
+        h = rgb.shape[0]
         grey = cv2.cvtColor(meme_caption(rgb, np.random.default_rng(seed)), cv2.COLOR_RGB2GRAY)
         box = caption_bars(grey)
         top = grey.shape[0] - h  # the bars' total height; where they sit is what the finder must say
@@ -226,6 +226,45 @@ def test_caption_bars_give_the_frame_between_them(queries) -> None:
         plain = caption_bars(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
         assert plain is None or plain[3] - plain[1] >= 0.9 * h, "a frame without bars keeps (nearly) all its rows"
     assert found >= len(queries) - 1, f"{found} of {len(queries)} captioned frames boxed within 2 rows"
+
+
+def test_covered_blocks_are_left_out_but_a_wrong_frame_gains_nothing(queries) -> None:
+    """A sticker in a corner or a round one over a tenth of the frame: the plain correlation falls, the
+    uncovered one stays high; two different frames score the same either way (nothing stands out to drop).
+    Covers that touch more than COVER_MOST of the blocks (two large blobs far apart) are past what it undoes."""
+    from animevid.search._describe import COVER_COST, THUMB_SIZE, _correlation, uncovered_score
+
+    frames = [
+        cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+        for _, rgb in queries.values()
+    ]
+    for frame, other in itertools.pairwise(frames):
+        corner, round_ = frame.copy(), frame.copy()
+        cv2.rectangle(corner, (0, 0), (40, 30), 255.0, -1)  # an opaque white sticker in a corner
+        cv2.circle(round_, (100, 20), 16, 0.0, -1)  # a black round one
+        for covered in (corner, round_):
+            assert _correlation(covered, frame) < 0.9
+            assert uncovered_score(covered, frame) >= 0.94
+        assert abs(uncovered_score(other, frame) - _correlation(other, frame)) < COVER_COST
+        assert uncovered_score(frame, frame) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_an_alignment_does_not_collapse_the_template_onto_a_plain_patch() -> None:
+    """A query half dark, half light, started over a frame that has only a small light square: left alone,
+    ECC squashes the template to a sliver over the square's edge (singular values about 1.9 and 0.1)."""
+    from animevid.search._describe import ALIGN_STRETCH, Alignment, refine
+
+    rng = np.random.default_rng(0)
+    template = np.full((29, 51), 80, np.float32)
+    template[:, 25:] = 180
+    template += cv2.GaussianBlur(rng.normal(0, 10, template.shape).astype(np.float32), (0, 0), 1)
+    frame = np.full((72, 128), 120, np.float32)
+    cv2.rectangle(frame, (60, 30), (70, 40), 200.0, -1)
+    frame = cv2.GaussianBlur(frame, (0, 0), 1)
+    start = Alignment(template, np.array([[1, 0, 40], [0, 1, 20]], np.float32))
+    _, aligned = refine(start, frame)
+    stretch = np.linalg.svd(aligned.warp[:, :2], compute_uv=False)
+    assert ALIGN_STRETCH[0] <= stretch.min() and stretch.max() <= ALIGN_STRETCH[1]
 
 
 def _pan_strip(width: int = 1600, height: int = 360) -> np.ndarray:

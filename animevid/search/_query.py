@@ -414,9 +414,14 @@ def rank_picture(index: SearchIndex, rgb: np.ndarray, config: SearchConfig) -> R
     if _best(checked) < SURE_SCORE:
         more = _candidates(index, regions, CROP_PLACEMENTS, config.neighbours)
         _keep_better(checked, _coarse(index, regions, more, config.rerank))
-    if _best(checked) < SURE_SCORE:
+    parts_tried = _best(checked) < SURE_SCORE
+    if parts_tried:
         _keep_better(checked, _part_round(index, regions, config.part_gap_seconds))
     scores, aligned = _break_ties(index, regions, checked)
+    if not parts_tried and max(scores.values(), default=0.0) < SURE_SCORE:
+        # the coarse 64x36 check flattered a wrong frame and the finer one says unsure: parts may know better
+        _keep_better(checked, _part_round(index, regions, config.part_gap_seconds))
+        scores, aligned = _break_ties(index, regions, checked)
     boxes = {vid: _match_box(match) for vid, (match, _) in checked.items()}
     boxes.update({vid: _aligned_box(alignment) for vid, alignment in aligned.items()})
     for vid, (x0, _, x1, _) in boxes.items():
