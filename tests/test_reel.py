@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,8 +37,8 @@ from animevid.synth import generate_episode
 from tests.helpers import real_file
 
 SECONDS = 20
-TONE = "aevalsrc=sin(2*PI*(300+100*floor(t))*t):s=44100:d=20"
-"""A tone whose pitch steps up 100 Hz each second: the pitch heard says which second it was cut from."""
+RATE = 44100
+"""Sample rate of the tone."""
 NOISE = 4.0
 """Largest mean absolute difference (0..255) between a reel frame and its source frame (H.264 twice)."""
 
@@ -48,17 +47,39 @@ def _pitch(tone: int) -> float:
     return 300.0 + 100.0 * tone
 
 
+def _add_tone(video: Path, out: Path) -> None:
+    """Copy ``video``'s pictures into ``out`` with a tone whose pitch steps up 100 Hz each second (AAC): the
+    pitch heard says which second it was cut from. PyAV muxes it, interleaved in time as ffmpeg would (a
+    container seek lands among both streams' packets), so no ffmpeg program is needed."""
+    t = np.arange(SECONDS * RATE) / RATE
+    tone = (0.5 * np.sin(2 * np.pi * (300 + 100 * np.floor(t)) * t)).astype(np.float32)
+    with av.open(str(video)) as source, av.open(str(out), "w") as target:
+        pictures = target.add_stream_from_template(source.streams.video[0])
+        sound = target.add_stream("aac", rate=RATE, layout="mono")
+        sound.bit_rate = 192_000
+        timed = []
+        for start in [*range(0, len(tone), 1024), None]:
+            frame = None
+            if start is not None:
+                frame = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="flt", layout="mono")
+                frame.sample_rate, frame.pts = RATE, start
+            timed += [(float(p.pts * p.time_base), 1, p) for p in sound.encode(frame)]
+        for packet in source.demux(source.streams.video[0]):
+            if packet.size:  # not the demuxer's empty packet at the end
+                packet.stream = pictures
+                at = packet.dts if packet.dts is not None else packet.pts  # Matroska stores no dts on some
+                timed.append((float(at * packet.time_base), 0, packet))
+        for _, _, packet in sorted(timed, key=lambda item: item[:2]):
+            target.mux(packet)
+
+
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A 20 s synthetic episode indexed twice: with the stepped tone and without sound."""
     root = tmp_path_factory.mktemp("reel")
     clip = generate_episode(root, seed=3, seconds=SECONDS)
     sound = root / "with-sound.mkv"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(clip.mkv), "-f", "lavfi", "-i", TONE,
-         "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-shortest", str(sound)],
-        check=True, timeout=60,
-    )  # fmt: skip
+    _add_tone(clip.mkv, sound)
     library, silent_library = root / "library", root / "silent-library"  # one library would hold the same
     for episode, folder in ((sound, library), (clip.mkv, silent_library)):  # footage twice: a recurring "op"
         results = index_episodes([episode], library=folder, config=Config(device="cpu"))
