@@ -86,7 +86,9 @@ def build_library(work: Path, seeds: list[int], seconds: float) -> tuple[Path, l
     )
     if not videos:
         print(f"real clips not found in {REAL / 'video'}: synthetic episodes only")
-    videos += [generate_episode(work / "synth", seed=s, seconds=seconds).mp4 for s in seeds]
+    for seed in seeds:  # a kept --work library keeps its episodes: written again, each would be indexed again
+        kept = work / "synth" / f"ep{seed}.mp4"
+        videos.append(kept if kept.is_file() else generate_episode(work / "synth", seed=seed, seconds=seconds).mp4)
     spent = {"seconds": 0.0, "frames": 0.0}
     original = FrameDescriptorStage.process
 
