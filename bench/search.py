@@ -426,8 +426,9 @@ def scale(
     started = time.perf_counter()
     built = index.build(vectors, kind)
     trained = time.perf_counter() - started
-    for start in range(0, target, 1_000_000):
-        built.add_with_ids(vectors[start : start + 1_000_000], np.arange(start, min(target, start + 1_000_000)))
+    for start in range(0, target, _ADD_CHUNK):
+        stop = min(target, start + _ADD_CHUNK)
+        built.add_with_ids(vectors[start:stop], np.arange(start, stop))
     build_seconds = time.perf_counter() - started
     size = len(faiss.serialize_index(built))
     hours = target / vectors_per_hour
@@ -451,9 +452,15 @@ def scale(
     out |= _single_latencies(built, queries)
     out |= _batch_latencies(built, queries)
     out |= _whole_query_latencies(built, real, timings, rng)
-    out["recall_at_8"] = _recall_at_8(built, real, vectors[: min(target, 2_000_000)], queries)
+    out["recall_at_8"] = _recall_at_8(built, real, vectors[:_RECALL_MOST], queries)
     _print_scale(out, config, vectors_per_hour, hours)
     return out
+
+
+_ADD_CHUNK = 1_000_000
+"""Vectors added to the grown index at a time (one call with 8M would copy them all at once)."""
+_RECALL_MOST = 2_000_000
+"""The exact nearest vector for recall@8 is looked for among at most this many of the grown vectors."""
 
 
 def _whole_query_latencies(
@@ -515,8 +522,8 @@ def _batch_latencies(built: faiss.Index, queries: np.ndarray) -> dict[str, float
 
 
 def _recall_at_8(built: faiss.Index, real: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> float:
-    """Share of queries whose exact nearest vector (among ``vectors``, the first ones added) is among ``built``'s
-    top 8 (exact search over more than 2M vectors would take minutes: the share on the first 2M bounds it)."""
+    """Share of queries whose exact nearest vector among ``vectors`` (the first ones added) is among ``built``'s
+    top 8: an estimate of recall over the whole index (exact search over more than 2M vectors takes minutes)."""
     exact = faiss.IndexFlatIP(real.shape[1])
     exact.add(vectors)
     _, truth = exact.search(queries, 1)

@@ -283,14 +283,13 @@ def match_score(
             scale_y = scale * tall if own_shape else None
             match = Match(min(float(value), 1.0), scale, (x - dx) / width, (y - dy) / height, scale_y)
             placed.append((match, part, frame_thumb[y : y + ph, x : x + pw]))
-    return _best_fit(placed, width) if placed else Match(-1.0, scales[0], 0.0, 0.0)
+    return _best_fit(placed, width, Match(-1.0, scales[0], 0.0, 0.0))
 
 
-def _best_fit(placed: list[tuple[Match, np.ndarray, np.ndarray]], frame_width: int) -> Match:
-    """The best of the placements (match, part, the thumbnail under it): the better placement of each of the
-    :data:`COVER_CHECKS` best scales by plain correlation is scored again with covered blocks left out
-    (:func:`_fit`); the rest keep their plain score."""
-    best = Match(-1.0, 1.0, 0.0, 0.0)
+def _best_fit(placed: list[tuple[Match, np.ndarray, np.ndarray]], frame_width: int, best: Match) -> Match:
+    """The best of the placements (match, part, the thumbnail under it), ``best`` when none beats it: the better
+    placement of each of the :data:`COVER_CHECKS` best scales by plain correlation is scored again with covered
+    blocks left out (:func:`_fit`); the rest keep their plain score."""
     placed.sort(key=lambda item: -item[0].score)
     checked: set[float] = set()
     for match, part, seen in placed:
